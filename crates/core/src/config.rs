@@ -1,0 +1,252 @@
+//! FERRY_HOME and `config.toml`: accounts with their non-secret options (and, for headless
+//! use, the name of an environment variable holding the secret), and settings.
+//!
+//! Never holds a secret value: `Config::set_account` refuses secret options, and the file
+//! is written atomically (temp file + rename) with owner-only permissions.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Code, Error, Result};
+use crate::providers::Kind;
+
+/// The account every install has: the local library, the default destination.
+pub const DEFAULT_ACCOUNT: &str = "library";
+
+/// Where Ferry keeps its files.
+#[derive(Debug, Clone)]
+pub struct Home {
+    /// `config.toml`.
+    pub config_dir: PathBuf,
+    /// The library folder, the records, temp spills.
+    pub data_dir: PathBuf,
+}
+
+impl Home {
+    /// One folder for everything (FERRY_HOME or `--home`).
+    pub fn at(dir: impl Into<PathBuf>) -> Self {
+        let dir = dir.into();
+        Home {
+            config_dir: dir.clone(),
+            data_dir: dir,
+        }
+    }
+
+    /// `FERRY_HOME` if set, else the platform's config and data folders.
+    pub fn from_env() -> Result<Self> {
+        if let Some(dir) = std::env::var_os("FERRY_HOME").filter(|v| !v.is_empty()) {
+            return Ok(Home::at(dir));
+        }
+        let dirs = directories::ProjectDirs::from("", "", "ferry").ok_or_else(|| {
+            Error::new(
+                Code::ConfigInvalid,
+                "could not find a home folder for Ferry; set FERRY_HOME or pass --home DIR",
+            )
+        })?;
+        Ok(Home {
+            config_dir: dirs.config_dir().to_path_buf(),
+            data_dir: dirs.data_dir().to_path_buf(),
+        })
+    }
+
+    pub fn config_file(&self) -> PathBuf {
+        self.config_dir.join("config.toml")
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AccountConfig {
+    pub kind: Kind,
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
+    /// Read the secret from this environment variable at use time instead of the keychain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_env: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Settings {
+    /// Files sent at once by one command.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    #[serde(default = "default_account")]
+    pub default_account: String,
+}
+
+fn default_concurrency() -> usize {
+    4
+}
+fn default_account() -> String {
+    DEFAULT_ACCOUNT.to_string()
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            concurrency: default_concurrency(),
+            default_account: default_account(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct Config {
+    #[serde(default)]
+    pub settings: Settings,
+    #[serde(default)]
+    pub accounts: BTreeMap<String, AccountConfig>,
+}
+
+impl Config {
+    /// Read `config.toml`, or the defaults when there is none yet. The built-in
+    /// `library` account is always there.
+    pub fn load(home: &Home) -> Result<Config> {
+        let path = home.config_file();
+        let mut cfg = match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str::<Config>(&text).map_err(|e| {
+                Error::new(
+                    Code::ConfigInvalid,
+                    format!("{} is not valid: {}", path.display(), e.message()),
+                )
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Config::default(),
+            Err(e) => return Err(Error::io(e, path.display())),
+        };
+        cfg.accounts
+            .entry(DEFAULT_ACCOUNT.to_string())
+            .or_insert_with(|| AccountConfig {
+                kind: Kind::Local,
+                options: BTreeMap::new(),
+                secret_env: None,
+            });
+        Ok(cfg)
+    }
+
+    pub fn save(&self, home: &Home) -> Result<()> {
+        let text = toml::to_string_pretty(self)
+            .map_err(|e| Error::new(Code::Internal, format!("config: {e}")))?;
+        write_private(&home.config_file(), text.as_bytes())
+    }
+
+    pub fn account(&self, name: &str) -> Result<&AccountConfig> {
+        self.accounts.get(name).ok_or_else(|| {
+            Error::new(
+                Code::ConfigUnknownAccount,
+                format!(
+                    "no account named `{name}`; `ferry account list` shows them, `ferry account add` adds one"
+                ),
+            )
+        })
+    }
+}
+
+/// Validate `key=value` options against the kind's table: unknown keys, secrets given as
+/// options, and missing required keys are refused. Returns the options with defaults.
+pub fn validate_options(
+    kind: Kind,
+    given: &[(String, String)],
+) -> Result<BTreeMap<String, String>> {
+    let table = kind.options();
+    let mut out = BTreeMap::new();
+    for (k, v) in given {
+        let spec = table.iter().find(|o| o.name == k).ok_or_else(|| {
+            let names: Vec<&str> = table.iter().filter(|o| !o.secret).map(|o| o.name).collect();
+            Error::new(
+                Code::ConfigInvalid,
+                format!(
+                    "{kind} has no option `{k}`; its options are: {}",
+                    names.join(", ")
+                ),
+            )
+        })?;
+        if spec.secret {
+            return Err(Error::new(
+                Code::ConfigInvalid,
+                format!(
+                    "`{k}` is a secret and is not accepted on the command line; \
+                     pass it with --secret-stdin (kept in the OS keychain) or --secret-env VAR"
+                ),
+            ));
+        }
+        out.insert(k.clone(), v.clone());
+    }
+    for spec in table.iter().filter(|o| !o.secret) {
+        if !out.contains_key(spec.name) {
+            match (spec.default, spec.required) {
+                (Some(d), _) => {
+                    out.insert(spec.name.to_string(), d.to_string());
+                }
+                (None, true) => {
+                    return Err(Error::new(
+                        Code::ConfigInvalid,
+                        format!("{kind} needs `{}=…` ({})", spec.name, spec.help),
+                    ))
+                }
+                (None, false) => {}
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Account names become keychain user names and CLI arguments: keep them plain.
+pub fn validate_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::new(
+            Code::ConfigInvalid,
+            format!("`{name}` is not a valid account name: use letters, digits, `-`, `_` or `.` (at most 64)"),
+        ))
+    }
+}
+
+/// Write a file atomically, readable by its owner only.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(e, dir.display()))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(e, dir.display()))?;
+    std::io::Write::write_all(&mut tmp, bytes).map_err(|e| Error::io(e, path.display()))?;
+    tmp.as_file().sync_all().map_err(|e| Error::io(e, path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o600));
+    }
+    tmp.persist(path)
+        .map_err(|e| Error::io(e.error, path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_are_checked_against_the_table() {
+        let o = validate_options(Kind::Synposter, &[]).unwrap();
+        assert_eq!(o["api_url"], "https://api.synposter.com/v1");
+        let e = validate_options(Kind::Synposter, &[("nope".into(), "1".into())]).unwrap_err();
+        assert!(e.message.contains("no option `nope`"));
+        let e = validate_options(Kind::Synposter, &[("api_key".into(), "sk".into())]).unwrap_err();
+        assert!(e.message.contains("secret"));
+        assert!(!e.message.contains("sk_"));
+        let e = validate_options(Kind::Postsyncer, &[]).unwrap_err();
+        assert!(e.message.contains("workspace_id"));
+    }
+
+    #[test]
+    fn a_fresh_home_has_the_library_account() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = Config::load(&Home::at(dir.path())).unwrap();
+        assert_eq!(cfg.account("library").unwrap().kind, Kind::Local);
+        assert_eq!(cfg.settings.default_account, "library");
+    }
+}

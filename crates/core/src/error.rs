@@ -1,0 +1,217 @@
+//! Ferry's one error type: a stable machine `code`, a human message, and the hints the
+//! retry policy needs (`retry_after`, whether the request body had already left).
+//!
+//! Providers map status codes and error bodies into this type; they never decide to
+//! retry themselves (see `transfer::retry`). Messages must never contain a secret or a
+//! full presigned URL: build them from provider bodies and our own words only.
+
+use std::time::Duration;
+
+/// Stable error codes. The string form (`auth.invalid`) is part of the CLI's JSON
+/// contract and the desktop app's `{code, message}`; never rename one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Code {
+    AuthInvalid,
+    AuthForbidden,
+    AuthMissingSecret,
+    KeychainUnavailable,
+    ConfigInvalid,
+    ConfigUnknownAccount,
+    ConfigAccountExists,
+    InputNotFound,
+    InputInvalid,
+    InputInvalidFilename,
+    InputUnsupportedType,
+    InputInvalidUrl,
+    InputHtmlPage,
+    InputEmpty,
+    LimitTooLarge,
+    ProviderRateLimited,
+    ProviderUnavailable,
+    ProviderRejected,
+    ProviderNotFound,
+    ProviderProcessingFailed,
+    ProviderUnsupported,
+    ProviderProtocol,
+    UploadExpired,
+    UploadAmbiguous,
+    NetworkConnect,
+    NetworkReset,
+    NetworkTimeout,
+    Cancelled,
+    Io,
+    Internal,
+}
+
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        use Code::*;
+        match self {
+            AuthInvalid => "auth.invalid",
+            AuthForbidden => "auth.forbidden",
+            AuthMissingSecret => "auth.missing_secret",
+            KeychainUnavailable => "keychain.unavailable",
+            ConfigInvalid => "config.invalid",
+            ConfigUnknownAccount => "config.unknown_account",
+            ConfigAccountExists => "config.account_exists",
+            InputNotFound => "input.not_found",
+            InputInvalid => "input.invalid",
+            InputInvalidFilename => "input.invalid_filename",
+            InputUnsupportedType => "input.unsupported_type",
+            InputInvalidUrl => "input.invalid_url",
+            InputHtmlPage => "input.html_page",
+            InputEmpty => "input.empty",
+            LimitTooLarge => "limit.too_large",
+            ProviderRateLimited => "provider.rate_limited",
+            ProviderUnavailable => "provider.unavailable",
+            ProviderRejected => "provider.rejected",
+            ProviderNotFound => "provider.not_found",
+            ProviderProcessingFailed => "provider.processing_failed",
+            ProviderUnsupported => "provider.unsupported",
+            ProviderProtocol => "provider.protocol",
+            UploadExpired => "upload.expired",
+            UploadAmbiguous => "upload.ambiguous",
+            NetworkConnect => "network.connect",
+            NetworkReset => "network.reset",
+            NetworkTimeout => "network.timeout",
+            Cancelled => "cancelled",
+            Io => "io.error",
+            Internal => "internal",
+        }
+    }
+
+    /// Errors of setup rather than of one input: the CLI exits 2 for these.
+    pub fn is_configuration(self) -> bool {
+        matches!(
+            self,
+            Code::ConfigInvalid
+                | Code::ConfigUnknownAccount
+                | Code::ConfigAccountExists
+                | Code::KeychainUnavailable
+                | Code::AuthMissingSecret
+        )
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct Error {
+    pub code: Code,
+    pub message: String,
+    /// The server told us when to come back (Retry-After / X-RateLimit-Reset).
+    pub retry_after: Option<Duration>,
+    /// The whole request body had been handed to the socket before the failure, so a
+    /// non-idempotent create may have landed on the server.
+    pub body_sent: bool,
+    /// HTTP status when the error came from a response.
+    pub status: Option<u16>,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        Error {
+            code,
+            message: message.into(),
+            retry_after: None,
+            body_sent: false,
+            status: None,
+        }
+    }
+
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    pub fn with_retry_after(mut self, after: Option<Duration>) -> Self {
+        self.retry_after = after;
+        self
+    }
+
+    pub fn body_sent(mut self, sent: bool) -> Self {
+        self.body_sent = sent;
+        self
+    }
+
+    /// Prefix the message with where it happened (file, account), keeping the code.
+    pub fn context(mut self, what: impl std::fmt::Display) -> Self {
+        self.message = format!("{what}: {}", self.message);
+        self
+    }
+
+    pub fn io(err: std::io::Error, what: impl std::fmt::Display) -> Self {
+        let code = match err.kind() {
+            std::io::ErrorKind::NotFound => Code::InputNotFound,
+            _ => Code::Io,
+        };
+        Error::new(code, format!("{what}: {err}"))
+    }
+
+    pub fn cancelled() -> Self {
+        Error::new(Code::Cancelled, "cancelled")
+    }
+
+    /// Whether the retry policy may try again. Creates that are not idempotent make
+    /// the final call in `transfer::retry`, using `body_sent`.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self.code,
+            Code::ProviderRateLimited
+                | Code::ProviderUnavailable
+                | Code::NetworkConnect
+                | Code::NetworkReset
+                | Code::NetworkTimeout
+        )
+    }
+
+    /// Map a transport error from reqwest. The URL is stripped on purpose: presigned
+    /// URLs carry credentials in their query.
+    pub fn from_reqwest(err: reqwest::Error, body_sent: bool) -> Self {
+        let err = err.without_url();
+        let text = chain(&err);
+        let code = if err.is_timeout() {
+            Code::NetworkTimeout
+        } else if err.is_connect() {
+            Code::NetworkConnect
+        } else if err.is_decode() {
+            Code::ProviderProtocol
+        } else {
+            Code::NetworkReset
+        };
+        let what = match code {
+            Code::NetworkTimeout => "the server did not answer in time",
+            Code::NetworkConnect => "could not connect to the server",
+            Code::ProviderProtocol => "the server's answer could not be read",
+            _ => "the connection was interrupted",
+        };
+        Error::new(code, format!("{what} ({text})")).body_sent(body_sent)
+    }
+}
+
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        let s = e.to_string();
+        if !out.contains(&s) {
+            out.push_str(": ");
+            out.push_str(&s);
+        }
+        cur = e.source();
+    }
+    out
+}
+
+impl From<std::io::Error> for Error {
+    fn from(err: std::io::Error) -> Self {
+        Error::io(err, "i/o error")
+    }
+}

@@ -1,0 +1,241 @@
+//! URL imports: which URLs are acceptable, and fetch-and-forward for destinations without
+//! an import API — the download streams into the upload without being held in memory,
+//! spilling to a temp file only when its length is unknown.
+
+use bytes::{Bytes, BytesMut};
+use futures_util::{StreamExt, TryStreamExt};
+use std::sync::Mutex;
+
+use crate::error::{Code, Error, Result};
+use crate::media;
+use crate::providers::Upload;
+use crate::transfer::{ByteStream, Source};
+
+pub const MAX_URL_LEN: usize = 2048;
+
+/// Accept only http(s) URLs of at most 2048 characters with a host.
+pub fn validate_url(input: &str) -> Result<url::Url> {
+    let s = input.trim();
+    let bad = |why: &str| {
+        Error::new(
+            Code::InputInvalidUrl,
+            format!("`{}` cannot be imported: {why}", shorten(s)),
+        )
+    };
+    if s.len() > MAX_URL_LEN {
+        return Err(bad(&format!(
+            "it is {} characters long; the limit is {MAX_URL_LEN}",
+            s.len()
+        )));
+    }
+    let url = url::Url::parse(s).map_err(|e| bad(&format!("it is not a valid URL ({e})")))?;
+    match url.scheme() {
+        "http" | "https" => {}
+        other => {
+            return Err(bad(&format!(
+                "only http:// and https:// links can be imported, not {other}:"
+            )))
+        }
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("it has no host"));
+    }
+    Ok(url)
+}
+
+fn shorten(s: &str) -> String {
+    if s.chars().count() > 80 {
+        format!("{}…", s.chars().take(80).collect::<String>())
+    } else {
+        s.to_string()
+    }
+}
+
+/// The file name a download should get: Content-Disposition first, then the last path
+/// segment of the final URL (after redirects), else "download".
+pub fn name_for(disposition: Option<&str>, final_url: &url::Url) -> String {
+    if let Some(d) = disposition {
+        if let Some(n) = disposition_filename(d) {
+            return n;
+        }
+    }
+    final_url
+        .path_segments()
+        .and_then(|mut s| s.next_back())
+        .map(|seg| percent_encoding::percent_decode_str(seg).decode_utf8_lossy().into_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "download".to_string())
+}
+
+fn disposition_filename(d: &str) -> Option<String> {
+    let mut plain = None;
+    for part in d.split(';').map(str::trim) {
+        let lower = part.to_ascii_lowercase();
+        if let Some(v) = lower.strip_prefix("filename*=").map(|_| &part[10..]) {
+            // RFC 5987: charset'lang'percent-encoded
+            let enc = v.splitn(3, '\'').nth(2).unwrap_or(v);
+            let decoded = percent_encoding::percent_decode_str(enc.trim_matches('"'))
+                .decode_utf8_lossy()
+                .into_owned();
+            if !decoded.is_empty() {
+                return Some(decoded);
+            }
+        } else if lower.starts_with("filename=") {
+            plain = Some(part[9..].trim_matches('"').to_string()).filter(|s| !s.is_empty());
+        }
+    }
+    plain
+}
+
+/// Open a URL and get ready to forward it: sniff its first bytes (refusing web pages),
+/// name it, and know its length — spilling to `spill_dir` only when the server did not
+/// say. `max_bytes` stops a download early when the destination would refuse it anyway.
+pub async fn fetch(
+    http: &reqwest::Client,
+    url: &url::Url,
+    spill_dir: &std::path::Path,
+    max_bytes: Option<u64>,
+) -> Result<(Upload, Option<tempfile::TempPath>)> {
+    let resp = http
+        .get(url.clone())
+        .send()
+        .await
+        .map_err(|e| Error::from_reqwest(e, false).context(format!("fetching {url}")))?;
+    let status = resp.status();
+    if !status.is_success() {
+        return Err(Error::new(
+            if status.as_u16() == 404 { Code::InputNotFound } else { Code::ProviderRejected },
+            format!("fetching {url} failed: the server answered {status}"),
+        )
+        .with_status(status.as_u16()));
+    }
+    let final_url = resp.url().clone();
+    let disposition = resp
+        .headers()
+        .get(reqwest::header::CONTENT_DISPOSITION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let declared_html = resp
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.to_ascii_lowercase().starts_with("text/html"));
+    let length = resp.content_length();
+    let mut stream: ByteStream = Box::pin(resp.bytes_stream().map_err(std::io::Error::other));
+
+    // Read just enough to know what this is.
+    let mut head = BytesMut::new();
+    while head.len() < media::SNIFF_LEN {
+        match stream.next().await {
+            Some(chunk) => head.extend_from_slice(&chunk.map_err(|e| Error::new(Code::NetworkReset, format!("fetching {url}: {e}")))?),
+            None => break,
+        }
+    }
+    let head = head.freeze();
+    let mime = media::sniff(&head);
+    if mime == "text/html" || (declared_html && mime == "application/octet-stream") {
+        return Err(Error::new(
+            Code::InputHtmlPage,
+            format!(
+                "{url} is a web page, not an image or video file; use the direct link to the file \
+                 (for example \"Copy image address\"), or a share link set to download"
+            ),
+        ));
+    }
+    let mut name = name_for(disposition.as_deref(), &final_url);
+    if !name.contains('.') {
+        if let Some(ext) = media::extension_for(&mime) {
+            name = format!("{name}.{ext}");
+        }
+    }
+    let too_big = |size: u64| {
+        max_bytes.is_some_and(|m| size > m).then(|| {
+            Error::new(
+                Code::LimitTooLarge,
+                format!(
+                    "{url} is {}, more than the destination accepts ({})",
+                    media::human_bytes(size),
+                    media::human_bytes(max_bytes.unwrap_or_default())
+                ),
+            )
+        })
+    };
+    let rest = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(head) }).chain(stream);
+    match length {
+        Some(size) => {
+            if let Some(e) = too_big(size) {
+                return Err(e);
+            }
+            let upload = Upload {
+                api_name: media::sanitize_filename(&name),
+                name,
+                mime,
+                size,
+                source: Source::Remote {
+                    url: final_url,
+                    http: http.clone(),
+                    first: Mutex::new(Some(Box::pin(rest))),
+                },
+            };
+            Ok((upload, None))
+        }
+        None => {
+            // Unknown length: every destination needs one (no chunked bodies), so keep
+            // the bytes in a temp file first — bounded by the destination's limit.
+            std::fs::create_dir_all(spill_dir).map_err(|e| Error::io(e, spill_dir.display()))?;
+            let tmp = tempfile::Builder::new()
+                .prefix(".ferry-download-")
+                .tempfile_in(spill_dir)
+                .map_err(|e| Error::io(e, spill_dir.display()))?;
+            let mut out = tokio::fs::File::from_std(tmp.reopen().map_err(|e| Error::io(e, tmp.path().display()))?);
+            let mut size = 0u64;
+            let mut rest = Box::pin(rest);
+            while let Some(chunk) = rest.next().await {
+                let chunk = chunk.map_err(|e| Error::new(Code::NetworkReset, format!("fetching {url}: {e}")))?;
+                size += chunk.len() as u64;
+                if let Some(e) = too_big(size) {
+                    return Err(e);
+                }
+                tokio::io::AsyncWriteExt::write_all(&mut out, &chunk).await?;
+            }
+            tokio::io::AsyncWriteExt::flush(&mut out).await?;
+            drop(out);
+            let path = tmp.into_temp_path();
+            let meta = std::fs::metadata(&path).map_err(|e| Error::io(e, path.display()))?;
+            let upload = Upload {
+                api_name: media::sanitize_filename(&name),
+                name,
+                mime,
+                size,
+                source: Source::file(path.to_path_buf(), &meta),
+            };
+            Ok((upload, Some(path)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_http_urls_of_sane_length_are_accepted() {
+        assert!(validate_url("https://example.com/a.jpg").is_ok());
+        for bad in ["file:///etc/passwd", "javascript:alert(1)", "data:image/png;base64,AAAA", "ftp://x/y", "not a url", "http://"] {
+            let e = validate_url(bad).unwrap_err();
+            assert_eq!(e.code, Code::InputInvalidUrl, "{bad}");
+        }
+        let long = format!("https://example.com/{}", "a".repeat(2100));
+        assert!(validate_url(&long).unwrap_err().message.contains("2048"));
+    }
+
+    #[test]
+    fn names_come_from_disposition_then_path() {
+        let u = url::Url::parse("https://x.test/dir/caf%C3%A9.jpg?sig=1").unwrap();
+        assert_eq!(name_for(None, &u), "café.jpg");
+        assert_eq!(name_for(Some("attachment; filename=\"a b.png\""), &u), "a b.png");
+        assert_eq!(name_for(Some("attachment; filename*=UTF-8''%C3%A9t%C3%A9.mp4"), &u), "été.mp4");
+        let root = url::Url::parse("https://x.test/").unwrap();
+        assert_eq!(name_for(None, &root), "download");
+    }
+}

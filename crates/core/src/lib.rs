@@ -1,0 +1,20 @@
+//! ferry-core: Ferry's engine. Providers (one per destination), transfers with progress,
+//! retries decided in one place, accounts and their secrets in the OS keychain, URL
+//! imports, and the record of what was sent — all behind [`Engine`].
+//!
+//! Used by the desktop shell (`src-tauri`) and the `ferry` CLI. It must never depend on
+//! tauri, clap, a terminal or any screen type: hosts receive progress through callbacks.
+
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod import;
+pub mod media;
+pub mod providers;
+pub mod records;
+pub mod secrets;
+pub mod transfer;
+
+pub use engine::{expand_paths, AccountView, Engine, SecretInput};
+pub use error::{Code, Error, Result};
+pub use providers::{Kind, MediaStatus, RemoteMedia};

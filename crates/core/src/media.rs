@@ -1,0 +1,174 @@
+//! What a file is, from its bytes (never its name), and whether a destination takes it.
+//! Also the filename rules APIs impose. Nothing here does I/O beyond reading a file's
+//! first bytes.
+
+use std::io::Read;
+use std::path::Path;
+
+use crate::error::{Code, Error, Result};
+use crate::providers::{Kind, Limits};
+
+/// How many leading bytes are enough to recognise every format Ferry cares about.
+pub const SNIFF_LEN: usize = 8192;
+
+/// The MIME type of these leading bytes. HTML is recognised so that share-page links are
+/// refused; anything unknown is `application/octet-stream`.
+pub fn sniff(head: &[u8]) -> String {
+    if let Some(t) = infer::get(head) {
+        return t.mime_type().to_string();
+    }
+    if looks_like_html(head) {
+        return "text/html".to_string();
+    }
+    "application/octet-stream".to_string()
+}
+
+pub fn sniff_path(path: &Path) -> Result<String> {
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(e, path.display()))?;
+    let mut buf = vec![0u8; SNIFF_LEN];
+    let mut n = 0;
+    while n < buf.len() {
+        let r = f.read(&mut buf[n..]).map_err(|e| Error::io(e, path.display()))?;
+        if r == 0 {
+            break;
+        }
+        n += r;
+    }
+    Ok(sniff(&buf[..n]))
+}
+
+pub fn looks_like_html(head: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(&head[..head.len().min(1024)]).to_ascii_lowercase();
+    let t = text.trim_start_matches('\u{feff}').trim_start();
+    t.starts_with("<!doctype html") || t.starts_with("<html") || t.starts_with("<head") || t.starts_with("<!--") && t.contains("<html")
+}
+
+/// File extension for a MIME type, for names that came without one.
+pub fn extension_for(mime: &str) -> Option<&'static str> {
+    Some(match mime {
+        "image/jpeg" => "jpg",
+        "image/png" => "png",
+        "image/gif" => "gif",
+        "image/webp" => "webp",
+        "video/mp4" => "mp4",
+        "video/quicktime" => "mov",
+        "video/webm" => "webm",
+        "video/x-matroska" => "mkv",
+        "video/x-msvideo" => "avi",
+        _ => return None,
+    })
+}
+
+/// Refuse, before a byte is sent, what the destination would refuse.
+pub fn check(kind: Kind, limits: &Limits, name: &str, mime: &str, size: u64) -> Result<()> {
+    if !limits.accepts_mime(mime) {
+        return Err(Error::new(
+            Code::InputUnsupportedType,
+            format!(
+                "{name} is {}, and {} accepts only {}",
+                describe(mime),
+                kind.display_name(),
+                limits.accepts_human
+            ),
+        ));
+    }
+    if let Some(max) = limits.max_bytes {
+        if size > max {
+            return Err(Error::new(
+                Code::LimitTooLarge,
+                format!(
+                    "{name} is {}, larger than the {} that {} accepts per file",
+                    human_bytes(size),
+                    human_bytes(max),
+                    kind.display_name()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn describe(mime: &str) -> String {
+    match mime {
+        "application/octet-stream" => "not a recognised image or video".to_string(),
+        "text/html" => "a web page (HTML)".to_string(),
+        m => format!("of type {m}"),
+    }
+}
+
+/// Decimal units, as the providers state their limits ("50 MB").
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u < UNITS.len() - 1 {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else if v.fract() == 0.0 {
+        format!("{v:.0} {}", UNITS[u])
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// A name every API accepts: no `/`, `\`, NUL or control characters, at most 255 bytes
+/// (the extension is kept when shortening). The library keeps the original.
+pub fn sanitize_filename(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| if c == '/' || c == '\\' || c.is_control() { '_' } else { c })
+        .collect();
+    let cleaned = cleaned.trim().to_string();
+    let cleaned = if cleaned.is_empty() || cleaned == "." || cleaned == ".." {
+        "file".to_string()
+    } else {
+        cleaned
+    };
+    if cleaned.len() <= 255 {
+        return cleaned;
+    }
+    let ext = cleaned
+        .rfind('.')
+        .map(|i| &cleaned[i..])
+        .filter(|e| e.len() <= 16)
+        .unwrap_or("");
+    let mut stem_budget = 255 - ext.len();
+    while !cleaned.is_char_boundary(stem_budget) {
+        stem_budget -= 1;
+    }
+    format!("{}{ext}", &cleaned[..stem_budget])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_come_from_bytes_not_names() {
+        assert_eq!(sniff(&[0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0]), "image/png");
+        assert_eq!(sniff(b"<!DOCTYPE html><html>"), "text/html");
+        assert_eq!(sniff(b"hello"), "application/octet-stream");
+    }
+
+    #[test]
+    fn filenames_are_made_safe_and_short() {
+        assert_eq!(sanitize_filename("a/b\\c\0.jpg"), "a_b_c_.jpg");
+        let long = format!("{}.jpg", "é".repeat(300));
+        let s = sanitize_filename(&long);
+        assert!(s.len() <= 255 && s.ends_with(".jpg"));
+        assert_eq!(sanitize_filename(""), "file");
+    }
+
+    #[test]
+    fn limits_name_the_limit() {
+        let e = check(Kind::Synposter, &Kind::Synposter.limits(), "big.mp4", "video/mp4", 60_000_000)
+            .unwrap_err();
+        assert_eq!(e.code, Code::LimitTooLarge);
+        assert!(e.message.contains("50 MB"), "{}", e.message);
+        let e = check(Kind::Fastpix, &Kind::Fastpix.limits(), "a.png", "image/png", 10).unwrap_err();
+        assert_eq!(e.code, Code::InputUnsupportedType);
+    }
+}

@@ -1,0 +1,416 @@
+//! FastPix on-demand video: direct uploads through a resumable (GCS-style) session —
+//! chunks with `Content-Range`, `308` + `Range` to learn what was committed, an empty
+//! `bytes */N` PUT to resume — and imports from URL via `POST /on-demand`; then status
+//! Created…Ready/Failed (providers.md §4). Auth is HTTP Basic token_id:secret.
+//!
+//! Creates are not idempotent, so each carries a `ferry_ref` metadata value: after an
+//! ambiguous failure the remote lists are searched for it before anything is created again.
+
+use async_trait::async_trait;
+use reqwest::StatusCode;
+use serde::Deserialize;
+
+use super::http;
+use super::{Features, Kind, Limits, MediaStatus, OptionSpec, Provider, RemoteMedia, Settings, Upload};
+use crate::error::{Code, Error, Result};
+use crate::secrets::Secret;
+use crate::transfer::{retry, Ctx, Phase};
+
+pub const OPTIONS: &[OptionSpec] = &[
+    OptionSpec::new("api_url", "FastPix API base URL").default("https://api.fastpix.com/v1"),
+    OptionSpec::new("token_id", "Access token ID").required(),
+    OptionSpec::new("secret_key", "Secret key, kept in the OS keychain").secret(),
+];
+
+pub const LIMITS: Limits = Limits {
+    max_bytes: None,
+    accepts: &["video/*"],
+    accepts_human: "video files (MP4, MOV, WebM, AVI, MKV, …)",
+};
+
+const SERVICE: &str = "FastPix";
+/// Chunk size for the resumable session: a multiple of 256 KiB as GCS requires, large
+/// enough that per-request overhead is small.
+pub const SESSION_CHUNK: u64 = 16 * 1024 * 1024;
+const MAX_PAGES: u64 = 1000;
+
+pub struct FastPix {
+    api_url: String,
+    token_id: String,
+    secret: Secret,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Session {
+    upload_id: String,
+    url: String,
+}
+
+fn refine(_status: StatusCode, json: &serde_json::Value, _text: &str) -> (Option<Code>, Option<String>) {
+    let err = json.get("error");
+    let message = err.and_then(|e| e.get("message")).and_then(|m| m.as_str());
+    let detail = err
+        .and_then(|e| e.get("description"))
+        .and_then(|d| d.as_str())
+        .map(str::to_string)
+        .or_else(|| {
+            err.and_then(|e| e.get("fields")).and_then(|f| f.as_array()).map(|fields| {
+                fields
+                    .iter()
+                    .map(|f| {
+                        format!(
+                            "{} {}",
+                            f.get("field").and_then(|v| v.as_str()).unwrap_or("?"),
+                            f.get("message").and_then(|v| v.as_str()).unwrap_or("is invalid")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+        });
+    let msg = match (message, detail) {
+        (Some(m), Some(d)) => Some(format!("{m} ({d})")),
+        (Some(m), None) => Some(m.to_string()),
+        (None, d) => d,
+    };
+    (None, msg)
+}
+
+fn media_from(data: &serde_json::Value, name: &str) -> RemoteMedia {
+    let status = match data.get("status").and_then(|s| s.as_str()) {
+        Some("Ready") => MediaStatus::Ready,
+        Some("Failed") => MediaStatus::Failed,
+        _ => MediaStatus::Processing,
+    };
+    let playback = data
+        .get("playbackIds")
+        .and_then(|p| p.get(0))
+        .and_then(|p| p.get("id"))
+        .and_then(|v| v.as_str())
+        .map(|id| format!("https://stream.fastpix.com/{id}.m3u8"));
+    let title = data.get("title").and_then(|t| t.as_str()).unwrap_or(name);
+    RemoteMedia {
+        id: data
+            .get("id")
+            .or_else(|| data.get("uploadId"))
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string(),
+        name: title.to_string(),
+        url: playback,
+        mime_type: "video/*".to_string(),
+        size: None,
+        status,
+        expires_at: None,
+    }
+}
+
+fn has_ref(item: &serde_json::Value, reference: &str) -> bool {
+    let meta = item
+        .get("metadata")
+        .or_else(|| item.get("pushMediaSettings").and_then(|p| p.get("metadata")));
+    meta.and_then(|m| m.get("ferry_ref")).and_then(|v| v.as_str()) == Some(reference)
+}
+
+impl FastPix {
+    pub fn new(s: &Settings) -> Result<Self> {
+        Ok(FastPix {
+            api_url: s.require("api_url")?.to_string(),
+            token_id: s.require("token_id")?.to_string(),
+            secret: s.secret()?.clone(),
+        })
+    }
+
+    fn req(&self, ctx: &Ctx, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        ctx.http
+            .request(method, http::join(&self.api_url, path))
+            .basic_auth(&self.token_id, Some(self.secret.expose()))
+    }
+
+    async fn call(&self, req: reqwest::RequestBuilder, creates: bool) -> Result<serde_json::Value> {
+        let resp = http::send(req, creates).await?;
+        if resp.status().is_success() {
+            http::json(resp, SERVICE).await
+        } else {
+            Err(http::error_from(resp, SERVICE, refine).await)
+        }
+    }
+
+    async fn get(&self, ctx: &Ctx, path: &str, query: &[(&str, String)]) -> Result<serde_json::Value> {
+        retry::run(ctx, retry::Idempotency::Safe, |_| {
+            self.call(self.req(ctx, reqwest::Method::GET, path).query(query), false)
+        })
+        .await
+    }
+
+    /// Every item of a paginated list (`offset` is a 1-based page number).
+    async fn list_all(&self, ctx: &Ctx, path: &str) -> Result<Vec<serde_json::Value>> {
+        let mut out = Vec::new();
+        let mut page = 1u64;
+        loop {
+            let body = self
+                .get(ctx, path, &[("limit", "50".into()), ("offset", page.to_string())])
+                .await?;
+            let items = body.get("data").and_then(|d| d.as_array()).cloned().unwrap_or_default();
+            let empty = items.is_empty();
+            out.extend(items);
+            let pages = body
+                .get("pagination")
+                .and_then(|p| p.get("offsetCount"))
+                .and_then(|v| v.as_u64())
+                .unwrap_or(1);
+            if empty || page >= pages || page >= MAX_PAGES {
+                return Ok(out);
+            }
+            page += 1;
+        }
+    }
+
+    async fn create_session(&self, ctx: &Ctx, reference: &str) -> Result<Session> {
+        let body = serde_json::json!({
+            "corsOrigin": "*",
+            "pushMediaSettings": {
+                "accessPolicy": "public",
+                "metadata": { "ferry_ref": reference },
+            },
+        });
+        let data = retry::run_checked(
+            ctx,
+            retry::Idempotency::Create,
+            |_| async {
+                let v = self
+                    .call(self.req(ctx, reqwest::Method::POST, "on-demand/upload").json(&body), true)
+                    .await?;
+                Ok(v.get("data").cloned().unwrap_or_default())
+            },
+            |_| async {
+                let pending = self.list_all(ctx, "on-demand/uploads").await?;
+                Ok(pending.into_iter().find(|u| has_ref(u, reference)))
+            },
+        )
+        .await?;
+        serde_json::from_value(data)
+            .map_err(|e| Error::new(Code::ProviderProtocol, format!("{SERVICE} upload session: {e}")))
+    }
+
+    /// Ask the session how much it holds: the next byte to send (== size when complete).
+    async fn committed(&self, ctx: &Ctx, url: &str, size: u64) -> Result<u64> {
+        let resp = http::send(
+            ctx.http
+                .put(url)
+                .header(reqwest::header::CONTENT_LENGTH, 0)
+                .header(reqwest::header::CONTENT_RANGE, format!("bytes */{size}")),
+            false,
+        )
+        .await?;
+        match resp.status().as_u16() {
+            200 | 201 => Ok(size),
+            308 => Ok(next_offset(resp.headers())),
+            _ => Err(http::error_from(resp, SERVICE, http::storage_refine).await),
+        }
+    }
+
+    /// Send the file through the session in chunks, resuming from what the session
+    /// says it committed after any failure.
+    async fn send_session(&self, ctx: &Ctx, url: &str, upload: &Upload) -> Result<()> {
+        let size = upload.size;
+        ctx.progress.start(size);
+        if size <= SESSION_CHUNK {
+            http::put_whole(ctx, url, Some(&upload.mime), upload, SERVICE, http::storage_refine).await?;
+            return Ok(());
+        }
+        let mut offset = 0u64;
+        while offset < size {
+            let from = offset;
+            offset = retry::run(ctx, retry::Idempotency::Safe, |attempt| async move {
+                let start = if attempt > 1 { self.committed(ctx, url, size).await? } else { from };
+                if start >= size {
+                    return Ok(size);
+                }
+                ctx.progress.restart(start);
+                let end = (start + SESSION_CHUNK).min(size);
+                let req = ctx
+                    .http
+                    .put(url)
+                    .header(reqwest::header::CONTENT_TYPE, &upload.mime)
+                    .header(
+                        reqwest::header::CONTENT_RANGE,
+                        format!("bytes {start}-{}/{size}", end - 1),
+                    );
+                let req =
+                    crate::transfer::with_body(req, &upload.source, start, end - start, &ctx.progress).await?;
+                let resp = http::send(req, false).await?;
+                match resp.status().as_u16() {
+                    200 | 201 => Ok(size),
+                    308 => Ok(next_offset(resp.headers())),
+                    _ => Err(http::error_from(resp, SERVICE, http::storage_refine).await),
+                }
+            })
+            .await?;
+        }
+        ctx.progress.phase(Phase::Processing);
+        Ok(())
+    }
+
+    async fn cancel_session(&self, ctx: &Ctx, upload_id: &str) {
+        let req = self.req(ctx, reqwest::Method::PUT, &format!("on-demand/upload/{upload_id}/cancel"));
+        if let Err(e) = self.call(req, false).await {
+            tracing::warn!("could not cancel FastPix upload session: {}", e.message);
+        }
+    }
+}
+
+/// `Range: bytes=0-N` → N+1; no header → nothing committed yet.
+fn next_offset(headers: &reqwest::header::HeaderMap) -> u64 {
+    headers
+        .get(reqwest::header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit('-').next())
+        .and_then(|n| n.trim().parse::<u64>().ok())
+        .map(|n| n + 1)
+        .unwrap_or(0)
+}
+
+#[async_trait]
+impl Provider for FastPix {
+    fn kind(&self) -> Kind {
+        Kind::Fastpix
+    }
+
+    fn features(&self) -> Features {
+        Features {
+            import_url: true,
+            test_credentials: true,
+            list_remote: true,
+            refresh_status: true,
+            delete_remote: true,
+            resumable: true,
+        }
+    }
+
+    async fn upload(&self, upload: &Upload, ctx: &Ctx) -> Result<Vec<RemoteMedia>> {
+        let reference = uuid::Uuid::new_v4().to_string();
+        let last_session = std::sync::Mutex::new(None::<String>);
+        let result = retry::with_fresh_url(
+            ctx,
+            || async {
+                // An expired session is left behind by the renewal: cancel it so it does
+                // not linger in the account's upload list.
+                let old = last_session.lock().expect("session lock").take();
+                if let Some(old) = old {
+                    self.cancel_session(ctx, &old).await;
+                }
+                self.create_session(ctx, &reference).await
+            },
+            |s: Session| {
+                *last_session.lock().expect("session lock") = Some(s.upload_id.clone());
+                async move {
+                    self.send_session(ctx, &s.url, upload).await?;
+                    Ok(s.upload_id)
+                }
+            },
+        )
+        .await;
+        match result {
+            Ok(id) => Ok(vec![RemoteMedia {
+                id,
+                name: upload.name.clone(),
+                url: None,
+                mime_type: upload.mime.clone(),
+                size: Some(upload.size),
+                status: MediaStatus::Processing,
+                expires_at: None,
+            }]),
+            Err(e) => {
+                if e.code == Code::Cancelled {
+                    let last = last_session.lock().expect("session lock").take();
+                    if let Some(id) = last {
+                        self.cancel_session(&Ctx::new(ctx.http.clone()), &id).await;
+                    }
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn import_url(&self, url: &url::Url, ctx: &Ctx) -> Result<Vec<RemoteMedia>> {
+        let reference = uuid::Uuid::new_v4().to_string();
+        let body = serde_json::json!({
+            "inputs": [{ "type": "video", "url": url.as_str() }],
+            "accessPolicy": "public",
+            "metadata": { "ferry_ref": reference },
+        });
+        ctx.progress.phase(Phase::Processing);
+        let name = url
+            .path_segments()
+            .and_then(|mut s| s.next_back())
+            .filter(|s| !s.is_empty())
+            .unwrap_or("video")
+            .to_string();
+        let data = retry::run_checked(
+            ctx,
+            retry::Idempotency::Create,
+            |_| async {
+                let v = self
+                    .call(self.req(ctx, reqwest::Method::POST, "on-demand").json(&body), true)
+                    .await?;
+                Ok(v.get("data").cloned().unwrap_or_default())
+            },
+            |_| async {
+                let all = self.list_all(ctx, "on-demand").await?;
+                Ok(all.into_iter().find(|m| has_ref(m, &reference)))
+            },
+        )
+        .await?;
+        Ok(vec![media_from(&data, &name)])
+    }
+
+    async fn test(&self, ctx: &Ctx) -> Result<()> {
+        self.get(ctx, "on-demand", &[("limit", "1".into())]).await.map(|_| ())
+    }
+
+    async fn list_remote(&self, ctx: &Ctx) -> Result<Vec<RemoteMedia>> {
+        Ok(self
+            .list_all(ctx, "on-demand")
+            .await?
+            .iter()
+            .map(|m| media_from(m, "video"))
+            .collect())
+    }
+
+    async fn refresh(&self, media: &RemoteMedia, ctx: &Ctx) -> Result<RemoteMedia> {
+        let body = self.get(ctx, &format!("on-demand/{}", media.id), &[]).await?;
+        let mut fresh = media_from(body.get("data").unwrap_or(&body), &media.name);
+        fresh.name = media.name.clone();
+        fresh.size = media.size;
+        fresh.mime_type = media.mime_type.clone();
+        Ok(fresh)
+    }
+
+    async fn delete(&self, id: &str, ctx: &Ctx) -> Result<()> {
+        retry::run(ctx, retry::Idempotency::Safe, |attempt| async move {
+            match self
+                .call(self.req(ctx, reqwest::Method::DELETE, &format!("on-demand/{id}")), false)
+                .await
+            {
+                Err(e) if attempt > 1 && e.status == Some(404) => Ok(()),
+                other => other.map(|_| ()),
+            }
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn range_header_gives_the_next_byte() {
+        let mut h = reqwest::header::HeaderMap::new();
+        assert_eq!(next_offset(&h), 0);
+        h.insert(reqwest::header::RANGE, "bytes=0-262143".parse().unwrap());
+        assert_eq!(next_offset(&h), 262_144);
+    }
+}

@@ -1,0 +1,171 @@
+//! The local library: a folder on this machine, the default destination, no account
+//! needed. Files land in `dir/YYYY/MM/name`; an existing file is never overwritten (a
+//! ` (2)` suffix is added instead), and a half-copied file never appears under its final
+//! name: bytes go to a hidden temp file that is linked into place only when complete.
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use futures_util::StreamExt;
+use tokio::io::AsyncWriteExt;
+
+use super::{Features, Kind, MediaStatus, OptionSpec, Provider, RemoteMedia, Settings, Upload};
+use crate::error::{Code, Error, Result};
+use crate::transfer::{Ctx, Phase};
+
+pub const OPTIONS: &[OptionSpec] =
+    &[OptionSpec::new("dir", "Folder of the library (default: FERRY_HOME/library)")];
+
+pub struct Local {
+    dir: PathBuf,
+}
+
+impl Local {
+    pub fn new(s: &Settings) -> Result<Self> {
+        let dir = s
+            .get("dir")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| s.home.join("library"));
+        Ok(Local { dir })
+    }
+
+    fn media(&self, path: &Path, name: &str, mime: &str, size: u64) -> RemoteMedia {
+        RemoteMedia {
+            id: path
+                .strip_prefix(&self.dir)
+                .unwrap_or(path)
+                .to_string_lossy()
+                .into_owned(),
+            name: name.to_string(),
+            url: url::Url::from_file_path(path).ok().map(String::from),
+            mime_type: mime.to_string(),
+            size: Some(size),
+            status: MediaStatus::Ready,
+            expires_at: None,
+        }
+    }
+
+    /// Link the finished temp file to the first free name; never replaces a file.
+    fn place(&self, tmp: &Path, folder: &Path, name: &str) -> Result<PathBuf> {
+        let (stem, ext) = match name.rfind('.') {
+            Some(i) if i > 0 => (&name[..i], &name[i..]),
+            _ => (name, ""),
+        };
+        for n in 1..10_000u32 {
+            let candidate = if n == 1 {
+                folder.join(name)
+            } else {
+                folder.join(format!("{stem} ({n}){ext}"))
+            };
+            match std::fs::hard_link(tmp, &candidate) {
+                Ok(()) => return Ok(candidate),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(Error::io(e, candidate.display())),
+            }
+        }
+        Err(Error::new(
+            Code::Io,
+            format!("too many files named {name} in {}", folder.display()),
+        ))
+    }
+}
+
+#[async_trait]
+impl Provider for Local {
+    fn kind(&self) -> Kind {
+        Kind::Local
+    }
+
+    fn features(&self) -> Features {
+        Features {
+            test_credentials: true,
+            list_remote: true,
+            delete_remote: true,
+            ..Features::default()
+        }
+    }
+
+    async fn upload(&self, upload: &Upload, ctx: &Ctx) -> Result<Vec<RemoteMedia>> {
+        let now = chrono::Local::now();
+        let folder = self.dir.join(now.format("%Y").to_string()).join(now.format("%m").to_string());
+        tokio::fs::create_dir_all(&folder)
+            .await
+            .map_err(|e| Error::io(e, folder.display()))?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".ferry-")
+            .suffix(".part")
+            .tempfile_in(&folder)
+            .map_err(|e| Error::io(e, folder.display()))?;
+        ctx.progress.start(upload.size);
+        let copy = async {
+            let mut out = tokio::fs::File::from_std(tmp.reopen().map_err(|e| Error::io(e, tmp.path().display()))?);
+            let mut stream = upload.source.open_range(0, upload.size).await?;
+            let mut written = 0u64;
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| Error::new(Code::InputInvalid, e.to_string()))?;
+                written += chunk.len() as u64;
+                out.write_all(&chunk).await.map_err(|e| Error::io(e, tmp.path().display()))?;
+                ctx.progress.add(chunk.len() as u64);
+            }
+            out.sync_all().await.map_err(|e| Error::io(e, tmp.path().display()))?;
+            if written != upload.size {
+                return Err(Error::new(
+                    Code::InputInvalid,
+                    format!("expected {} bytes, read {written}", upload.size),
+                ));
+            }
+            Ok(())
+        };
+        ctx.cancellable(copy).await?;
+        ctx.progress.phase(Phase::Processing);
+        let name = if upload.api_name.starts_with('.') {
+            format!("_{}", upload.api_name)
+        } else {
+            upload.api_name.clone()
+        };
+        let placed = self.place(tmp.path(), &folder, &name)?;
+        // `tmp` is removed on drop; the linked final name stays.
+        drop(tmp);
+        Ok(vec![self.media(&placed, &upload.name, &upload.mime, upload.size)])
+    }
+
+    async fn test(&self, _ctx: &Ctx) -> Result<()> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(e, self.dir.display()))?;
+        tempfile::tempfile_in(&self.dir)
+            .map(|_| ())
+            .map_err(|e| Error::io(e, format!("{} is not writable", self.dir.display())))
+    }
+
+    async fn list_remote(&self, _ctx: &Ctx) -> Result<Vec<RemoteMedia>> {
+        let mut out = Vec::new();
+        let mut stack = vec![self.dir.clone()];
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let Ok(ft) = entry.file_type() else { continue };
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if ft.is_dir() {
+                    stack.push(path);
+                } else if ft.is_file() && !name.starts_with(".ferry-") {
+                    let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+                    let mime = crate::media::sniff_path(&path).unwrap_or_else(|_| "application/octet-stream".into());
+                    out.push(self.media(&path, &name, &mime, size));
+                }
+            }
+        }
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+
+    async fn delete(&self, id: &str, _ctx: &Ctx) -> Result<()> {
+        let path = self.dir.join(id);
+        // Only files inside the library may be deleted through it.
+        let canon = path.canonicalize().map_err(|e| Error::io(e, path.display()))?;
+        let root = self.dir.canonicalize().map_err(|e| Error::io(e, self.dir.display()))?;
+        if !canon.starts_with(&root) {
+            return Err(Error::new(Code::InputInvalid, format!("{id} is not in the library")));
+        }
+        std::fs::remove_file(&canon).map_err(|e| Error::io(e, canon.display()))
+    }
+}

@@ -1,0 +1,390 @@
+//! Any S3-compatible bucket, through aws-sdk-s3: `PutObject` streamed from the source
+//! with an explicit length, a share link from `public_base_url` or a presigned GET, and
+//! ListObjectsV2 / DeleteObject / HeadBucket for the optional features.
+//!
+//! The SDK's own retries are off: `transfer::retry` is the one retry policy. Checksums
+//! are computed only "when required", because several S3-compatible vendors reject the
+//! SDK's newest default checksum headers.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_s3::config::{Region, RequestChecksumCalculation, ResponseChecksumValidation};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use bytes::Bytes;
+use futures_util::StreamExt;
+
+use super::{Features, Kind, MediaStatus, OptionSpec, Provider, RemoteMedia, Settings, Upload};
+use crate::error::{Code, Error, Result};
+use crate::transfer::{self, retry, Ctx, Phase, Progress};
+
+pub const OPTIONS: &[OptionSpec] = &[
+    OptionSpec::new("bucket", "Bucket name").required(),
+    OptionSpec::new("region", "Region").default("us-east-1"),
+    OptionSpec::new("endpoint", "Endpoint URL for S3-compatible services (e.g. https://s3.example.com)"),
+    OptionSpec::new("path_style", "Use path-style addressing (true for most self-hosted servers)").default("false"),
+    OptionSpec::new("prefix", "Key prefix for uploaded objects (e.g. media/)"),
+    OptionSpec::new("access_key_id", "Access key ID").required(),
+    OptionSpec::new("public_base_url", "Public base URL of the bucket; without it links are presigned"),
+    OptionSpec::new("link_expiry", "How long presigned links stay valid (e.g. 7d, 12h; at most 7d)").default("7d"),
+    OptionSpec::new("secret_access_key", "Secret access key, kept in the OS keychain").secret(),
+];
+
+const SERVICE: &str = "S3";
+/// SigV4 presigned URLs cannot outlive seven days.
+const MAX_LINK: Duration = Duration::from_secs(7 * 24 * 3600);
+
+pub struct S3 {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+    prefix: String,
+    public_base_url: Option<String>,
+    link_expiry: Duration,
+}
+
+/// Parse `7d`, `12h`, `30m`, `3600s` or plain seconds.
+pub fn parse_duration(s: &str) -> Result<Duration> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, 'd')) => (&s[..i], 86_400),
+        Some((i, 'h')) => (&s[..i], 3_600),
+        Some((i, 'm')) => (&s[..i], 60),
+        Some((i, 's')) => (&s[..i], 1),
+        _ => (s, 1),
+    };
+    num.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .map(|n| Duration::from_secs(n * mult))
+        .ok_or_else(|| {
+            Error::new(
+                Code::ConfigInvalid,
+                format!("`{s}` is not a duration; use e.g. 7d, 12h, 30m or 3600s"),
+            )
+        })
+}
+
+impl S3 {
+    pub fn new(s: &Settings) -> Result<Self> {
+        let creds = aws_credential_types::Credentials::new(
+            s.require("access_key_id")?,
+            s.secret()?.expose(),
+            None,
+            None,
+            "ferry",
+        );
+        let path_style = match s.get("path_style").unwrap_or("false") {
+            "true" | "1" | "yes" => true,
+            "false" | "0" | "no" => false,
+            other => {
+                return Err(Error::new(
+                    Code::ConfigInvalid,
+                    format!("path_style must be true or false (got `{other}`)"),
+                ))
+            }
+        };
+        let link_expiry = parse_duration(s.get("link_expiry").unwrap_or("7d"))?;
+        if link_expiry > MAX_LINK {
+            return Err(Error::new(
+                Code::ConfigInvalid,
+                "link_expiry can be at most 7d (the limit of S3 presigned links)",
+            ));
+        }
+        let mut conf = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(Region::new(s.get("region").unwrap_or("us-east-1").to_string()))
+            .credentials_provider(creds)
+            .force_path_style(path_style)
+            .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+            .response_checksum_validation(ResponseChecksumValidation::WhenRequired);
+        if let Some(ep) = s.get("endpoint") {
+            conf = conf.endpoint_url(ep);
+        }
+        Ok(S3 {
+            client: aws_sdk_s3::Client::from_conf(conf.build()),
+            bucket: s.require("bucket")?.to_string(),
+            prefix: s.get("prefix").unwrap_or("").to_string(),
+            public_base_url: s.get("public_base_url").map(|u| u.trim_end_matches('/').to_string()),
+            link_expiry,
+        })
+    }
+
+    fn key_for(&self, name: &str) -> String {
+        // A short random folder keeps two files of the same name from overwriting
+        // each other; the date keeps the bucket browsable.
+        let day = chrono::Utc::now().format("%Y/%m/%d");
+        let tag = &uuid::Uuid::new_v4().simple().to_string()[..8];
+        format!("{}{day}/{tag}/{name}", self.prefix)
+    }
+
+    async fn link(&self, key: &str) -> Result<(String, Option<chrono::DateTime<chrono::Utc>>)> {
+        if let Some(base) = &self.public_base_url {
+            let encoded: String = key
+                .split('/')
+                .map(|seg| percent_encoding::utf8_percent_encode(seg, percent_encoding::NON_ALPHANUMERIC).to_string())
+                .collect::<Vec<_>>()
+                .join("/");
+            return Ok((format!("{base}/{encoded}"), None));
+        }
+        let conf = aws_sdk_s3::presigning::PresigningConfig::expires_in(self.link_expiry)
+            .map_err(|e| Error::new(Code::ConfigInvalid, e.to_string()))?;
+        let req = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(conf)
+            .await
+            .map_err(map_sdk)?;
+        let expires = chrono::Utc::now() + chrono::Duration::from_std(self.link_expiry).unwrap_or_default();
+        Ok((req.uri().to_string(), Some(expires)))
+    }
+}
+
+/// Map an SDK error to Ferry's codes; the S3 error code and message are kept.
+pub fn map_sdk<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
+    err: SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> Error {
+    match &err {
+        SdkError::ServiceError(se) => {
+            let status = se.raw().status().as_u16();
+            let s3code = se.err().code().unwrap_or("");
+            let msg = se.err().message().unwrap_or("");
+            let code = match s3code {
+                "InvalidAccessKeyId" | "SignatureDoesNotMatch" => Code::AuthInvalid,
+                "AccessDenied" => Code::AuthForbidden,
+                "SlowDown" => Code::ProviderRateLimited,
+                "EntityTooLarge" => Code::LimitTooLarge,
+                "NoSuchBucket" => Code::ConfigInvalid,
+                "NoSuchKey" | "NoSuchUpload" => Code::ProviderNotFound,
+                _ => super::http::code_for_status(
+                    reqwest::StatusCode::from_u16(status).unwrap_or(reqwest::StatusCode::BAD_GATEWAY),
+                ),
+            };
+            let label = if s3code.is_empty() { "error".to_string() } else { s3code.to_string() };
+            let retry_after = se
+                .raw()
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.parse::<u64>().ok())
+                .map(Duration::from_secs);
+            Error::new(code, format!("{SERVICE} answered {status} {label}: {msg}"))
+                .with_status(status)
+                .with_retry_after(retry_after)
+        }
+        SdkError::TimeoutError(_) => Error::new(Code::NetworkTimeout, "S3 did not answer in time"),
+        SdkError::DispatchFailure(df) => {
+            let code = if df.is_timeout() {
+                Code::NetworkTimeout
+            } else if df.is_io() {
+                Code::NetworkReset
+            } else {
+                Code::NetworkConnect
+            };
+            Error::new(code, format!("could not reach S3: {}", error_chain(&err)))
+        }
+        SdkError::ResponseError(_) => {
+            Error::new(Code::NetworkReset, format!("S3's answer was cut off: {}", error_chain(&err)))
+        }
+        _ => Error::new(Code::Internal, format!("S3 request failed: {}", error_chain(&err))),
+    }
+}
+
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        out.push_str(": ");
+        out.push_str(&e.to_string());
+        cur = e.source();
+    }
+    out
+}
+
+/// A request body with an exact length that reports bytes as the SDK takes them.
+pub struct CountedBody {
+    // SdkBody needs Sync; the Mutex provides it and is never contended (poll has &mut).
+    inner: std::sync::Mutex<transfer::ByteStream>,
+    remaining: u64,
+    progress: Progress,
+}
+
+impl CountedBody {
+    pub fn new(inner: transfer::ByteStream, len: u64, progress: Progress) -> Self {
+        CountedBody {
+            inner: std::sync::Mutex::new(inner),
+            remaining: len,
+            progress,
+        }
+    }
+
+    pub fn into_byte_stream(self) -> ByteStream {
+        ByteStream::new(aws_smithy_types::body::SdkBody::from_body_1_x(self))
+    }
+}
+
+impl http_body::Body for CountedBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<std::result::Result<http_body::Frame<Bytes>, Self::Error>>> {
+        let polled = match self.inner.get_mut() {
+            Ok(s) => s.poll_next_unpin(cx),
+            Err(_) => return Poll::Ready(Some(Err(std::io::Error::other("body poisoned")))),
+        };
+        match polled {
+            Poll::Ready(Some(Ok(b))) => {
+                let n = b.len() as u64;
+                if n > self.remaining {
+                    return Poll::Ready(Some(Err(std::io::Error::other(
+                        "the source grew while it was being sent",
+                    ))));
+                }
+                self.remaining -= n;
+                self.progress.add(n);
+                Poll::Ready(Some(Ok(http_body::Frame::data(b))))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.remaining)
+    }
+}
+
+#[async_trait]
+impl Provider for S3 {
+    fn kind(&self) -> Kind {
+        Kind::S3
+    }
+
+    fn features(&self) -> Features {
+        Features {
+            test_credentials: true,
+            list_remote: true,
+            delete_remote: true,
+            ..Features::default()
+        }
+    }
+
+    async fn upload(&self, upload: &Upload, ctx: &Ctx) -> Result<Vec<RemoteMedia>> {
+        let key = self.key_for(&upload.api_name);
+        // A PUT to one key is idempotent: retrying it cannot create a duplicate.
+        retry::run(ctx, retry::Idempotency::Safe, |_| async {
+            ctx.progress.start(upload.size);
+            let stream = upload.source.open_range(0, upload.size).await?;
+            let body = CountedBody::new(stream, upload.size, ctx.progress.clone()).into_byte_stream();
+            self.client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(&key)
+                .content_type(&upload.mime)
+                .content_length(upload.size as i64)
+                .body(body)
+                .send()
+                .await
+                .map_err(map_sdk)?;
+            ctx.progress.phase(Phase::Processing);
+            Ok(())
+        })
+        .await?;
+        let (url, expires_at) = self.link(&key).await?;
+        Ok(vec![RemoteMedia {
+            id: key,
+            name: upload.name.clone(),
+            url: Some(url),
+            mime_type: upload.mime.clone(),
+            size: Some(upload.size),
+            status: MediaStatus::Ready,
+            expires_at,
+        }])
+    }
+
+    async fn test(&self, ctx: &Ctx) -> Result<()> {
+        retry::run(ctx, retry::Idempotency::Safe, |_| async {
+            self.client
+                .head_bucket()
+                .bucket(&self.bucket)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(map_sdk)
+        })
+        .await
+    }
+
+    async fn list_remote(&self, ctx: &Ctx) -> Result<Vec<RemoteMedia>> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..10_000 {
+            let page = retry::run(ctx, retry::Idempotency::Safe, |_| {
+                let mut req = self.client.list_objects_v2().bucket(&self.bucket);
+                if !self.prefix.is_empty() {
+                    req = req.prefix(&self.prefix);
+                }
+                if let Some(t) = &token {
+                    req = req.continuation_token(t);
+                }
+                async move { req.send().await.map_err(map_sdk) }
+            })
+            .await?;
+            for obj in page.contents() {
+                let Some(key) = obj.key() else { continue };
+                let (url, expires_at) = self.link(key).await?;
+                out.push(RemoteMedia {
+                    id: key.to_string(),
+                    name: key.rsplit('/').next().unwrap_or(key).to_string(),
+                    url: Some(url),
+                    mime_type: String::new(),
+                    size: obj.size().map(|s| s as u64),
+                    status: MediaStatus::Ready,
+                    expires_at,
+                });
+            }
+            match page.next_continuation_token() {
+                Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
+    async fn delete(&self, id: &str, ctx: &Ctx) -> Result<()> {
+        retry::run(ctx, retry::Idempotency::Safe, |_| async {
+            self.client
+                .delete_object()
+                .bucket(&self.bucket)
+                .key(id)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(map_sdk)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_in_days_hours_minutes_and_seconds() {
+        assert_eq!(parse_duration("7d").unwrap(), Duration::from_secs(604_800));
+        assert_eq!(parse_duration("12h").unwrap(), Duration::from_secs(43_200));
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("0d").is_err());
+    }
+}

@@ -1,0 +1,126 @@
+//! Synposter: `POST /v1/media` for a presigned storage URL, then PUT the bytes there with
+//! the same Content-Type (providers.md §2). Auth is `x-api-key`. No media list, get or
+//! delete exists yet; URL imports are fetch-and-forward by the engine.
+
+use async_trait::async_trait;
+use reqwest::StatusCode;
+use serde::Deserialize;
+
+use super::http::{self, str_field};
+use super::{Features, Kind, Limits, MediaStatus, OptionSpec, Provider, RemoteMedia, Settings, Upload};
+use crate::error::{Code, Result};
+use crate::secrets::Secret;
+use crate::transfer::{retry, Ctx};
+
+pub const OPTIONS: &[OptionSpec] = &[
+    OptionSpec::new("api_url", "Synposter API base URL").default("https://api.synposter.com/v1"),
+    OptionSpec::new("api_key", "API key (sk_live_…), kept in the OS keychain").secret(),
+];
+
+pub const LIMITS: Limits = Limits {
+    max_bytes: Some(50_000_000),
+    accepts: &["image/*", "video/*"],
+    accepts_human: "images and videos",
+};
+
+const SERVICE: &str = "Synposter";
+
+pub struct Synposter {
+    api_url: String,
+    key: Secret,
+}
+
+#[derive(Deserialize)]
+struct Presigned {
+    id: String,
+    upload_url: String,
+    public_url: String,
+    #[allow(dead_code)]
+    path: Option<String>,
+}
+
+fn refine(status: StatusCode, json: &serde_json::Value, _text: &str) -> (Option<Code>, Option<String>) {
+    let err = str_field(json, "error");
+    let code = match (status.as_u16(), err) {
+        (400, Some("invalid_filename")) => Some(Code::InputInvalidFilename),
+        (400, Some("invalid_mime_type")) => Some(Code::InputUnsupportedType),
+        (429, Some("post_limit_reached")) => Some(Code::ProviderRejected),
+        _ => None,
+    };
+    let msg = str_field(json, "message").or(err).map(str::to_string);
+    (code, msg)
+}
+
+impl Synposter {
+    pub fn new(s: &Settings) -> Result<Self> {
+        Ok(Synposter {
+            api_url: s.require("api_url")?.to_string(),
+            key: s.secret()?.clone(),
+        })
+    }
+
+    async fn presign(&self, ctx: &Ctx, upload: &Upload) -> Result<Presigned> {
+        let req = ctx
+            .http
+            .post(http::join(&self.api_url, "media"))
+            .header("x-api-key", self.key.expose())
+            .json(&serde_json::json!({ "filename": upload.api_name, "mime_type": upload.mime }));
+        let resp = http::send(req, false).await?;
+        if resp.status().is_success() {
+            return http::json(resp, SERVICE).await;
+        }
+        Err(http::error_from(resp, SERVICE, refine).await)
+    }
+}
+
+#[async_trait]
+impl Provider for Synposter {
+    fn kind(&self) -> Kind {
+        Kind::Synposter
+    }
+
+    fn features(&self) -> Features {
+        Features {
+            test_credentials: true,
+            ..Features::default()
+        }
+    }
+
+    async fn upload(&self, upload: &Upload, ctx: &Ctx) -> Result<Vec<RemoteMedia>> {
+        let done = retry::with_fresh_url(
+            ctx,
+            || self.presign(ctx, upload),
+            |p: Presigned| async move {
+                http::put_whole(ctx, &p.upload_url, Some(&upload.mime), upload, SERVICE, http::storage_refine)
+                    .await?;
+                Ok(p)
+            },
+        )
+        .await?;
+        Ok(vec![RemoteMedia {
+            id: done.id,
+            name: upload.name.clone(),
+            url: Some(done.public_url),
+            mime_type: upload.mime.clone(),
+            size: Some(upload.size),
+            status: MediaStatus::Ready,
+            expires_at: None,
+        }])
+    }
+
+    async fn test(&self, ctx: &Ctx) -> Result<()> {
+        retry::run(ctx, retry::Idempotency::Safe, |_| async {
+            let req = ctx
+                .http
+                .get(http::join(&self.api_url, "usage"))
+                .header("x-api-key", self.key.expose());
+            let resp = http::send(req, false).await?;
+            if resp.status().is_success() {
+                Ok(())
+            } else {
+                Err(http::error_from(resp, SERVICE, refine).await)
+            }
+        })
+        .await
+    }
+}

@@ -1,0 +1,304 @@
+//! Moving bytes: sources that stream from disk or from a URL with a known length,
+//! progress that counts bytes actually handed to the socket, cancellation, and the one
+//! retry policy (`retry`).
+//!
+//! Memory stays flat with file size: bodies are streams of 256 KiB chunks, never a
+//! buffer of the whole file. Nothing here knows a provider's routes or bodies.
+
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt, TryStreamExt};
+use serde::Serialize;
+use tokio::io::AsyncSeekExt;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{Code, Error, Result};
+
+pub mod retry;
+
+pub use retry::RetryPolicy;
+
+/// Read size for file bodies: big enough for throughput, small enough that memory is flat.
+pub const CHUNK: usize = 256 * 1024;
+
+pub type ByteStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    Preparing,
+    Uploading,
+    Processing,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase", tag = "type")]
+pub enum ProgressEvent {
+    Phase { phase: Phase },
+    Bytes { sent: u64, total: u64 },
+    Retrying { attempt: u32, delay_ms: u64, code: String, message: String },
+}
+
+type Sink = Arc<dyn Fn(ProgressEvent) + Send + Sync>;
+
+/// Progress of one transfer. Bytes never exceed the total, and only go back on a
+/// visible retry (`restart`).
+#[derive(Clone)]
+pub struct Progress {
+    sent: Arc<AtomicU64>,
+    total: Arc<AtomicU64>,
+    sink: Sink,
+}
+
+impl Progress {
+    pub fn new(sink: impl Fn(ProgressEvent) + Send + Sync + 'static) -> Self {
+        Progress {
+            sent: Arc::new(AtomicU64::new(0)),
+            total: Arc::new(AtomicU64::new(0)),
+            sink: Arc::new(sink),
+        }
+    }
+
+    pub fn none() -> Self {
+        Progress::new(|_| {})
+    }
+
+    pub fn phase(&self, phase: Phase) {
+        (self.sink)(ProgressEvent::Phase { phase });
+    }
+
+    pub fn start(&self, total: u64) {
+        self.total.store(total, Ordering::SeqCst);
+        self.sent.store(0, Ordering::SeqCst);
+        self.phase(Phase::Uploading);
+        (self.sink)(ProgressEvent::Bytes { sent: 0, total });
+    }
+
+    /// Back to `offset` for a retry the user is told about.
+    pub fn restart(&self, offset: u64) {
+        let total = self.total.load(Ordering::SeqCst);
+        let offset = offset.min(total);
+        self.sent.store(offset, Ordering::SeqCst);
+        (self.sink)(ProgressEvent::Bytes {
+            sent: offset,
+            total,
+        });
+    }
+
+    pub fn add(&self, n: u64) {
+        let total = self.total.load(Ordering::SeqCst);
+        let sent = (self.sent.fetch_add(n, Ordering::SeqCst) + n).min(total);
+        (self.sink)(ProgressEvent::Bytes { sent, total });
+    }
+
+    pub fn sent(&self) -> u64 {
+        self.sent.load(Ordering::SeqCst).min(self.total.load(Ordering::SeqCst))
+    }
+
+    pub fn retrying(&self, attempt: u32, delay: Duration, err: &Error) {
+        (self.sink)(ProgressEvent::Retrying {
+            attempt,
+            delay_ms: delay.as_millis() as u64,
+            code: err.code.as_str().to_string(),
+            message: err.message.clone(),
+        });
+    }
+}
+
+/// Everything a provider call needs besides its own settings.
+#[derive(Clone)]
+pub struct Ctx {
+    pub http: reqwest::Client,
+    pub progress: Progress,
+    pub cancel: CancellationToken,
+    pub retry: RetryPolicy,
+}
+
+impl Ctx {
+    pub fn new(http: reqwest::Client) -> Self {
+        Ctx {
+            http,
+            progress: Progress::none(),
+            cancel: CancellationToken::new(),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    pub fn with_progress(mut self, progress: Progress) -> Self {
+        self.progress = progress;
+        self
+    }
+
+    pub fn check_cancelled(&self) -> Result<()> {
+        if self.cancel.is_cancelled() {
+            Err(Error::cancelled())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Run a future unless cancelled first; cancellation drops it, which closes the
+    /// connection mid-body so the server keeps nothing.
+    pub async fn cancellable<T>(&self, fut: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        tokio::select! {
+            biased;
+            _ = self.cancel.cancelled() => Err(Error::cancelled()),
+            r = fut => r,
+        }
+    }
+}
+
+/// The one HTTP client configuration Ferry uses: no overall timeout (a 4 GiB body takes
+/// as long as it takes), but bounded connect and read waits.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(15))
+        .read_timeout(Duration::from_secs(300))
+        .user_agent(concat!("ferry/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("the HTTP client's fixed configuration is valid")
+}
+
+/// Where an upload's bytes come from. Reopened for every attempt.
+pub enum Source {
+    /// A file on disk, with the size and mtime it had when the job was prepared: a file
+    /// that changes mid-upload fails that attempt instead of sending a mix.
+    File { path: PathBuf, fingerprint: Fingerprint },
+    /// A download being forwarded. The first attempt uses the response already opened
+    /// (whose first bytes were sniffed); a retry fetches again.
+    Remote {
+        url: url::Url,
+        http: reqwest::Client,
+        first: Mutex<Option<ByteStream>>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fingerprint {
+    pub size: u64,
+    pub mtime: Option<std::time::SystemTime>,
+}
+
+impl Fingerprint {
+    pub fn of(meta: &std::fs::Metadata) -> Self {
+        Fingerprint {
+            size: meta.len(),
+            mtime: meta.modified().ok(),
+        }
+    }
+}
+
+impl Source {
+    pub fn file(path: PathBuf, meta: &std::fs::Metadata) -> Self {
+        Source::File {
+            path,
+            fingerprint: Fingerprint::of(meta),
+        }
+    }
+
+    pub fn path(&self) -> Option<&std::path::Path> {
+        match self {
+            Source::File { path, .. } => Some(path),
+            Source::Remote { .. } => None,
+        }
+    }
+
+    /// Open the bytes from `offset` for `len` bytes.
+    pub async fn open_range(&self, offset: u64, len: u64) -> Result<ByteStream> {
+        match self {
+            Source::File { path, fingerprint } => {
+                check_unchanged(path, fingerprint)?;
+                let mut f = tokio::fs::File::open(path)
+                    .await
+                    .map_err(|e| Error::io(e, path.display()))?;
+                if offset > 0 {
+                    f.seek(std::io::SeekFrom::Start(offset)).await?;
+                }
+                let path = path.clone();
+                let fp = *fingerprint;
+                let reader = tokio_util::io::ReaderStream::with_capacity(
+                    tokio::io::AsyncReadExt::take(f, len),
+                    CHUNK,
+                );
+                // At the end, check the file again: a writer that changed it while we
+                // read must not leave a mix of two versions at the destination.
+                let tail = futures_util::stream::once(async move {
+                    check_unchanged(&path, &fp)
+                        .map_err(|e| std::io::Error::other(e.message))
+                        .map(|_| Bytes::new())
+                });
+                Ok(Box::pin(reader.chain(tail)))
+            }
+            Source::Remote { url, http, first } => {
+                if offset == 0 {
+                    if let Some(s) = first.lock().expect("source lock").take() {
+                        return Ok(s);
+                    }
+                }
+                let mut req = http.get(url.clone());
+                if offset > 0 {
+                    req = req.header(http::header::RANGE, format!("bytes={offset}-"));
+                }
+                let resp = req.send().await.map_err(|e| Error::from_reqwest(e, false))?;
+                if !resp.status().is_success() {
+                    return Err(Error::new(
+                        Code::ProviderUnavailable,
+                        format!("fetching the URL again failed with HTTP {}", resp.status()),
+                    )
+                    .with_status(resp.status().as_u16()));
+                }
+                Ok(Box::pin(resp.bytes_stream().map_err(std::io::Error::other)))
+            }
+        }
+    }
+}
+
+fn check_unchanged(path: &std::path::Path, fp: &Fingerprint) -> Result<()> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(e, path.display()))?;
+    if Fingerprint::of(&meta) != *fp {
+        return Err(Error::new(
+            Code::InputInvalid,
+            format!(
+                "{} changed while it was being sent; it will be sent again once it is stable",
+                path.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A request body of exactly `len` bytes that reports progress as chunks go out.
+/// The caller also sets `Content-Length`, so hyper never falls back to chunked
+/// transfer-encoding (real S3 answers 501 to it).
+pub fn counted_body(stream: ByteStream, len: u64, progress: Progress) -> reqwest::Body {
+    let mut seen: u64 = 0;
+    let counted = stream.map(move |chunk| {
+        let chunk = chunk?;
+        seen += chunk.len() as u64;
+        if seen > len {
+            return Err(std::io::Error::other("the source grew while it was being sent"));
+        }
+        progress.add(chunk.len() as u64);
+        Ok::<Bytes, std::io::Error>(chunk)
+    });
+    reqwest::Body::wrap_stream(counted)
+}
+
+/// Attach a counted body with an explicit Content-Length to a request.
+pub async fn with_body(
+    req: reqwest::RequestBuilder,
+    source: &Source,
+    offset: u64,
+    len: u64,
+    progress: &Progress,
+) -> Result<reqwest::RequestBuilder> {
+    let stream = source.open_range(offset, len).await?;
+    Ok(req
+        .header(http::header::CONTENT_LENGTH, len)
+        .body(counted_body(stream, len, progress.clone())))
+}
