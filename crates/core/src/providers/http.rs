@@ -188,6 +188,8 @@ pub fn storage_refine(
             if lower.contains("expired")
                 || lower.contains("signature")
                 || lower.contains("accessdenied")
+                || lower.contains("invalidjwt")
+                || lower.contains("claim timestamp")
                 || lower.contains("timed out") =>
         {
             Some(Code::UploadExpired)

@@ -1,0 +1,386 @@
+//! The `ferry` command as other tools and people use it: every subcommand, the JSON
+//! shape, exit codes (0 / 1 / 2), bad inputs, and secrets kept out of output and logs.
+//! The binary runs for real against the fakes on loopback.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+use ferry_fakes::{Fakes, Options};
+use serde_json::Value;
+
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    fn new() -> Home {
+        Home { dir: tempfile::tempdir().unwrap() }
+    }
+
+    fn path(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    fn cmd(&self) -> Command {
+        let mut c = Command::cargo_bin("ferry").unwrap();
+        c.arg("--home").arg(self.path());
+        c.env_remove("FERRY_HOME");
+        c
+    }
+
+    fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.dir.path().join("in").join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+}
+
+fn png(n: usize) -> Vec<u8> {
+    let mut v = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
+    v.extend((0..n).map(|i| (i * 31 % 251) as u8));
+    v
+}
+
+fn mp4(n: usize) -> Vec<u8> {
+    let mut v = vec![0, 0, 0, 0x18, b'f', b't', b'y', b'p', b'i', b's', b'o', b'm', 0, 0, 2, 0, b'i', b's', b'o', b'm', b'i', b's', b'o', b'2'];
+    v.extend((0..n).map(|i| (i * 7 % 253) as u8));
+    v
+}
+
+/// Run a command off the async runtime so the fakes keep serving.
+async fn run(mut cmd: Command) -> Output {
+    tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap()
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("stdout is one JSON document ({e}):\n{}\nstderr:\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    })
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+async fn add_synposter(h: &Home, f: &Fakes, name: &str) {
+    let mut c = h.cmd();
+    c.args(["account", "add", name, "synposter"])
+        .arg(format!("api_url={}", f.synposter.api_url()))
+        .args(["--secret-env", "FERRY_TEST_SYNPOSTER_KEY"]);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_works_on_a_fresh_install_with_the_default_library() {
+    let h = Home::new();
+    let p = h.file("photo.png", &png(1000));
+    let mut c = h.cmd();
+    c.arg("upload").arg(&p);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("ok ") && text.contains("file://"), "{text}");
+    let stored = ferry_files(&h.path().join("library"));
+    assert_eq!(stored.len(), 1);
+    assert_eq!(std::fs::read(&stored[0]).unwrap(), png(1000));
+}
+
+fn ferry_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = vec![];
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.path().is_dir() {
+                stack.push(e.path())
+            } else {
+                out.push(e.path())
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_json_has_one_element_per_input_in_order_and_exit_1_when_one_fails() {
+    let f = Fakes::start(Options::default()).await;
+    let h = Home::new();
+    add_synposter(&h, &f, "sp").await;
+    let good = h.file("good.png", &png(2000));
+    let text = h.file("fake.png", b"plain text pretending to be a png");
+    let mut c = h.cmd();
+    c.args(["upload", "--to", "sp", "--json"])
+        .arg(&good)
+        .arg(h.dir.path().join("missing.png"))
+        .arg(&text)
+        .env("FERRY_TEST_SYNPOSTER_KEY", ferry_fakes::SYNPOSTER_KEY);
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v = json(&out);
+    let arr = v.as_array().unwrap();
+    assert_eq!(arr.len(), 3);
+    assert_eq!(arr[0]["input"], good.display().to_string());
+    assert_eq!(arr[0]["ok"], true);
+    assert_eq!(arr[0]["error"], Value::Null);
+    let m = &arr[0]["media"][0];
+    for key in ["id", "name", "url", "mime_type", "size", "status", "expires_at"] {
+        assert!(m.get(key).is_some(), "media has `{key}`: {m}");
+    }
+    assert_eq!(m["name"], "good.png");
+    assert_eq!(m["mime_type"], "image/png");
+    assert_eq!(m["size"], 2008);
+    assert_eq!(m["status"], "ready");
+    assert_eq!(arr[1]["ok"], false);
+    assert_eq!(arr[1]["error"]["code"], "input.not_found");
+    assert_eq!(arr[1]["media"], serde_json::json!([]));
+    assert_eq!(arr[2]["error"]["code"], "input.unsupported_type");
+    assert_eq!(f.synposter.objects().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_add_refuses_bad_options_with_exit_2() {
+    let h = Home::new();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["account", "add", "a", "synposter", "api_key=sk_live_abc", "--secret-env", "X"], "secret"),
+        (vec!["account", "add", "a", "synposter", "colour=blue", "--secret-env", "X"], "no option `colour`"),
+        (vec!["account", "add", "a", "postsyncer", "--secret-env", "X"], "workspace_id"),
+        (vec!["account", "add", "a", "dropbox"], "unknown account kind"),
+        (vec!["account", "add", "a", "synposter"], "--secret-stdin"),
+        (vec!["account", "add", "bad name", "local"], "not a valid account name"),
+        (vec!["account", "add", "library", "local"], "exists"),
+    ];
+    for (args, needle) in cases {
+        let mut c = h.cmd();
+        c.args(&args);
+        let out = run(c).await;
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
+        assert!(!stderr(&out).contains("sk_live_abc"), "the secret is not echoed");
+    }
+    let config = std::fs::read_to_string(h.path().join("config.toml")).unwrap_or_default();
+    assert!(!config.contains("sk_live_abc"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_account_is_a_configuration_error() {
+    let h = Home::new();
+    let p = h.file("a.png", &png(10));
+    let mut c = h.cmd();
+    c.args(["upload", "--to", "nope", "--json"]).arg(&p);
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2));
+    let v = json(&out);
+    assert_eq!(v[0]["error"]["code"], "config.unknown_account");
+    assert!(stderr(&out).contains("ferry account list"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_env_account_lists_without_its_value_and_needs_the_variable() {
+    let f = Fakes::start(Options::default()).await;
+    let h = Home::new();
+    add_synposter(&h, &f, "sp").await;
+    let mut c = h.cmd();
+    c.args(["account", "list", "--json"]);
+    let out = run(c).await;
+    let v = json(&out);
+    let sp = v.as_array().unwrap().iter().find(|a| a["name"] == "sp").unwrap().clone();
+    assert_eq!(sp["secret"], "env:FERRY_TEST_SYNPOSTER_KEY");
+    assert_eq!(sp["kind"], "synposter");
+    let lib = v.as_array().unwrap().iter().find(|a| a["name"] == "library").unwrap().clone();
+    assert_eq!(lib["default"], true);
+
+    let p = h.file("a.png", &png(10));
+    let mut c = h.cmd();
+    c.args(["upload", "--to", "sp"]).arg(&p).env_remove("FERRY_TEST_SYNPOSTER_KEY");
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("FERRY_TEST_SYNPOSTER_KEY"), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_test_passes_with_a_good_key_and_fails_with_a_bad_one() {
+    let f = Fakes::start(Options::default()).await;
+    let h = Home::new();
+    add_synposter(&h, &f, "sp").await;
+    let mut c = h.cmd();
+    c.args(["account", "test", "sp"]).env("FERRY_TEST_SYNPOSTER_KEY", ferry_fakes::SYNPOSTER_KEY);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut c = h.cmd();
+    c.args(["account", "test", "sp"]).env("FERRY_TEST_SYNPOSTER_KEY", "sk_live_wrongwrongwrongwrongwrongwrong00");
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("auth.invalid"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("wrongwrong"));
+    let mut c = h.cmd();
+    c.args(["account", "remove", "sp"]);
+    assert!(run(c).await.status.success());
+    let mut c = h.cmd();
+    c.args(["account", "test", "sp"]);
+    assert_eq!(run(c).await.status.code(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_refuses_bad_urls_and_forwards_good_ones() {
+    let f = Fakes::start(Options::default()).await;
+    f.origin.serve("/img/cat.png", png(5000), "image/png");
+    let h = Home::new();
+    add_synposter(&h, &f, "sp").await;
+    let mut c = h.cmd();
+    c.args(["import", "--to", "sp", "--json", "javascript:alert(1)"])
+        .arg(f.origin.url("/img/cat.png"))
+        .arg("ftp://example.com/a.png")
+        .env("FERRY_TEST_SYNPOSTER_KEY", ferry_fakes::SYNPOSTER_KEY);
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(1));
+    let v = json(&out);
+    assert_eq!(v[0]["error"]["code"], "input.invalid_url");
+    assert_eq!(v[1]["ok"], true);
+    assert_eq!(v[1]["media"][0]["name"], "cat.png");
+    assert_eq!(v[2]["error"]["code"], "input.invalid_url");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn library_lists_what_was_sent_and_remote_lists_the_destination() {
+    let f = Fakes::start(Options::default()).await;
+    let h = Home::new();
+    let mut c = h.cmd();
+    c.args(["account", "add", "ps", "postsyncer"])
+        .arg(format!("api_url={}", f.postsyncer.api_url()))
+        .arg(format!("upload_url={}", f.postsyncer.upload_url().unwrap()))
+        .arg(format!("workspace_id={}", ferry_fakes::POSTSYNCER_WORKSPACE_ID))
+        .args(["--secret-env", "FERRY_TEST_PS"]);
+    assert!(run(c).await.status.success());
+    let a = h.file("a.png", &png(100));
+    let b = h.file("b.png", &png(200));
+    let mut c = h.cmd();
+    c.args(["upload", "--to", "ps"]).arg(&a).env("FERRY_TEST_PS", ferry_fakes::POSTSYNCER_TOKEN);
+    assert!(run(c).await.status.success());
+    let mut c = h.cmd();
+    c.arg("upload").arg(&b);
+    assert!(run(c).await.status.success());
+
+    let mut c = h.cmd();
+    c.args(["library", "--json"]);
+    let all = json(&run(c).await);
+    assert_eq!(all.as_array().unwrap().len(), 2);
+    assert_eq!(all[0]["media"]["name"], "b.png", "newest first");
+    let mut c = h.cmd();
+    c.args(["library", "--account", "ps", "--json"]);
+    let ps = json(&run(c).await);
+    assert_eq!(ps.as_array().unwrap().len(), 1);
+    assert_eq!(ps[0]["account"], "ps");
+
+    let mut c = h.cmd();
+    c.args(["library", "remote", "ps", "--json"]).env("FERRY_TEST_PS", ferry_fakes::POSTSYNCER_TOKEN);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let remote = json(&out);
+    assert_eq!(remote.as_array().unwrap().len(), 1);
+    assert_eq!(remote[0]["name"], "a.png");
+
+    add_synposter(&h, &f, "sp").await;
+    let mut c = h.cmd();
+    c.args(["library", "remote", "sp"]).env("FERRY_TEST_SYNPOSTER_KEY", ferry_fakes::SYNPOSTER_KEY);
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("does not support listing"), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wait_follows_fastpix_processing_until_ready() {
+    let f = Fakes::start(Options::default()).await;
+    let h = Home::new();
+    let mut c = h.cmd();
+    c.args(["account", "add", "fp", "fastpix"])
+        .arg(format!("api_url={}", f.fastpix.api_url()))
+        .arg(format!("token_id={}", ferry_fakes::FASTPIX_TOKEN_ID))
+        .args(["--secret-env", "FERRY_TEST_FP"]);
+    assert!(run(c).await.status.success());
+    let clip = h.file("clip.mp4", &mp4(50_000));
+    let mut c = h.cmd();
+    c.args(["upload", "--to", "fp", "--wait", "--json"]).arg(&clip).env("FERRY_TEST_FP", ferry_fakes::FASTPIX_SECRET);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v[0]["media"][0]["status"], "ready");
+    let mut c = h.cmd();
+    c.args(["upload", "--to", "fp", "--json"]).arg(&clip).env("FERRY_TEST_FP", ferry_fakes::FASTPIX_SECRET);
+    let v = json(&run(c).await);
+    assert_eq!(v[0]["media"][0]["status"], "processing", "without --wait it returns at once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verbose_logs_never_show_the_key_or_a_presigned_query() {
+    let f = Fakes::start(Options::default()).await;
+    // Make the upload retry so the log has something to say.
+    f.synposter.push_fault(ferry_fakes::Fault::new("/storage/", ferry_fakes::FaultKind::Status(503)));
+    let h = Home::new();
+    add_synposter(&h, &f, "sp").await;
+    let p = h.file("a.png", &png(100));
+    let mut c = h.cmd();
+    c.args(["-vv", "upload", "--to", "sp", "--json"]).arg(&p).env("FERRY_TEST_SYNPOSTER_KEY", ferry_fakes::SYNPOSTER_KEY);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("retrying"), "the log says what happened: {err}");
+    assert!(!err.contains(ferry_fakes::SYNPOSTER_KEY));
+    assert!(!err.contains("token="), "no presigned query in logs: {err}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains(ferry_fakes::SYNPOSTER_KEY));
+}
+
+/// The keychain path end to end: needs a running, unlocked Secret Service (the README's
+/// test command starts gnome-keyring under dbus-run-session).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secret_stdin_stores_the_key_in_the_keychain_and_remove_deletes_it() {
+    let f = Fakes::start(Options::default()).await;
+    let h = Home::new();
+    let name = format!("cli-kc-{}", std::process::id());
+    let mut c = h.cmd();
+    c.args(["account", "add", &name, "synposter"])
+        .arg(format!("api_url={}", f.synposter.api_url()))
+        .arg("--secret-stdin")
+        .write_stdin(format!("{}\n", ferry_fakes::SYNPOSTER_KEY));
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let look = std::process::Command::new("secret-tool")
+        .args(["lookup", "service", "ferry", "username", &name])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&look.stdout).trim(), ferry_fakes::SYNPOSTER_KEY);
+    for file in ferry_files(&h.path()) {
+        assert!(!std::fs::read_to_string(&file).unwrap_or_default().contains(ferry_fakes::SYNPOSTER_KEY));
+    }
+    let p = h.file("a.png", &png(100));
+    let mut c = h.cmd();
+    c.args(["upload", "--to", &name]).arg(&p);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut c = h.cmd();
+    c.args(["account", "remove", &name]);
+    assert!(run(c).await.status.success());
+    let look = std::process::Command::new("secret-tool")
+        .args(["lookup", "service", "ferry", "username", &name])
+        .output()
+        .unwrap();
+    assert!(!look.status.success() || look.stdout.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_keychain_is_a_clear_error_and_nothing_is_written() {
+    let h = Home::new();
+    let mut c = h.cmd();
+    c.args(["account", "add", "k", "synposter", "--secret-stdin"])
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/ferry-test-bus")
+        .write_stdin("sk_live_neverstored\n");
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("keychain"), "{err}");
+    assert!(err.contains("--secret-env"), "says what to do: {err}");
+    assert!(!err.contains("sk_live_neverstored"));
+    assert!(!h.path().join("config.toml").exists(), "no plaintext fallback, no half-added account");
+}

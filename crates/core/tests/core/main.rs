@@ -1,0 +1,13 @@
+//! ferry-core's behaviour over real sockets: every provider against its strict fake
+//! (ferry-fakes), S3 against a real S3 server (s3s-fs), the keychain against a real
+//! Secret Service, and the wire format of request bodies on a raw socket.
+
+mod conformance;
+mod import;
+mod keychain;
+mod s3;
+mod support;
+mod wire;
+
+/// Path part of the FastPix fake's resumable session URL.
+pub const FASTPIX_SESSION_PATH: &str = "/gcs/";

@@ -1,0 +1,88 @@
+//! Shared test helpers: engines in temp homes, media files with real magic bytes.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ferry_core::config::Home;
+use ferry_core::secrets::{MemoryStore, Secret, SecretStore};
+use ferry_core::{Engine, Kind, SecretInput};
+
+pub struct TestEngine {
+    pub engine: Engine,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestEngine {
+    /// An engine in a temp home whose secrets live in memory (the keychain has its own
+    /// tests), with one account `dest`.
+    pub fn with_account(kind: Kind, options: &[(&str, String)], secret: Option<&str>) -> TestEngine {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn SecretStore> = Arc::new(MemoryStore::default());
+        let engine = Engine::with_secret_store(Home::at(dir.path().join("home")), store).unwrap();
+        let opts: Vec<(String, String)> = options.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        let secret = match secret {
+            Some(s) => SecretInput::Value(Secret::new(s)),
+            None => SecretInput::None,
+        };
+        engine.account_add("dest", kind, &opts, secret).unwrap();
+        TestEngine { engine, dir }
+    }
+
+    pub fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.dir.path().join("in").join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    /// A sparse file of `size` bytes that starts like a PNG: sniffed as an image, costs
+    /// no disk.
+    pub fn sparse_png(&self, name: &str, size: u64) -> PathBuf {
+        let p = self.file(name, &png(64));
+        let f = std::fs::OpenOptions::new().write(true).open(&p).unwrap();
+        f.set_len(size).unwrap();
+        p
+    }
+}
+
+/// PNG magic followed by `len` pseudo-random bytes (deterministic).
+pub fn png(len: usize) -> Vec<u8> {
+    let mut v = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, b'I', b'H', b'D', b'R'];
+    v.extend(noise(len));
+    v
+}
+
+/// An MP4 (ftyp isom) header followed by `len` pseudo-random bytes.
+pub fn mp4(len: usize) -> Vec<u8> {
+    let mut v = vec![0, 0, 0, 0x18, b'f', b't', b'y', b'p', b'i', b's', b'o', b'm', 0, 0, 2, 0, b'i', b's', b'o', b'm', b'i', b's', b'o', b'2'];
+    v.extend(noise(len));
+    v
+}
+
+pub fn noise(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push(e.path());
+            }
+        }
+    }
+    out
+}
