@@ -11,7 +11,10 @@ pub use state::AppState;
 
 /// Add Ferry's state and commands to a builder of any runtime (the real one, or
 /// `tauri::test::mock_builder()` in tests).
-pub fn setup<R: tauri::Runtime>(builder: tauri::Builder<R>, engine: ferry_core::Engine) -> tauri::Builder<R> {
+pub fn setup<R: tauri::Runtime>(
+    builder: tauri::Builder<R>,
+    engine: ferry_core::Engine,
+) -> tauri::Builder<R> {
     builder
         .manage(AppState { engine })
         .invoke_handler(tauri::generate_handler![commands::app::app_info])

@@ -7,8 +7,9 @@ use ferry_core::secrets::MemoryStore;
 use tauri::test::{mock_builder, mock_context, noop_assets};
 
 fn app(home: &std::path::Path) -> tauri::App<tauri::test::MockRuntime> {
-    let engine = ferry_core::Engine::with_secret_store(Home::at(home), Arc::new(MemoryStore::default()))
-        .expect("engine");
+    let engine =
+        ferry_core::Engine::with_secret_store(Home::at(home), Arc::new(MemoryStore::default()))
+            .expect("engine");
     ferry_app::setup(mock_builder(), engine)
         .build(mock_context(noop_assets()))
         .expect("app")

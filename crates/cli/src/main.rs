@@ -22,7 +22,11 @@ use tokio_util::sync::CancellationToken;
 mod render;
 
 #[derive(Parser)]
-#[command(name = "ferry", version, about = "Send media to PostSyncer, Synposter, SocialSyncer API, FastPix, S3 or a local library")]
+#[command(
+    name = "ferry",
+    version,
+    about = "Send media to PostSyncer, Synposter, SocialSyncer API, FastPix, S3 or a local library"
+)]
 struct Cli {
     /// Where Ferry keeps its config and records (default: $FERRY_HOME, else the platform's folders).
     #[arg(long, global = true, value_name = "DIR")]
@@ -171,7 +175,12 @@ fn fail_usage(e: &Error) -> ExitCode {
 }
 
 async fn run(cli: Cli) -> ExitCode {
-    let home = match cli.home.map(Home::at).map(Ok).unwrap_or_else(Home::from_env) {
+    let home = match cli
+        .home
+        .map(Home::at)
+        .map(Ok)
+        .unwrap_or_else(Home::from_env)
+    {
         Ok(h) => h,
         Err(e) => return fail_usage(&e),
     };
@@ -221,9 +230,14 @@ async fn account(engine: &Engine, cmd: AccountCmd) -> ExitCode {
             let secret = if secret_stdin {
                 let mut line = String::new();
                 if let Err(e) = std::io::stdin().lock().read_line(&mut line) {
-                    return fail_usage(&Error::new(Code::ConfigInvalid, format!("reading the secret from stdin: {e}")));
+                    return fail_usage(&Error::new(
+                        Code::ConfigInvalid,
+                        format!("reading the secret from stdin: {e}"),
+                    ));
                 }
-                SecretInput::Value(ferry_core::secrets::Secret::new(line.trim_end_matches(['\r', '\n'])))
+                SecretInput::Value(ferry_core::secrets::Secret::new(
+                    line.trim_end_matches(['\r', '\n']),
+                ))
             } else if let Some(var) = secret_env {
                 SecretInput::Env(var)
             } else {
@@ -243,7 +257,8 @@ async fn account(engine: &Engine, cmd: AccountCmd) -> ExitCode {
                 println!("{}", serde_json::to_string_pretty(&accounts).expect("json"));
             } else {
                 for a in accounts {
-                    let opts: Vec<String> = a.options.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    let opts: Vec<String> =
+                        a.options.iter().map(|(k, v)| format!("{k}={v}")).collect();
                     println!(
                         "{}{}\t{}\tsecret: {}\t{}",
                         a.name,
@@ -263,7 +278,10 @@ async fn account(engine: &Engine, cmd: AccountCmd) -> ExitCode {
             }
             Err(e) if e.code.is_configuration() => fail_usage(&e),
             Err(e) => {
-                eprintln!("ferry: account `{name}` failed its test: {} [{}]", e.message, e.code);
+                eprintln!(
+                    "ferry: account `{name}` failed its test: {} [{}]",
+                    e.message, e.code
+                );
                 ExitCode::from(1)
             }
         },
@@ -277,7 +295,12 @@ async fn account(engine: &Engine, cmd: AccountCmd) -> ExitCode {
     }
 }
 
-async fn transfer(engine: Arc<Engine>, inputs: Vec<String>, send: SendArgs, is_import: bool) -> ExitCode {
+async fn transfer(
+    engine: Arc<Engine>,
+    inputs: Vec<String>,
+    send: SendArgs,
+    is_import: bool,
+) -> ExitCode {
     let account = send.to.clone().unwrap_or_else(|| engine.default_account());
     // Configuration problems (unknown account, no secret, locked keychain) are the same
     // for every input: report them once, exit 2.
@@ -308,7 +331,7 @@ async fn transfer(engine: Arc<Engine>, inputs: Vec<String>, send: SendArgs, is_i
     }
     let bars = (!send.json && std::io::stderr().is_terminal()).then(MultiProgress::new);
     let concurrency = engine.config().settings.concurrency.max(1);
-    let outcomes: Vec<Outcome> = futures_util::stream::iter(inputs.into_iter())
+    let outcomes: Vec<Outcome> = futures_util::stream::iter(inputs)
         .map(|input| {
             let engine = engine.clone();
             let account = account.clone();
@@ -322,19 +345,26 @@ async fn transfer(engine: Arc<Engine>, inputs: Vec<String>, send: SendArgs, is_i
                 let mut result = if is_import {
                     engine.import(&input, &account, &ctx).await
                 } else {
-                    engine.upload(std::path::Path::new(&input), &account, &ctx).await
+                    engine
+                        .upload(std::path::Path::new(&input), &account, &ctx)
+                        .await
                 };
                 if send.wait {
                     if let Ok(media) = result {
                         if let Some(b) = &bar {
                             b.set_message("processing");
                         }
-                        result = engine.wait(&account, media, &ctx, Duration::from_secs(3600)).await;
+                        result = engine
+                            .wait(&account, media, &ctx, Duration::from_secs(3600))
+                            .await;
                     }
                 }
                 // `--wait` turns a remote processing failure into a failed input.
                 if let Ok(media) = &result {
-                    if let Some(m) = media.iter().find(|m| m.status == ferry_core::MediaStatus::Failed) {
+                    if let Some(m) = media
+                        .iter()
+                        .find(|m| m.status == ferry_core::MediaStatus::Failed)
+                    {
                         result = Err(Error::new(
                             Code::ProviderProcessingFailed,
                             format!("{} failed while {} processed it", m.name, "the destination"),
@@ -359,7 +389,12 @@ async fn transfer(engine: Arc<Engine>, inputs: Vec<String>, send: SendArgs, is_i
                     },
                 };
                 if human {
-                    render::line(&outcome.input, outcome.ok, &outcome.media, outcome.error.as_ref().map(|e| (e.code, e.message.as_str())));
+                    render::line(
+                        &outcome.input,
+                        outcome.ok,
+                        &outcome.media,
+                        outcome.error.as_ref().map(|e| (e.code, e.message.as_str())),
+                    );
                 }
                 outcome
             }
@@ -381,9 +416,11 @@ async fn transfer(engine: Arc<Engine>, inputs: Vec<String>, send: SendArgs, is_i
 fn new_bar(input: &str) -> ProgressBar {
     let bar = ProgressBar::new(0);
     bar.set_style(
-        ProgressStyle::with_template("{prefix:30!} {bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}")
-            .expect("template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{prefix:30!} {bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}",
+        )
+        .expect("template")
+        .progress_chars("=> "),
     );
     let name = std::path::Path::new(input)
         .file_name()
@@ -407,9 +444,15 @@ fn progress_for(bar: Option<ProgressBar>) -> Progress {
                 bar.set_length(total);
                 bar.set_position(sent);
             }
-            ProgressEvent::Retrying { attempt, delay_ms, code, .. } => {
-                bar.set_message(format!("retry {attempt} in {:.1}s ({code})", delay_ms as f64 / 1000.0))
-            }
+            ProgressEvent::Retrying {
+                attempt,
+                delay_ms,
+                code,
+                ..
+            } => bar.set_message(format!(
+                "retry {attempt} in {:.1}s ({code})",
+                delay_ms as f64 / 1000.0
+            )),
         }),
     }
 }
@@ -427,7 +470,9 @@ async fn library(engine: &Engine, args: LibraryArgs) -> ExitCode {
                 }
                 ExitCode::SUCCESS
             }
-            Err(e) if e.code.is_configuration() || e.code == Code::ProviderUnsupported => fail_usage(&e),
+            Err(e) if e.code.is_configuration() || e.code == Code::ProviderUnsupported => {
+                fail_usage(&e)
+            }
             Err(e) => {
                 eprintln!("ferry: {} [{}]", e.message, e.code);
                 ExitCode::from(1)

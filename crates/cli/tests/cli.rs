@@ -15,7 +15,9 @@ struct Home {
 
 impl Home {
     fn new() -> Home {
-        Home { dir: tempfile::tempdir().unwrap() }
+        Home {
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     fn path(&self) -> PathBuf {
@@ -44,19 +46,28 @@ fn png(n: usize) -> Vec<u8> {
 }
 
 fn mp4(n: usize) -> Vec<u8> {
-    let mut v = vec![0, 0, 0, 0x18, b'f', b't', b'y', b'p', b'i', b's', b'o', b'm', 0, 0, 2, 0, b'i', b's', b'o', b'm', b'i', b's', b'o', b'2'];
+    let mut v = vec![
+        0, 0, 0, 0x18, b'f', b't', b'y', b'p', b'i', b's', b'o', b'm', 0, 0, 2, 0, b'i', b's',
+        b'o', b'm', b'i', b's', b'o', b'2',
+    ];
     v.extend((0..n).map(|i| (i * 7 % 253) as u8));
     v
 }
 
 /// Run a command off the async runtime so the fakes keep serving.
 async fn run(mut cmd: Command) -> Output {
-    tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap()
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
 }
 
 fn json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("stdout is one JSON document ({e}):\n{}\nstderr:\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+        panic!(
+            "stdout is one JSON document ({e}):\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
     })
 }
 
@@ -82,7 +93,10 @@ async fn upload_works_on_a_fresh_install_with_the_default_library() {
     let out = run(c).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.starts_with("ok ") && text.contains("file://"), "{text}");
+    assert!(
+        text.starts_with("ok ") && text.contains("file://"),
+        "{text}"
+    );
     let stored = ferry_files(&h.path().join("library"));
     assert_eq!(stored.len(), 1);
     assert_eq!(std::fs::read(&stored[0]).unwrap(), png(1000));
@@ -125,7 +139,15 @@ async fn upload_json_has_one_element_per_input_in_order_and_exit_1_when_one_fail
     assert_eq!(arr[0]["ok"], true);
     assert_eq!(arr[0]["error"], Value::Null);
     let m = &arr[0]["media"][0];
-    for key in ["id", "name", "url", "mime_type", "size", "status", "expires_at"] {
+    for key in [
+        "id",
+        "name",
+        "url",
+        "mime_type",
+        "size",
+        "status",
+        "expires_at",
+    ] {
         assert!(m.get(key).is_some(), "media has `{key}`: {m}");
     }
     assert_eq!(m["name"], "good.png");
@@ -143,12 +165,43 @@ async fn upload_json_has_one_element_per_input_in_order_and_exit_1_when_one_fail
 async fn account_add_refuses_bad_options_with_exit_2() {
     let h = Home::new();
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["account", "add", "a", "synposter", "api_key=sk_live_abc", "--secret-env", "X"], "secret"),
-        (vec!["account", "add", "a", "synposter", "colour=blue", "--secret-env", "X"], "no option `colour`"),
-        (vec!["account", "add", "a", "postsyncer", "--secret-env", "X"], "workspace_id"),
-        (vec!["account", "add", "a", "dropbox"], "unknown account kind"),
+        (
+            vec![
+                "account",
+                "add",
+                "a",
+                "synposter",
+                "api_key=sk_live_abc",
+                "--secret-env",
+                "X",
+            ],
+            "secret",
+        ),
+        (
+            vec![
+                "account",
+                "add",
+                "a",
+                "synposter",
+                "colour=blue",
+                "--secret-env",
+                "X",
+            ],
+            "no option `colour`",
+        ),
+        (
+            vec!["account", "add", "a", "postsyncer", "--secret-env", "X"],
+            "workspace_id",
+        ),
+        (
+            vec!["account", "add", "a", "dropbox"],
+            "unknown account kind",
+        ),
         (vec!["account", "add", "a", "synposter"], "--secret-stdin"),
-        (vec!["account", "add", "bad name", "local"], "not a valid account name"),
+        (
+            vec!["account", "add", "bad name", "local"],
+            "not a valid account name",
+        ),
         (vec!["account", "add", "library", "local"], "exists"),
     ];
     for (args, needle) in cases {
@@ -157,7 +210,10 @@ async fn account_add_refuses_bad_options_with_exit_2() {
         let out = run(c).await;
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
-        assert!(!stderr(&out).contains("sk_live_abc"), "the secret is not echoed");
+        assert!(
+            !stderr(&out).contains("sk_live_abc"),
+            "the secret is not echoed"
+        );
     }
     let config = std::fs::read_to_string(h.path().join("config.toml")).unwrap_or_default();
     assert!(!config.contains("sk_live_abc"));
@@ -185,18 +241,36 @@ async fn a_secret_env_account_lists_without_its_value_and_needs_the_variable() {
     c.args(["account", "list", "--json"]);
     let out = run(c).await;
     let v = json(&out);
-    let sp = v.as_array().unwrap().iter().find(|a| a["name"] == "sp").unwrap().clone();
+    let sp = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "sp")
+        .unwrap()
+        .clone();
     assert_eq!(sp["secret"], "env:FERRY_TEST_SYNPOSTER_KEY");
     assert_eq!(sp["kind"], "synposter");
-    let lib = v.as_array().unwrap().iter().find(|a| a["name"] == "library").unwrap().clone();
+    let lib = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "library")
+        .unwrap()
+        .clone();
     assert_eq!(lib["default"], true);
 
     let p = h.file("a.png", &png(10));
     let mut c = h.cmd();
-    c.args(["upload", "--to", "sp"]).arg(&p).env_remove("FERRY_TEST_SYNPOSTER_KEY");
+    c.args(["upload", "--to", "sp"])
+        .arg(&p)
+        .env_remove("FERRY_TEST_SYNPOSTER_KEY");
     let out = run(c).await;
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("FERRY_TEST_SYNPOSTER_KEY"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("FERRY_TEST_SYNPOSTER_KEY"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -205,11 +279,15 @@ async fn account_test_passes_with_a_good_key_and_fails_with_a_bad_one() {
     let h = Home::new();
     add_synposter(&h, &f, "sp").await;
     let mut c = h.cmd();
-    c.args(["account", "test", "sp"]).env("FERRY_TEST_SYNPOSTER_KEY", ferry_fakes::SYNPOSTER_KEY);
+    c.args(["account", "test", "sp"])
+        .env("FERRY_TEST_SYNPOSTER_KEY", ferry_fakes::SYNPOSTER_KEY);
     let out = run(c).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let mut c = h.cmd();
-    c.args(["account", "test", "sp"]).env("FERRY_TEST_SYNPOSTER_KEY", "sk_live_wrongwrongwrongwrongwrongwrong00");
+    c.args(["account", "test", "sp"]).env(
+        "FERRY_TEST_SYNPOSTER_KEY",
+        "sk_live_wrongwrongwrongwrongwrongwrong00",
+    );
     let out = run(c).await;
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("auth.invalid"), "{}", stderr(&out));
@@ -250,13 +328,18 @@ async fn library_lists_what_was_sent_and_remote_lists_the_destination() {
     c.args(["account", "add", "ps", "postsyncer"])
         .arg(format!("api_url={}", f.postsyncer.api_url()))
         .arg(format!("upload_url={}", f.postsyncer.upload_url().unwrap()))
-        .arg(format!("workspace_id={}", ferry_fakes::POSTSYNCER_WORKSPACE_ID))
+        .arg(format!(
+            "workspace_id={}",
+            ferry_fakes::POSTSYNCER_WORKSPACE_ID
+        ))
         .args(["--secret-env", "FERRY_TEST_PS"]);
     assert!(run(c).await.status.success());
     let a = h.file("a.png", &png(100));
     let b = h.file("b.png", &png(200));
     let mut c = h.cmd();
-    c.args(["upload", "--to", "ps"]).arg(&a).env("FERRY_TEST_PS", ferry_fakes::POSTSYNCER_TOKEN);
+    c.args(["upload", "--to", "ps"])
+        .arg(&a)
+        .env("FERRY_TEST_PS", ferry_fakes::POSTSYNCER_TOKEN);
     assert!(run(c).await.status.success());
     let mut c = h.cmd();
     c.arg("upload").arg(&b);
@@ -274,7 +357,8 @@ async fn library_lists_what_was_sent_and_remote_lists_the_destination() {
     assert_eq!(ps[0]["account"], "ps");
 
     let mut c = h.cmd();
-    c.args(["library", "remote", "ps", "--json"]).env("FERRY_TEST_PS", ferry_fakes::POSTSYNCER_TOKEN);
+    c.args(["library", "remote", "ps", "--json"])
+        .env("FERRY_TEST_PS", ferry_fakes::POSTSYNCER_TOKEN);
     let out = run(c).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let remote = json(&out);
@@ -283,10 +367,15 @@ async fn library_lists_what_was_sent_and_remote_lists_the_destination() {
 
     add_synposter(&h, &f, "sp").await;
     let mut c = h.cmd();
-    c.args(["library", "remote", "sp"]).env("FERRY_TEST_SYNPOSTER_KEY", ferry_fakes::SYNPOSTER_KEY);
+    c.args(["library", "remote", "sp"])
+        .env("FERRY_TEST_SYNPOSTER_KEY", ferry_fakes::SYNPOSTER_KEY);
     let out = run(c).await;
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("does not support listing"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("does not support listing"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -301,31 +390,46 @@ async fn wait_follows_fastpix_processing_until_ready() {
     assert!(run(c).await.status.success());
     let clip = h.file("clip.mp4", &mp4(50_000));
     let mut c = h.cmd();
-    c.args(["upload", "--to", "fp", "--wait", "--json"]).arg(&clip).env("FERRY_TEST_FP", ferry_fakes::FASTPIX_SECRET);
+    c.args(["upload", "--to", "fp", "--wait", "--json"])
+        .arg(&clip)
+        .env("FERRY_TEST_FP", ferry_fakes::FASTPIX_SECRET);
     let out = run(c).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let v = json(&out);
     assert_eq!(v[0]["media"][0]["status"], "ready");
     let mut c = h.cmd();
-    c.args(["upload", "--to", "fp", "--json"]).arg(&clip).env("FERRY_TEST_FP", ferry_fakes::FASTPIX_SECRET);
+    c.args(["upload", "--to", "fp", "--json"])
+        .arg(&clip)
+        .env("FERRY_TEST_FP", ferry_fakes::FASTPIX_SECRET);
     let v = json(&run(c).await);
-    assert_eq!(v[0]["media"][0]["status"], "processing", "without --wait it returns at once");
+    assert_eq!(
+        v[0]["media"][0]["status"], "processing",
+        "without --wait it returns at once"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verbose_logs_never_show_the_key_or_a_presigned_query() {
     let f = Fakes::start(Options::default()).await;
     // Make the upload retry so the log has something to say.
-    f.synposter.push_fault(ferry_fakes::Fault::new("/storage/", ferry_fakes::FaultKind::Status(503)));
+    f.synposter.push_fault(ferry_fakes::Fault::new(
+        "/storage/",
+        ferry_fakes::FaultKind::Status(503),
+    ));
     let h = Home::new();
     add_synposter(&h, &f, "sp").await;
     let p = h.file("a.png", &png(100));
     let mut c = h.cmd();
-    c.args(["-vv", "upload", "--to", "sp", "--json"]).arg(&p).env("FERRY_TEST_SYNPOSTER_KEY", ferry_fakes::SYNPOSTER_KEY);
+    c.args(["-vv", "upload", "--to", "sp", "--json"])
+        .arg(&p)
+        .env("FERRY_TEST_SYNPOSTER_KEY", ferry_fakes::SYNPOSTER_KEY);
     let out = run(c).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("retrying"), "the log says what happened: {err}");
+    assert!(
+        err.contains("retrying"),
+        "the log says what happened: {err}"
+    );
     assert!(!err.contains(ferry_fakes::SYNPOSTER_KEY));
     assert!(!err.contains("token="), "no presigned query in logs: {err}");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -350,9 +454,14 @@ async fn secret_stdin_stores_the_key_in_the_keychain_and_remove_deletes_it() {
         .args(["lookup", "service", "ferry", "username", &name])
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8_lossy(&look.stdout).trim(), ferry_fakes::SYNPOSTER_KEY);
+    assert_eq!(
+        String::from_utf8_lossy(&look.stdout).trim(),
+        ferry_fakes::SYNPOSTER_KEY
+    );
     for file in ferry_files(&h.path()) {
-        assert!(!std::fs::read_to_string(&file).unwrap_or_default().contains(ferry_fakes::SYNPOSTER_KEY));
+        assert!(!std::fs::read_to_string(&file)
+            .unwrap_or_default()
+            .contains(ferry_fakes::SYNPOSTER_KEY));
     }
     let p = h.file("a.png", &png(100));
     let mut c = h.cmd();
@@ -374,7 +483,10 @@ async fn an_unreachable_keychain_is_a_clear_error_and_nothing_is_written() {
     let h = Home::new();
     let mut c = h.cmd();
     c.args(["account", "add", "k", "synposter", "--secret-stdin"])
-        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/ferry-test-bus")
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/ferry-test-bus",
+        )
         .write_stdin("sk_live_neverstored\n");
     let out = run(c).await;
     assert_eq!(out.status.code(), Some(2));
@@ -382,5 +494,8 @@ async fn an_unreachable_keychain_is_a_clear_error_and_nothing_is_written() {
     assert!(err.contains("keychain"), "{err}");
     assert!(err.contains("--secret-env"), "says what to do: {err}");
     assert!(!err.contains("sk_live_neverstored"));
-    assert!(!h.path().join("config.toml").exists(), "no plaintext fallback, no half-added account");
+    assert!(
+        !h.path().join("config.toml").exists(),
+        "no plaintext fallback, no half-added account"
+    );
 }

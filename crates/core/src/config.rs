@@ -214,7 +214,9 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(e, dir.display()))?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(e, dir.display()))?;
     std::io::Write::write_all(&mut tmp, bytes).map_err(|e| Error::io(e, path.display()))?;
-    tmp.as_file().sync_all().map_err(|e| Error::io(e, path.display()))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io(e, path.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -260,7 +260,12 @@ impl Engine {
         let upload = self.prepare(provider.as_ref(), path)?;
         let media = provider.upload(&upload, ctx).await?;
         let input = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-        self.record(account, provider.kind(), &input.display().to_string(), &media)?;
+        self.record(
+            account,
+            provider.kind(),
+            &input.display().to_string(),
+            &media,
+        )?;
         Ok(media)
     }
 
@@ -277,7 +282,13 @@ impl Engine {
             let spill = self.home.data_dir.join("spool");
             let (upload, _spilled) =
                 import::fetch(&self.http, &parsed, &spill, limits.max_bytes).await?;
-            media::check(provider.kind(), &limits, &upload.name, &upload.mime, upload.size)?;
+            media::check(
+                provider.kind(),
+                &limits,
+                &upload.name,
+                &upload.mime,
+                upload.size,
+            )?;
             provider.upload(&upload, ctx).await?
         };
         self.record(account, provider.kind(), parsed.as_str(), &media)?;
@@ -305,7 +316,11 @@ impl Engine {
                 if tokio::time::Instant::now() + delay > deadline {
                     return Err(Error::new(
                         Code::NetworkTimeout,
-                        format!("{} was still processing after {}s", cur.name, timeout.as_secs()),
+                        format!(
+                            "{} was still processing after {}s",
+                            cur.name,
+                            timeout.as_secs()
+                        ),
                     ));
                 }
                 tokio::select! {
@@ -378,7 +393,9 @@ pub fn expand_paths(inputs: &[PathBuf]) -> Vec<PathBuf> {
             let mut found = Vec::new();
             let mut stack = vec![p.clone()];
             while let Some(dir) = stack.pop() {
-                let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+                let Ok(entries) = std::fs::read_dir(&dir) else {
+                    continue;
+                };
                 for e in entries.flatten() {
                     let name = e.file_name();
                     if name.to_string_lossy().starts_with('.') {

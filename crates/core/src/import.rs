@@ -62,7 +62,11 @@ pub fn name_for(disposition: Option<&str>, final_url: &url::Url) -> String {
     final_url
         .path_segments()
         .and_then(|mut s| s.next_back())
-        .map(|seg| percent_encoding::percent_decode_str(seg).decode_utf8_lossy().into_owned())
+        .map(|seg| {
+            percent_encoding::percent_decode_str(seg)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "download".to_string())
 }
@@ -104,7 +108,11 @@ pub async fn fetch(
     let status = resp.status();
     if !status.is_success() {
         return Err(Error::new(
-            if status.as_u16() == 404 { Code::InputNotFound } else { Code::ProviderRejected },
+            if status.as_u16() == 404 {
+                Code::InputNotFound
+            } else {
+                Code::ProviderRejected
+            },
             format!("fetching {url} failed: the server answered {status}"),
         )
         .with_status(status.as_u16()));
@@ -127,7 +135,10 @@ pub async fn fetch(
     let mut head = BytesMut::new();
     while head.len() < media::SNIFF_LEN {
         match stream.next().await {
-            Some(chunk) => head.extend_from_slice(&chunk.map_err(|e| Error::new(Code::NetworkReset, format!("fetching {url}: {e}")))?),
+            Some(chunk) => head.extend_from_slice(
+                &chunk
+                    .map_err(|e| Error::new(Code::NetworkReset, format!("fetching {url}: {e}")))?,
+            ),
             None => break,
         }
     }
@@ -160,7 +171,8 @@ pub async fn fetch(
             )
         })
     };
-    let rest = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(head) }).chain(stream);
+    let rest =
+        futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(head) }).chain(stream);
     match length {
         Some(size) => {
             if let Some(e) = too_big(size) {
@@ -187,11 +199,15 @@ pub async fn fetch(
                 .prefix(".ferry-download-")
                 .tempfile_in(spill_dir)
                 .map_err(|e| Error::io(e, spill_dir.display()))?;
-            let mut out = tokio::fs::File::from_std(tmp.reopen().map_err(|e| Error::io(e, tmp.path().display()))?);
+            let mut out = tokio::fs::File::from_std(
+                tmp.reopen()
+                    .map_err(|e| Error::io(e, tmp.path().display()))?,
+            );
             let mut size = 0u64;
             let mut rest = Box::pin(rest);
             while let Some(chunk) = rest.next().await {
-                let chunk = chunk.map_err(|e| Error::new(Code::NetworkReset, format!("fetching {url}: {e}")))?;
+                let chunk = chunk
+                    .map_err(|e| Error::new(Code::NetworkReset, format!("fetching {url}: {e}")))?;
                 size += chunk.len() as u64;
                 if let Some(e) = too_big(size) {
                     return Err(e);
@@ -221,7 +237,14 @@ mod tests {
     #[test]
     fn only_http_urls_of_sane_length_are_accepted() {
         assert!(validate_url("https://example.com/a.jpg").is_ok());
-        for bad in ["file:///etc/passwd", "javascript:alert(1)", "data:image/png;base64,AAAA", "ftp://x/y", "not a url", "http://"] {
+        for bad in [
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "data:image/png;base64,AAAA",
+            "ftp://x/y",
+            "not a url",
+            "http://",
+        ] {
             let e = validate_url(bad).unwrap_err();
             assert_eq!(e.code, Code::InputInvalidUrl, "{bad}");
         }
@@ -233,8 +256,14 @@ mod tests {
     fn names_come_from_disposition_then_path() {
         let u = url::Url::parse("https://x.test/dir/caf%C3%A9.jpg?sig=1").unwrap();
         assert_eq!(name_for(None, &u), "café.jpg");
-        assert_eq!(name_for(Some("attachment; filename=\"a b.png\""), &u), "a b.png");
-        assert_eq!(name_for(Some("attachment; filename*=UTF-8''%C3%A9t%C3%A9.mp4"), &u), "été.mp4");
+        assert_eq!(
+            name_for(Some("attachment; filename=\"a b.png\""), &u),
+            "a b.png"
+        );
+        assert_eq!(
+            name_for(Some("attachment; filename*=UTF-8''%C3%A9t%C3%A9.mp4"), &u),
+            "été.mp4"
+        );
         let root = url::Url::parse("https://x.test/").unwrap();
         assert_eq!(name_for(None, &root), "download");
     }

@@ -28,7 +28,9 @@ pub fn sniff_path(path: &Path) -> Result<String> {
     let mut buf = vec![0u8; SNIFF_LEN];
     let mut n = 0;
     while n < buf.len() {
-        let r = f.read(&mut buf[n..]).map_err(|e| Error::io(e, path.display()))?;
+        let r = f
+            .read(&mut buf[n..])
+            .map_err(|e| Error::io(e, path.display()))?;
         if r == 0 {
             break;
         }
@@ -40,7 +42,10 @@ pub fn sniff_path(path: &Path) -> Result<String> {
 pub fn looks_like_html(head: &[u8]) -> bool {
     let text = String::from_utf8_lossy(&head[..head.len().min(1024)]).to_ascii_lowercase();
     let t = text.trim_start_matches('\u{feff}').trim_start();
-    t.starts_with("<!doctype html") || t.starts_with("<html") || t.starts_with("<head") || t.starts_with("<!--") && t.contains("<html")
+    t.starts_with("<!doctype html")
+        || t.starts_with("<html")
+        || t.starts_with("<head")
+        || t.starts_with("<!--") && t.contains("<html")
 }
 
 /// File extension for a MIME type, for names that came without one.
@@ -119,7 +124,13 @@ pub fn human_bytes(n: u64) -> String {
 pub fn sanitize_filename(name: &str) -> String {
     let cleaned: String = name
         .chars()
-        .map(|c| if c == '/' || c == '\\' || c.is_control() { '_' } else { c })
+        .map(|c| {
+            if c == '/' || c == '\\' || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
         .collect();
     let cleaned = cleaned.trim().to_string();
     let cleaned = if cleaned.is_empty() || cleaned == "." || cleaned == ".." {
@@ -148,7 +159,10 @@ mod tests {
 
     #[test]
     fn types_come_from_bytes_not_names() {
-        assert_eq!(sniff(&[0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0]), "image/png");
+        assert_eq!(
+            sniff(&[0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0]),
+            "image/png"
+        );
         assert_eq!(sniff(b"<!DOCTYPE html><html>"), "text/html");
         assert_eq!(sniff(b"hello"), "application/octet-stream");
     }
@@ -164,11 +178,24 @@ mod tests {
 
     #[test]
     fn limits_name_the_limit() {
-        let e = check(Kind::Synposter, &Kind::Synposter.limits(), "big.mp4", "video/mp4", 60_000_000)
-            .unwrap_err();
+        let e = check(
+            Kind::Synposter,
+            &Kind::Synposter.limits(),
+            "big.mp4",
+            "video/mp4",
+            60_000_000,
+        )
+        .unwrap_err();
         assert_eq!(e.code, Code::LimitTooLarge);
         assert!(e.message.contains("50 MB"), "{}", e.message);
-        let e = check(Kind::Fastpix, &Kind::Fastpix.limits(), "a.png", "image/png", 10).unwrap_err();
+        let e = check(
+            Kind::Fastpix,
+            &Kind::Fastpix.limits(),
+            "a.png",
+            "image/png",
+            10,
+        )
+        .unwrap_err();
         assert_eq!(e.code, Code::InputUnsupportedType);
     }
 }

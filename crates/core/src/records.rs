@@ -46,10 +46,12 @@ impl Records {
             .map_err(|e| Error::io(e, self.path.display()))?;
         let mut buf = Vec::new();
         for r in records {
-            serde_json::to_writer(&mut buf, r).map_err(|e| Error::new(crate::error::Code::Internal, e.to_string()))?;
+            serde_json::to_writer(&mut buf, r)
+                .map_err(|e| Error::new(crate::error::Code::Internal, e.to_string()))?;
             buf.push(b'\n');
         }
-        f.write_all(&buf).map_err(|e| Error::io(e, self.path.display()))?;
+        f.write_all(&buf)
+            .map_err(|e| Error::io(e, self.path.display()))?;
         f.sync_data().map_err(|e| Error::io(e, self.path.display()))
     }
 

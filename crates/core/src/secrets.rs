@@ -90,7 +90,9 @@ impl SecretStore for Keychain {
     }
 
     fn set(&self, account: &str, secret: &Secret) -> Result<()> {
-        self.entry(account)?.set_password(&secret.0).map_err(unavailable)
+        self.entry(account)?
+            .set_password(&secret.0)
+            .map_err(unavailable)
     }
 
     fn delete(&self, account: &str) -> Result<()> {

@@ -11,7 +11,9 @@ use reqwest::StatusCode;
 use serde::Deserialize;
 
 use super::http;
-use super::{Features, Kind, Limits, MediaStatus, OptionSpec, Provider, RemoteMedia, Settings, Upload};
+use super::{
+    Features, Kind, Limits, MediaStatus, OptionSpec, Provider, RemoteMedia, Settings, Upload,
+};
 use crate::error::{Code, Error, Result};
 use crate::secrets::Secret;
 use crate::transfer::{retry, Ctx, Phase};
@@ -47,7 +49,11 @@ struct Session {
     url: String,
 }
 
-fn refine(_status: StatusCode, json: &serde_json::Value, _text: &str) -> (Option<Code>, Option<String>) {
+fn refine(
+    _status: StatusCode,
+    json: &serde_json::Value,
+    _text: &str,
+) -> (Option<Code>, Option<String>) {
     let err = json.get("error");
     let message = err.and_then(|e| e.get("message")).and_then(|m| m.as_str());
     let detail = err
@@ -55,19 +61,23 @@ fn refine(_status: StatusCode, json: &serde_json::Value, _text: &str) -> (Option
         .and_then(|d| d.as_str())
         .map(str::to_string)
         .or_else(|| {
-            err.and_then(|e| e.get("fields")).and_then(|f| f.as_array()).map(|fields| {
-                fields
-                    .iter()
-                    .map(|f| {
-                        format!(
-                            "{} {}",
-                            f.get("field").and_then(|v| v.as_str()).unwrap_or("?"),
-                            f.get("message").and_then(|v| v.as_str()).unwrap_or("is invalid")
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
+            err.and_then(|e| e.get("fields"))
+                .and_then(|f| f.as_array())
+                .map(|fields| {
+                    fields
+                        .iter()
+                        .map(|f| {
+                            format!(
+                                "{} {}",
+                                f.get("field").and_then(|v| v.as_str()).unwrap_or("?"),
+                                f.get("message")
+                                    .and_then(|v| v.as_str())
+                                    .unwrap_or("is invalid")
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
         });
     let msg = match (message, detail) {
         (Some(m), Some(d)) => Some(format!("{m} ({d})")),
@@ -107,10 +117,13 @@ fn media_from(data: &serde_json::Value, name: &str) -> RemoteMedia {
 }
 
 fn has_ref(item: &serde_json::Value, reference: &str) -> bool {
-    let meta = item
-        .get("metadata")
-        .or_else(|| item.get("pushMediaSettings").and_then(|p| p.get("metadata")));
-    meta.and_then(|m| m.get("ferry_ref")).and_then(|v| v.as_str()) == Some(reference)
+    let meta = item.get("metadata").or_else(|| {
+        item.get("pushMediaSettings")
+            .and_then(|p| p.get("metadata"))
+    });
+    meta.and_then(|m| m.get("ferry_ref"))
+        .and_then(|v| v.as_str())
+        == Some(reference)
 }
 
 impl FastPix {
@@ -137,9 +150,17 @@ impl FastPix {
         }
     }
 
-    async fn get(&self, ctx: &Ctx, path: &str, query: &[(&str, String)]) -> Result<serde_json::Value> {
+    async fn get(
+        &self,
+        ctx: &Ctx,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<serde_json::Value> {
         retry::run(ctx, retry::Idempotency::Safe, |_| {
-            self.call(self.req(ctx, reqwest::Method::GET, path).query(query), false)
+            self.call(
+                self.req(ctx, reqwest::Method::GET, path).query(query),
+                false,
+            )
         })
         .await
     }
@@ -150,9 +171,17 @@ impl FastPix {
         let mut page = 1u64;
         loop {
             let body = self
-                .get(ctx, path, &[("limit", "50".into()), ("offset", page.to_string())])
+                .get(
+                    ctx,
+                    path,
+                    &[("limit", "50".into()), ("offset", page.to_string())],
+                )
                 .await?;
-            let items = body.get("data").and_then(|d| d.as_array()).cloned().unwrap_or_default();
+            let items = body
+                .get("data")
+                .and_then(|d| d.as_array())
+                .cloned()
+                .unwrap_or_default();
             let empty = items.is_empty();
             out.extend(items);
             let pages = body
@@ -180,7 +209,11 @@ impl FastPix {
             retry::Idempotency::Create,
             |_| async {
                 let v = self
-                    .call(self.req(ctx, reqwest::Method::POST, "on-demand/upload").json(&body), true)
+                    .call(
+                        self.req(ctx, reqwest::Method::POST, "on-demand/upload")
+                            .json(&body),
+                        true,
+                    )
                     .await?;
                 Ok(v.get("data").cloned().unwrap_or_default())
             },
@@ -190,8 +223,12 @@ impl FastPix {
             },
         )
         .await?;
-        serde_json::from_value(data)
-            .map_err(|e| Error::new(Code::ProviderProtocol, format!("{SERVICE} upload session: {e}")))
+        serde_json::from_value(data).map_err(|e| {
+            Error::new(
+                Code::ProviderProtocol,
+                format!("{SERVICE} upload session: {e}"),
+            )
+        })
     }
 
     /// Ask the session how much it holds: the next byte to send (== size when complete).
@@ -217,14 +254,26 @@ impl FastPix {
         let size = upload.size;
         ctx.progress.start(size);
         if size <= SESSION_CHUNK {
-            http::put_whole(ctx, url, Some(&upload.mime), upload, SERVICE, http::storage_refine).await?;
+            http::put_whole(
+                ctx,
+                url,
+                Some(&upload.mime),
+                upload,
+                SERVICE,
+                http::storage_refine,
+            )
+            .await?;
             return Ok(());
         }
         let mut offset = 0u64;
         while offset < size {
             let from = offset;
             offset = retry::run(ctx, retry::Idempotency::Safe, |attempt| async move {
-                let start = if attempt > 1 { self.committed(ctx, url, size).await? } else { from };
+                let start = if attempt > 1 {
+                    self.committed(ctx, url, size).await?
+                } else {
+                    from
+                };
                 if start >= size {
                     return Ok(size);
                 }
@@ -238,8 +287,14 @@ impl FastPix {
                         reqwest::header::CONTENT_RANGE,
                         format!("bytes {start}-{}/{size}", end - 1),
                     );
-                let req =
-                    crate::transfer::with_body(req, &upload.source, start, end - start, &ctx.progress).await?;
+                let req = crate::transfer::with_body(
+                    req,
+                    &upload.source,
+                    start,
+                    end - start,
+                    &ctx.progress,
+                )
+                .await?;
                 let resp = http::send(req, false).await?;
                 match resp.status().as_u16() {
                     200 | 201 => Ok(size),
@@ -254,7 +309,11 @@ impl FastPix {
     }
 
     async fn cancel_session(&self, ctx: &Ctx, upload_id: &str) {
-        let req = self.req(ctx, reqwest::Method::PUT, &format!("on-demand/upload/{upload_id}/cancel"));
+        let req = self.req(
+            ctx,
+            reqwest::Method::PUT,
+            &format!("on-demand/upload/{upload_id}/cancel"),
+        );
         if let Err(e) = self.call(req, false).await {
             tracing::warn!("could not cancel FastPix upload session: {}", e.message);
         }
@@ -353,7 +412,11 @@ impl Provider for FastPix {
             retry::Idempotency::Create,
             |_| async {
                 let v = self
-                    .call(self.req(ctx, reqwest::Method::POST, "on-demand").json(&body), true)
+                    .call(
+                        self.req(ctx, reqwest::Method::POST, "on-demand")
+                            .json(&body),
+                        true,
+                    )
                     .await?;
                 Ok(v.get("data").cloned().unwrap_or_default())
             },
@@ -367,7 +430,9 @@ impl Provider for FastPix {
     }
 
     async fn test(&self, ctx: &Ctx) -> Result<()> {
-        self.get(ctx, "on-demand", &[("limit", "1".into())]).await.map(|_| ())
+        self.get(ctx, "on-demand", &[("limit", "1".into())])
+            .await
+            .map(|_| ())
     }
 
     async fn list_remote(&self, ctx: &Ctx) -> Result<Vec<RemoteMedia>> {
@@ -380,7 +445,9 @@ impl Provider for FastPix {
     }
 
     async fn refresh(&self, media: &RemoteMedia, ctx: &Ctx) -> Result<RemoteMedia> {
-        let body = self.get(ctx, &format!("on-demand/{}", media.id), &[]).await?;
+        let body = self
+            .get(ctx, &format!("on-demand/{}", media.id), &[])
+            .await?;
         let mut fresh = media_from(body.get("data").unwrap_or(&body), &media.name);
         fresh.name = media.name.clone();
         fresh.size = media.size;
@@ -391,7 +458,10 @@ impl Provider for FastPix {
     async fn delete(&self, id: &str, ctx: &Ctx) -> Result<()> {
         retry::run(ctx, retry::Idempotency::Safe, |attempt| async move {
             match self
-                .call(self.req(ctx, reqwest::Method::DELETE, &format!("on-demand/{id}")), false)
+                .call(
+                    self.req(ctx, reqwest::Method::DELETE, &format!("on-demand/{id}")),
+                    false,
+                )
                 .await
             {
                 Err(e) if attempt > 1 && e.status == Some(404) => Ok(()),

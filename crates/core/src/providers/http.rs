@@ -73,7 +73,9 @@ pub async fn error_from(
         .filter(|m| !m.trim().is_empty())
         .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string());
     let hint = match code {
-        Code::AuthInvalid => " — check the account's key (ferry account add NAME KIND … --secret-stdin)",
+        Code::AuthInvalid => {
+            " — check the account's key (ferry account add NAME KIND … --secret-stdin)"
+        }
         Code::AuthForbidden => " — the key lacks permission for this",
         _ => "",
     };
@@ -106,38 +108,11 @@ pub fn str_field<'a>(v: &'a serde_json::Value, key: &str) -> Option<&'a str> {
 
 /// Join a base URL and a path without doubling or losing slashes.
 pub fn join(base: &str, path: &str) -> String {
-    format!("{}/{}", base.trim_end_matches('/'), path.trim_start_matches('/'))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retry_after_reads_seconds_and_reset_timestamps() {
-        let mut h = reqwest::header::HeaderMap::new();
-        h.insert("retry-after", "3".parse().unwrap());
-        assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
-        let mut h = reqwest::header::HeaderMap::new();
-        let at = chrono::Utc::now().timestamp() + 5;
-        h.insert("x-ratelimit-reset", at.to_string().parse().unwrap());
-        let d = retry_after(&h).unwrap();
-        assert!(d >= Duration::from_secs(4) && d <= Duration::from_secs(6));
-    }
-
-    #[test]
-    fn statuses_map_to_stable_codes() {
-        assert_eq!(code_for_status(StatusCode::UNAUTHORIZED), Code::AuthInvalid);
-        assert_eq!(
-            code_for_status(StatusCode::TOO_MANY_REQUESTS),
-            Code::ProviderRateLimited
-        );
-        assert_eq!(
-            code_for_status(StatusCode::from_u16(524).unwrap()),
-            Code::ProviderUnavailable
-        );
-        assert_eq!(code_for_status(StatusCode::REQUEST_TIMEOUT), Code::NetworkTimeout);
-    }
+    format!(
+        "{}/{}",
+        base.trim_end_matches('/'),
+        path.trim_start_matches('/')
+    )
 }
 
 /// PUT the whole upload to a presigned URL (Synposter's and SocialSyncer's storage,
@@ -159,7 +134,8 @@ pub async fn put_whole(
         if let Some(ct) = content_type {
             req = req.header(reqwest::header::CONTENT_TYPE, ct);
         }
-        let req = crate::transfer::with_body(req, &upload.source, 0, upload.size, &ctx.progress).await?;
+        let req =
+            crate::transfer::with_body(req, &upload.source, 0, upload.size, &ctx.progress).await?;
         let resp = send(req, false).await?;
         ctx.progress.phase(crate::transfer::Phase::Processing);
         if resp.status().is_success() || (resp.status() == StatusCode::CONFLICT && attempt > 1) {
@@ -207,4 +183,38 @@ fn xml_tag(text: &str, tag: &str) -> Option<String> {
     let start = text.find(&open)? + open.len();
     let end = text[start..].find(&format!("</{tag}>"))? + start;
     Some(text[start..end].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_reset_timestamps() {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert("retry-after", "3".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
+        let mut h = reqwest::header::HeaderMap::new();
+        let at = chrono::Utc::now().timestamp() + 5;
+        h.insert("x-ratelimit-reset", at.to_string().parse().unwrap());
+        let d = retry_after(&h).unwrap();
+        assert!(d >= Duration::from_secs(4) && d <= Duration::from_secs(6));
+    }
+
+    #[test]
+    fn statuses_map_to_stable_codes() {
+        assert_eq!(code_for_status(StatusCode::UNAUTHORIZED), Code::AuthInvalid);
+        assert_eq!(
+            code_for_status(StatusCode::TOO_MANY_REQUESTS),
+            Code::ProviderRateLimited
+        );
+        assert_eq!(
+            code_for_status(StatusCode::from_u16(524).unwrap()),
+            Code::ProviderUnavailable
+        );
+        assert_eq!(
+            code_for_status(StatusCode::REQUEST_TIMEOUT),
+            Code::NetworkTimeout
+        );
+    }
 }

@@ -13,8 +13,10 @@ use super::{Features, Kind, MediaStatus, OptionSpec, Provider, RemoteMedia, Sett
 use crate::error::{Code, Error, Result};
 use crate::transfer::{Ctx, Phase};
 
-pub const OPTIONS: &[OptionSpec] =
-    &[OptionSpec::new("dir", "Folder of the library (default: FERRY_HOME/library)")];
+pub const OPTIONS: &[OptionSpec] = &[OptionSpec::new(
+    "dir",
+    "Folder of the library (default: FERRY_HOME/library)",
+)];
 
 pub struct Local {
     dir: PathBuf,
@@ -87,7 +89,10 @@ impl Provider for Local {
 
     async fn upload(&self, upload: &Upload, ctx: &Ctx) -> Result<Vec<RemoteMedia>> {
         let now = chrono::Local::now();
-        let folder = self.dir.join(now.format("%Y").to_string()).join(now.format("%m").to_string());
+        let folder = self
+            .dir
+            .join(now.format("%Y").to_string())
+            .join(now.format("%m").to_string());
         tokio::fs::create_dir_all(&folder)
             .await
             .map_err(|e| Error::io(e, folder.display()))?;
@@ -98,16 +103,23 @@ impl Provider for Local {
             .map_err(|e| Error::io(e, folder.display()))?;
         ctx.progress.start(upload.size);
         let copy = async {
-            let mut out = tokio::fs::File::from_std(tmp.reopen().map_err(|e| Error::io(e, tmp.path().display()))?);
+            let mut out = tokio::fs::File::from_std(
+                tmp.reopen()
+                    .map_err(|e| Error::io(e, tmp.path().display()))?,
+            );
             let mut stream = upload.source.open_range(0, upload.size).await?;
             let mut written = 0u64;
             while let Some(chunk) = stream.next().await {
                 let chunk = chunk.map_err(|e| Error::new(Code::InputInvalid, e.to_string()))?;
                 written += chunk.len() as u64;
-                out.write_all(&chunk).await.map_err(|e| Error::io(e, tmp.path().display()))?;
+                out.write_all(&chunk)
+                    .await
+                    .map_err(|e| Error::io(e, tmp.path().display()))?;
                 ctx.progress.add(chunk.len() as u64);
             }
-            out.sync_all().await.map_err(|e| Error::io(e, tmp.path().display()))?;
+            out.sync_all()
+                .await
+                .map_err(|e| Error::io(e, tmp.path().display()))?;
             if written != upload.size {
                 return Err(Error::new(
                     Code::InputInvalid,
@@ -126,7 +138,12 @@ impl Provider for Local {
         let placed = self.place(tmp.path(), &folder, &name)?;
         // `tmp` is removed on drop; the linked final name stays.
         drop(tmp);
-        Ok(vec![self.media(&placed, &upload.name, &upload.mime, upload.size)])
+        Ok(vec![self.media(
+            &placed,
+            &upload.name,
+            &upload.mime,
+            upload.size,
+        )])
     }
 
     async fn test(&self, _ctx: &Ctx) -> Result<()> {
@@ -140,7 +157,9 @@ impl Provider for Local {
         let mut out = Vec::new();
         let mut stack = vec![self.dir.clone()];
         while let Some(dir) = stack.pop() {
-            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
             for entry in entries.flatten() {
                 let path = entry.path();
                 let Ok(ft) = entry.file_type() else { continue };
@@ -149,7 +168,8 @@ impl Provider for Local {
                     stack.push(path);
                 } else if ft.is_file() && !name.starts_with(".ferry-") {
                     let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-                    let mime = crate::media::sniff_path(&path).unwrap_or_else(|_| "application/octet-stream".into());
+                    let mime = crate::media::sniff_path(&path)
+                        .unwrap_or_else(|_| "application/octet-stream".into());
                     out.push(self.media(&path, &name, &mime, size));
                 }
             }
@@ -161,10 +181,18 @@ impl Provider for Local {
     async fn delete(&self, id: &str, _ctx: &Ctx) -> Result<()> {
         let path = self.dir.join(id);
         // Only files inside the library may be deleted through it.
-        let canon = path.canonicalize().map_err(|e| Error::io(e, path.display()))?;
-        let root = self.dir.canonicalize().map_err(|e| Error::io(e, self.dir.display()))?;
+        let canon = path
+            .canonicalize()
+            .map_err(|e| Error::io(e, path.display()))?;
+        let root = self
+            .dir
+            .canonicalize()
+            .map_err(|e| Error::io(e, self.dir.display()))?;
         if !canon.starts_with(&root) {
-            return Err(Error::new(Code::InputInvalid, format!("{id} is not in the library")));
+            return Err(Error::new(
+                Code::InputInvalid,
+                format!("{id} is not in the library"),
+            ));
         }
         std::fs::remove_file(&canon).map_err(|e| Error::io(e, canon.display()))
     }

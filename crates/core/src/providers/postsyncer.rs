@@ -8,7 +8,9 @@ use reqwest::StatusCode;
 use serde::Deserialize;
 
 use super::http::{self, str_field};
-use super::{Features, Kind, Limits, MediaStatus, OptionSpec, Provider, RemoteMedia, Settings, Upload};
+use super::{
+    Features, Kind, Limits, MediaStatus, OptionSpec, Provider, RemoteMedia, Settings, Upload,
+};
 use crate::error::{Code, Error, Result};
 use crate::secrets::Secret;
 use crate::transfer::{retry, Ctx, Phase};
@@ -17,8 +19,15 @@ pub const OPTIONS: &[OptionSpec] = &[
     OptionSpec::new("api_url", "PostSyncer API base URL").default("https://postsyncer.com/api/v1"),
     OptionSpec::new("upload_url", "PostSyncer upload host (file uploads only)")
         .default("https://upload.postsyncer.com/api/v1"),
-    OptionSpec::new("workspace_id", "Workspace to upload into (see GET /workspaces)").required(),
-    OptionSpec::new("folder_id", "Folder in that workspace (default: library root)"),
+    OptionSpec::new(
+        "workspace_id",
+        "Workspace to upload into (see GET /workspaces)",
+    )
+    .required(),
+    OptionSpec::new(
+        "folder_id",
+        "Folder in that workspace (default: library root)",
+    ),
     OptionSpec::new("token", "API token (id|secret), kept in the OS keychain").secret(),
 ];
 
@@ -81,7 +90,11 @@ impl From<ApiMedia> for RemoteMedia {
     }
 }
 
-fn refine(status: StatusCode, json: &serde_json::Value, _text: &str) -> (Option<Code>, Option<String>) {
+fn refine(
+    status: StatusCode,
+    json: &serde_json::Value,
+    _text: &str,
+) -> (Option<Code>, Option<String>) {
     let mut msg = str_field(json, "message").map(str::to_string);
     let mut code = None;
     if let Some(errors) = json.get("errors").and_then(|e| e.as_object()) {
@@ -99,7 +112,11 @@ fn refine(status: StatusCode, json: &serde_json::Value, _text: &str) -> (Option<
                 let t = file_errs.to_string().to_ascii_lowercase();
                 if t.contains("type") || t.contains("mime") {
                     code = Some(Code::InputUnsupportedType);
-                } else if t.contains("greater") || t.contains("large") || t.contains("size") || t.contains("kilobytes") {
+                } else if t.contains("greater")
+                    || t.contains("large")
+                    || t.contains("size")
+                    || t.contains("kilobytes")
+                {
                     code = Some(Code::LimitTooLarge);
                 }
             }
@@ -122,12 +139,20 @@ impl PostSyncer {
             api_url: s.require("api_url")?.to_string(),
             upload_url: s.require("upload_url")?.to_string(),
             workspace_id: parse_id("workspace_id", s.require("workspace_id")?)?,
-            folder_id: s.get("folder_id").map(|v| parse_id("folder_id", v)).transpose()?,
+            folder_id: s
+                .get("folder_id")
+                .map(|v| parse_id("folder_id", v))
+                .transpose()?,
             token: s.secret()?.clone(),
         })
     }
 
-    async fn get_json(&self, ctx: &Ctx, path: &str, query: &[(&str, String)]) -> Result<serde_json::Value> {
+    async fn get_json(
+        &self,
+        ctx: &Ctx,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<serde_json::Value> {
         retry::run(ctx, retry::Idempotency::Safe, |_| async {
             let req = ctx
                 .http
@@ -160,13 +185,19 @@ impl PostSyncer {
                     ],
                 )
                 .await?;
-            let items: Vec<ApiMedia> = serde_json::from_value(body.get("data").cloned().unwrap_or_default())
-                .map_err(|e| Error::new(Code::ProviderProtocol, format!("{SERVICE} media list: {e}")))?;
+            let items: Vec<ApiMedia> =
+                serde_json::from_value(body.get("data").cloned().unwrap_or_default()).map_err(
+                    |e| Error::new(Code::ProviderProtocol, format!("{SERVICE} media list: {e}")),
+                )?;
             let empty = items.is_empty();
             out.extend(items.into_iter().map(RemoteMedia::from));
             let meta = body.get("meta");
-            let current = meta.and_then(|m| m.get("current_page")).and_then(|v| v.as_u64());
-            let last = meta.and_then(|m| m.get("last_page")).and_then(|v| v.as_u64());
+            let current = meta
+                .and_then(|m| m.get("current_page"))
+                .and_then(|v| v.as_u64());
+            let last = meta
+                .and_then(|m| m.get("last_page"))
+                .and_then(|v| v.as_u64());
             let next = body.get("links").and_then(|l| l.get("next"));
             let done = match (current, last) {
                 (Some(c), Some(l)) => c >= l,
@@ -216,7 +247,11 @@ impl Provider for PostSyncer {
                 if let Some(folder) = self.folder_id {
                     form = form.text("folder_id", folder.to_string());
                 }
-                let req = ctx.http.post(&url).bearer_auth(self.token.expose()).multipart(form);
+                let req = ctx
+                    .http
+                    .post(&url)
+                    .bearer_auth(self.token.expose())
+                    .multipart(form);
                 let resp = http::send(req, true).await?;
                 ctx.progress.phase(Phase::Processing);
                 if !resp.status().is_success() {
@@ -232,9 +267,12 @@ impl Provider for PostSyncer {
             // The answer was lost after the body went out: look for the file in the
             // library (same name and size) before sending it again.
             |_| async {
-                let found = self.list(ctx).await?.into_iter().rev().find(|m| {
-                    m.name == upload.api_name && m.size == Some(upload.size)
-                });
+                let found = self
+                    .list(ctx)
+                    .await?
+                    .into_iter()
+                    .rev()
+                    .find(|m| m.name == upload.api_name && m.size == Some(upload.size));
                 Ok(found)
             },
         )
@@ -259,7 +297,11 @@ impl Provider for PostSyncer {
                 if let Some(folder) = self.folder_id {
                     body["folder_id"] = folder.into();
                 }
-                let req = ctx.http.post(&endpoint).bearer_auth(self.token.expose()).json(&body);
+                let req = ctx
+                    .http
+                    .post(&endpoint)
+                    .bearer_auth(self.token.expose())
+                    .json(&body);
                 let resp = http::send(req, true).await?;
                 if !resp.status().is_success() {
                     return Err(http::error_from(resp, SERVICE, refine).await);
@@ -297,7 +339,9 @@ impl Provider for PostSyncer {
 
     async fn test(&self, ctx: &Ctx) -> Result<()> {
         let body = self.get_json(ctx, "workspaces", &[]).await?;
-        let list = body.as_array().or_else(|| body.get("data").and_then(|d| d.as_array()));
+        let list = body
+            .as_array()
+            .or_else(|| body.get("data").and_then(|d| d.as_array()));
         let found = list
             .into_iter()
             .flatten()
@@ -320,7 +364,9 @@ impl Provider for PostSyncer {
     }
 
     async fn refresh(&self, media: &RemoteMedia, ctx: &Ctx) -> Result<RemoteMedia> {
-        let body = self.get_json(ctx, &format!("media/{}", media.id), &[]).await?;
+        let body = self
+            .get_json(ctx, &format!("media/{}", media.id), &[])
+            .await?;
         // The docs do not show whether one item is wrapped in `data`; accept both.
         let item = body.get("data").cloned().unwrap_or(body);
         let m: ApiMedia = serde_json::from_value(item)
@@ -339,7 +385,8 @@ impl Provider for PostSyncer {
                 .bearer_auth(self.token.expose());
             let resp = http::send(req, false).await?;
             // A repeat after a lost answer finds it gone: that is success.
-            if resp.status().is_success() || (attempt > 1 && resp.status() == StatusCode::NOT_FOUND) {
+            if resp.status().is_success() || (attempt > 1 && resp.status() == StatusCode::NOT_FOUND)
+            {
                 Ok(())
             } else {
                 Err(http::error_from(resp, SERVICE, refine).await)

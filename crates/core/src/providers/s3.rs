@@ -24,16 +24,40 @@ use crate::transfer::{self, retry, Ctx, Phase, Progress};
 pub const OPTIONS: &[OptionSpec] = &[
     OptionSpec::new("bucket", "Bucket name").required(),
     OptionSpec::new("region", "Region").default("us-east-1"),
-    OptionSpec::new("endpoint", "Endpoint URL for S3-compatible services (e.g. https://s3.example.com)"),
-    OptionSpec::new("path_style", "Use path-style addressing (true for most self-hosted servers)").default("false"),
+    OptionSpec::new(
+        "endpoint",
+        "Endpoint URL for S3-compatible services (e.g. https://s3.example.com)",
+    ),
+    OptionSpec::new(
+        "path_style",
+        "Use path-style addressing (true for most self-hosted servers)",
+    )
+    .default("false"),
     OptionSpec::new("prefix", "Key prefix for uploaded objects (e.g. media/)"),
     OptionSpec::new("access_key_id", "Access key ID").required(),
-    OptionSpec::new("public_base_url", "Public base URL of the bucket; without it links are presigned"),
-    OptionSpec::new("link_expiry", "How long presigned links stay valid (e.g. 7d, 12h; at most 7d)").default("7d"),
-    OptionSpec::new("secret_access_key", "Secret access key, kept in the OS keychain").secret(),
+    OptionSpec::new(
+        "public_base_url",
+        "Public base URL of the bucket; without it links are presigned",
+    ),
+    OptionSpec::new(
+        "link_expiry",
+        "How long presigned links stay valid (e.g. 7d, 12h; at most 7d)",
+    )
+    .default("7d"),
+    OptionSpec::new(
+        "secret_access_key",
+        "Secret access key, kept in the OS keychain",
+    )
+    .secret(),
 ];
 
 const SERVICE: &str = "S3";
+/// Everything but RFC 3986's unreserved characters is escaped in a key's URL path.
+const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 /// SigV4 presigned URLs cannot outlive seven days.
 const MAX_LINK: Duration = Duration::from_secs(7 * 24 * 3600);
 
@@ -96,7 +120,9 @@ impl S3 {
         }
         let mut conf = aws_sdk_s3::Config::builder()
             .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-            .region(Region::new(s.get("region").unwrap_or("us-east-1").to_string()))
+            .region(Region::new(
+                s.get("region").unwrap_or("us-east-1").to_string(),
+            ))
             .credentials_provider(creds)
             .force_path_style(path_style)
             .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
@@ -109,7 +135,9 @@ impl S3 {
             client: aws_sdk_s3::Client::from_conf(conf.build()),
             bucket: s.require("bucket")?.to_string(),
             prefix: s.get("prefix").unwrap_or("").to_string(),
-            public_base_url: s.get("public_base_url").map(|u| u.trim_end_matches('/').to_string()),
+            public_base_url: s
+                .get("public_base_url")
+                .map(|u| u.trim_end_matches('/').to_string()),
             link_expiry,
         })
     }
@@ -126,7 +154,7 @@ impl S3 {
         if let Some(base) = &self.public_base_url {
             let encoded: String = key
                 .split('/')
-                .map(|seg| percent_encoding::utf8_percent_encode(seg, percent_encoding::NON_ALPHANUMERIC).to_string())
+                .map(|seg| percent_encoding::utf8_percent_encode(seg, UNRESERVED).to_string())
                 .collect::<Vec<_>>()
                 .join("/");
             return Ok((format!("{base}/{encoded}"), None));
@@ -141,7 +169,8 @@ impl S3 {
             .presigned(conf)
             .await
             .map_err(map_sdk)?;
-        let expires = chrono::Utc::now() + chrono::Duration::from_std(self.link_expiry).unwrap_or_default();
+        let expires =
+            chrono::Utc::now() + chrono::Duration::from_std(self.link_expiry).unwrap_or_default();
         Ok((req.uri().to_string(), Some(expires)))
     }
 }
@@ -163,10 +192,15 @@ pub fn map_sdk<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'stat
                 "NoSuchBucket" => Code::ConfigInvalid,
                 "NoSuchKey" | "NoSuchUpload" => Code::ProviderNotFound,
                 _ => super::http::code_for_status(
-                    reqwest::StatusCode::from_u16(status).unwrap_or(reqwest::StatusCode::BAD_GATEWAY),
+                    reqwest::StatusCode::from_u16(status)
+                        .unwrap_or(reqwest::StatusCode::BAD_GATEWAY),
                 ),
             };
-            let label = if s3code.is_empty() { "error".to_string() } else { s3code.to_string() };
+            let label = if s3code.is_empty() {
+                "error".to_string()
+            } else {
+                s3code.to_string()
+            };
             let retry_after = se
                 .raw()
                 .headers()
@@ -188,10 +222,14 @@ pub fn map_sdk<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'stat
             };
             Error::new(code, format!("could not reach S3: {}", error_chain(&err)))
         }
-        SdkError::ResponseError(_) => {
-            Error::new(Code::NetworkReset, format!("S3's answer was cut off: {}", error_chain(&err)))
-        }
-        _ => Error::new(Code::Internal, format!("S3 request failed: {}", error_chain(&err))),
+        SdkError::ResponseError(_) => Error::new(
+            Code::NetworkReset,
+            format!("S3's answer was cut off: {}", error_chain(&err)),
+        ),
+        _ => Error::new(
+            Code::Internal,
+            format!("S3 request failed: {}", error_chain(&err)),
+        ),
     }
 }
 
@@ -284,7 +322,8 @@ impl Provider for S3 {
         retry::run(ctx, retry::Idempotency::Safe, |_| async {
             ctx.progress.start(upload.size);
             let stream = upload.source.open_range(0, upload.size).await?;
-            let body = CountedBody::new(stream, upload.size, ctx.progress.clone()).into_byte_stream();
+            let body =
+                CountedBody::new(stream, upload.size, ctx.progress.clone()).into_byte_stream();
             self.client
                 .put_object()
                 .bucket(&self.bucket)

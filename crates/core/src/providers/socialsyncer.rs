@@ -8,13 +8,16 @@ use reqwest::StatusCode;
 use serde::Deserialize;
 
 use super::http::{self, str_field};
-use super::{Features, Kind, Limits, MediaStatus, OptionSpec, Provider, RemoteMedia, Settings, Upload};
+use super::{
+    Features, Kind, Limits, MediaStatus, OptionSpec, Provider, RemoteMedia, Settings, Upload,
+};
 use crate::error::{Code, Result};
 use crate::secrets::Secret;
 use crate::transfer::{retry, Ctx};
 
 pub const OPTIONS: &[OptionSpec] = &[
-    OptionSpec::new("api_url", "SocialSyncer API base URL").default("https://api.socialsyncerapi.com/v1"),
+    OptionSpec::new("api_url", "SocialSyncer API base URL")
+        .default("https://api.socialsyncerapi.com/v1"),
     OptionSpec::new("api_key", "API key (sk_…), kept in the OS keychain").secret(),
 ];
 
@@ -50,7 +53,11 @@ struct Presigned {
     key: String,
 }
 
-fn refine(_status: StatusCode, json: &serde_json::Value, _text: &str) -> (Option<Code>, Option<String>) {
+fn refine(
+    _status: StatusCode,
+    json: &serde_json::Value,
+    _text: &str,
+) -> (Option<Code>, Option<String>) {
     let code = match str_field(json, "code") {
         Some("AUTH_MISSING_KEY") | Some("AUTH_INVALID_KEY") => Some(Code::AuthInvalid),
         Some("RATE_LIMIT_EXCEEDED") => Some(Code::ProviderRateLimited),
@@ -102,8 +109,15 @@ impl Provider for SocialSyncer {
             ctx,
             || self.presign(ctx, upload),
             |p: Presigned| async move {
-                http::put_whole(ctx, &p.upload_url, Some(&upload.mime), upload, SERVICE, http::storage_refine)
-                    .await?;
+                http::put_whole(
+                    ctx,
+                    &p.upload_url,
+                    Some(&upload.mime),
+                    upload,
+                    SERVICE,
+                    http::storage_refine,
+                )
+                .await?;
                 Ok(p)
             },
         )

@@ -7,7 +7,9 @@ use reqwest::StatusCode;
 use serde::Deserialize;
 
 use super::http::{self, str_field};
-use super::{Features, Kind, Limits, MediaStatus, OptionSpec, Provider, RemoteMedia, Settings, Upload};
+use super::{
+    Features, Kind, Limits, MediaStatus, OptionSpec, Provider, RemoteMedia, Settings, Upload,
+};
 use crate::error::{Code, Result};
 use crate::secrets::Secret;
 use crate::transfer::{retry, Ctx};
@@ -39,7 +41,11 @@ struct Presigned {
     path: Option<String>,
 }
 
-fn refine(status: StatusCode, json: &serde_json::Value, _text: &str) -> (Option<Code>, Option<String>) {
+fn refine(
+    status: StatusCode,
+    json: &serde_json::Value,
+    _text: &str,
+) -> (Option<Code>, Option<String>) {
     let err = str_field(json, "error");
     let code = match (status.as_u16(), err) {
         (400, Some("invalid_filename")) => Some(Code::InputInvalidFilename),
@@ -91,8 +97,15 @@ impl Provider for Synposter {
             ctx,
             || self.presign(ctx, upload),
             |p: Presigned| async move {
-                http::put_whole(ctx, &p.upload_url, Some(&upload.mime), upload, SERVICE, http::storage_refine)
-                    .await?;
+                http::put_whole(
+                    ctx,
+                    &p.upload_url,
+                    Some(&upload.mime),
+                    upload,
+                    SERVICE,
+                    http::storage_refine,
+                )
+                .await?;
                 Ok(p)
             },
         )

@@ -39,9 +39,19 @@ pub enum Phase {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase", tag = "type")]
 pub enum ProgressEvent {
-    Phase { phase: Phase },
-    Bytes { sent: u64, total: u64 },
-    Retrying { attempt: u32, delay_ms: u64, code: String, message: String },
+    Phase {
+        phase: Phase,
+    },
+    Bytes {
+        sent: u64,
+        total: u64,
+    },
+    Retrying {
+        attempt: u32,
+        delay_ms: u64,
+        code: String,
+        message: String,
+    },
 }
 
 type Sink = Arc<dyn Fn(ProgressEvent) + Send + Sync>;
@@ -97,7 +107,9 @@ impl Progress {
     }
 
     pub fn sent(&self) -> u64 {
-        self.sent.load(Ordering::SeqCst).min(self.total.load(Ordering::SeqCst))
+        self.sent
+            .load(Ordering::SeqCst)
+            .min(self.total.load(Ordering::SeqCst))
     }
 
     pub fn retrying(&self, attempt: u32, delay: Duration, err: &Error) {
@@ -144,7 +156,10 @@ impl Ctx {
 
     /// Run a future unless cancelled first; cancellation drops it, which closes the
     /// connection mid-body so the server keeps nothing.
-    pub async fn cancellable<T>(&self, fut: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    pub async fn cancellable<T>(
+        &self,
+        fut: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
         tokio::select! {
             biased;
             _ = self.cancel.cancelled() => Err(Error::cancelled()),
@@ -168,7 +183,10 @@ pub fn http_client() -> reqwest::Client {
 pub enum Source {
     /// A file on disk, with the size and mtime it had when the job was prepared: a file
     /// that changes mid-upload fails that attempt instead of sending a mix.
-    File { path: PathBuf, fingerprint: Fingerprint },
+    File {
+        path: PathBuf,
+        fingerprint: Fingerprint,
+    },
     /// A download being forwarded. The first attempt uses the response already opened
     /// (whose first bytes were sniffed); a retry fetches again.
     Remote {
@@ -244,7 +262,10 @@ impl Source {
                 if offset > 0 {
                     req = req.header(http::header::RANGE, format!("bytes={offset}-"));
                 }
-                let resp = req.send().await.map_err(|e| Error::from_reqwest(e, false))?;
+                let resp = req
+                    .send()
+                    .await
+                    .map_err(|e| Error::from_reqwest(e, false))?;
                 if !resp.status().is_success() {
                     return Err(Error::new(
                         Code::ProviderUnavailable,
@@ -281,7 +302,9 @@ pub fn counted_body(stream: ByteStream, len: u64, progress: Progress) -> reqwest
         let chunk = chunk?;
         seen += chunk.len() as u64;
         if seen > len {
-            return Err(std::io::Error::other("the source grew while it was being sent"));
+            return Err(std::io::Error::other(
+                "the source grew while it was being sent",
+            ));
         }
         progress.add(chunk.len() as u64);
         Ok::<Bytes, std::io::Error>(chunk)

@@ -28,9 +28,18 @@ fn account_secret_lives_in_the_os_keychain_and_nowhere_under_ferry_home() {
     let name = format!("kc-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let secret = format!("sk_live_{}", uuid::Uuid::new_v4().simple());
     engine
-        .account_add(&name, Kind::Synposter, &[], SecretInput::Value(Secret::new(secret.clone())))
+        .account_add(
+            &name,
+            Kind::Synposter,
+            &[],
+            SecretInput::Value(Secret::new(secret.clone())),
+        )
         .expect("the Secret Service is running and unlocked");
-    assert_eq!(lookup(&name).as_deref(), Some(secret.as_str()), "secret-tool finds it");
+    assert_eq!(
+        lookup(&name).as_deref(),
+        Some(secret.as_str()),
+        "secret-tool finds it"
+    );
 
     for f in files_under(dir.path()) {
         let bytes = std::fs::read(&f).unwrap();
@@ -47,7 +56,11 @@ fn account_secret_lives_in_the_os_keychain_and_nowhere_under_ferry_home() {
     assert!(listed.contains("\"keychain\""));
 
     engine.account_remove(&name).unwrap();
-    assert_eq!(lookup(&name), None, "removing the account removes the keychain entry");
+    assert_eq!(
+        lookup(&name),
+        None,
+        "removing the account removes the keychain entry"
+    );
 }
 
 #[test]

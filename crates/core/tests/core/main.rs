@@ -10,4 +10,4 @@ mod support;
 mod wire;
 
 /// Path part of the FastPix fake's resumable session URL.
-pub const FASTPIX_SESSION_PATH: &str = "/gcs/";
+pub const FASTPIX_SESSION_PATH: &str = "/upload/fastpix-uploads-fake/";

@@ -32,8 +32,14 @@ impl S3Server {
     pub fn start(bucket: &str) -> S3Server {
         let root = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(root.path().join(bucket)).unwrap();
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let bin = std::env::var_os("S3S_FS").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("s3s-fs"));
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let bin = std::env::var_os("S3S_FS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("s3s-fs"));
         let child = Command::new(&bin)
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
@@ -41,7 +47,12 @@ impl S3Server {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("starting {} (cargo install s3s-fs@0.14.1 --features binary --locked): {e}", bin.display()));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "starting {} (cargo install s3s-fs@0.14.1 --features binary --locked): {e}",
+                    bin.display()
+                )
+            });
         let server = S3Server {
             child,
             endpoint: format!("http://127.0.0.1:{port}"),
@@ -79,10 +90,21 @@ async fn s3_upload_streams_the_file_and_the_presigned_link_serves_it() {
     let t = account(&server, &[("link_expiry", "1h".into())], SECRET_KEY);
     let bytes = png(3_000_000);
     let path = t.file("café photo.png", &bytes);
-    let media = t.engine.upload(&path, "dest", &t.engine.ctx(Progress::none())).await.unwrap();
+    let media = t
+        .engine
+        .upload(&path, "dest", &t.engine.ctx(Progress::none()))
+        .await
+        .unwrap();
     let m = &media[0];
-    assert!(m.id.starts_with("ferry/") && m.id.ends_with("café photo.png"), "{}", m.id);
-    assert_eq!(std::fs::read(server.object_path("media", &m.id)).unwrap(), bytes);
+    assert!(
+        m.id.starts_with("ferry/") && m.id.ends_with("café photo.png"),
+        "{}",
+        m.id
+    );
+    assert_eq!(
+        std::fs::read(server.object_path("media", &m.id)).unwrap(),
+        bytes
+    );
     // The presigned link is a working, expiring GET.
     let url = m.url.clone().unwrap();
     assert!(url.contains("X-Amz-Expires=3600"), "{url}");
@@ -97,11 +119,22 @@ async fn s3_upload_streams_the_file_and_the_presigned_link_serves_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_public_base_url_gives_plain_links_and_remote_list_and_delete_work() {
     let server = S3Server::start("media");
-    let t = account(&server, &[("public_base_url", "https://cdn.example.test/m".into())], SECRET_KEY);
+    let t = account(
+        &server,
+        &[("public_base_url", "https://cdn.example.test/m".into())],
+        SECRET_KEY,
+    );
     let path = t.file("a b.png", &png(1000));
-    let media = t.engine.upload(&path, "dest", &t.engine.ctx(Progress::none())).await.unwrap();
+    let media = t
+        .engine
+        .upload(&path, "dest", &t.engine.ctx(Progress::none()))
+        .await
+        .unwrap();
     let url = media[0].url.clone().unwrap();
-    assert!(url.starts_with("https://cdn.example.test/m/ferry/") && url.ends_with("/a%20b.png"), "{url}");
+    assert!(
+        url.starts_with("https://cdn.example.test/m/ferry/") && url.ends_with("/a%20b.png"),
+        "{url}"
+    );
     assert!(media[0].expires_at.is_none());
     let remote = t.engine.list_remote("dest").await.unwrap();
     assert_eq!(remote.len(), 1);
@@ -109,7 +142,9 @@ async fn s3_public_base_url_gives_plain_links_and_remote_list_and_delete_work() 
     assert_eq!(remote[0].size, Some(1016));
     t.engine.account_test("dest").await.unwrap();
     let p = t.engine.provider("dest").unwrap();
-    p.delete(&media[0].id, &t.engine.ctx(Progress::none())).await.unwrap();
+    p.delete(&media[0].id, &t.engine.ctx(Progress::none()))
+        .await
+        .unwrap();
     assert!(t.engine.list_remote("dest").await.unwrap().is_empty());
 }
 
@@ -118,7 +153,11 @@ async fn s3_wrong_secret_is_auth_invalid_and_nothing_is_stored() {
     let server = S3Server::start("media");
     let t = account(&server, &[], "not-the-secret");
     let path = t.file("x.png", &png(1000));
-    let e = t.engine.upload(&path, "dest", &t.engine.ctx(Progress::none())).await.unwrap_err();
+    let e = t
+        .engine
+        .upload(&path, "dest", &t.engine.ctx(Progress::none()))
+        .await
+        .unwrap_err();
     assert_eq!(e.code, Code::AuthInvalid, "{}", e.message);
     assert!(!e.message.contains("not-the-secret"));
     assert!(crate::support::files_under(&server.root.path().join("media")).is_empty());
@@ -129,8 +168,17 @@ async fn s3_zero_byte_file_uploads() {
     let server = S3Server::start("media");
     let t = account(&server, &[], SECRET_KEY);
     let path = t.file("empty.bin", b"");
-    let media = t.engine.upload(&path, "dest", &t.engine.ctx(Progress::none())).await.unwrap();
-    assert_eq!(std::fs::read(server.object_path("media", &media[0].id)).unwrap().len(), 0);
+    let media = t
+        .engine
+        .upload(&path, "dest", &t.engine.ctx(Progress::none()))
+        .await
+        .unwrap();
+    assert_eq!(
+        std::fs::read(server.object_path("media", &media[0].id))
+            .unwrap()
+            .len(),
+        0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -138,5 +186,10 @@ async fn s3_missing_bucket_is_a_configuration_error() {
     let server = S3Server::start("media");
     let t = account(&server, &[("bucket", "nope".into())], SECRET_KEY);
     let e = t.engine.account_test("dest").await.unwrap_err();
-    assert!(matches!(e.code, Code::ConfigInvalid | Code::ProviderNotFound), "{:?} {}", e.code, e.message);
+    assert!(
+        matches!(e.code, Code::ConfigInvalid | Code::ProviderNotFound),
+        "{:?} {}",
+        e.code,
+        e.message
+    );
 }

@@ -15,11 +15,18 @@ pub struct TestEngine {
 impl TestEngine {
     /// An engine in a temp home whose secrets live in memory (the keychain has its own
     /// tests), with one account `dest`.
-    pub fn with_account(kind: Kind, options: &[(&str, String)], secret: Option<&str>) -> TestEngine {
+    pub fn with_account(
+        kind: Kind,
+        options: &[(&str, String)],
+        secret: Option<&str>,
+    ) -> TestEngine {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn SecretStore> = Arc::new(MemoryStore::default());
         let engine = Engine::with_secret_store(Home::at(dir.path().join("home")), store).unwrap();
-        let opts: Vec<(String, String)> = options.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        let opts: Vec<(String, String)> = options
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
         let secret = match secret {
             Some(s) => SecretInput::Value(Secret::new(s)),
             None => SecretInput::None,
@@ -47,14 +54,19 @@ impl TestEngine {
 
 /// PNG magic followed by `len` pseudo-random bytes (deterministic).
 pub fn png(len: usize) -> Vec<u8> {
-    let mut v = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, b'I', b'H', b'D', b'R'];
+    let mut v = vec![
+        0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, b'I', b'H', b'D', b'R',
+    ];
     v.extend(noise(len));
     v
 }
 
 /// An MP4 (ftyp isom) header followed by `len` pseudo-random bytes.
 pub fn mp4(len: usize) -> Vec<u8> {
-    let mut v = vec![0, 0, 0, 0x18, b'f', b't', b'y', b'p', b'i', b's', b'o', b'm', 0, 0, 2, 0, b'i', b's', b'o', b'm', b'i', b's', b'o', b'2'];
+    let mut v = vec![
+        0, 0, 0, 0x18, b'f', b't', b'y', b'p', b'i', b's', b'o', b'm', 0, 0, 2, 0, b'i', b's',
+        b'o', b'm', b'i', b's', b'o', b'2',
+    ];
     v.extend(noise(len));
     v
 }
@@ -75,7 +87,9 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             if e.file_type().unwrap().is_dir() {
                 stack.push(e.path());

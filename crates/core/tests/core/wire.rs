@@ -14,7 +14,6 @@ use crate::support::{png, TestEngine};
 #[derive(Debug, Clone)]
 struct Captured {
     method: String,
-    path: String,
     head: String,
     body_len: usize,
 }
@@ -63,9 +62,16 @@ fn raw_server(
                     if !chunked {
                         reader.read_exact(&mut body).unwrap();
                     }
-                    log.lock().unwrap().push(Captured { method: method.clone(), path: path.clone(), head: head.clone(), body_len: len });
+                    log.lock().unwrap().push(Captured {
+                        method: method.clone(),
+                        head: head.clone(),
+                        body_len: len,
+                    });
                     let (status, text) = if chunked {
-                        (501, "<Error><Code>NotImplemented</Code></Error>".to_string())
+                        (
+                            501,
+                            "<Error><Code>NotImplemented</Code></Error>".to_string(),
+                        )
                     } else {
                         respond(&method, &path, port)
                     };
@@ -85,8 +91,16 @@ fn raw_server(
 
 fn assert_explicit_length(c: &Captured, expected: usize) {
     let lower = c.head.to_ascii_lowercase();
-    assert!(!lower.contains("transfer-encoding"), "no chunked encoding:\n{}", c.head);
-    assert!(lower.contains(&format!("content-length: {expected}")), "explicit length {expected}:\n{}", c.head);
+    assert!(
+        !lower.contains("transfer-encoding"),
+        "no chunked encoding:\n{}",
+        c.head
+    );
+    assert!(
+        lower.contains(&format!("content-length: {expected}")),
+        "explicit length {expected}:\n{}",
+        c.head
+    );
     assert_eq!(c.body_len, expected);
 }
 
@@ -108,11 +122,17 @@ async fn presigned_put_has_an_explicit_content_length() {
     );
     let bytes = png(1_500_000);
     let path = t.file("a.png", &bytes);
-    t.engine.upload(&path, "dest", &t.engine.ctx(Progress::none())).await.unwrap();
+    t.engine
+        .upload(&path, "dest", &t.engine.ctx(Progress::none()))
+        .await
+        .unwrap();
     let log = log.lock().unwrap().clone();
     let put = log.iter().find(|c| c.method == "PUT").expect("a PUT");
     assert_explicit_length(put, bytes.len());
-    assert!(put.head.to_ascii_lowercase().contains("content-type: image/png"));
+    assert!(put
+        .head
+        .to_ascii_lowercase()
+        .contains("content-type: image/png"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -130,11 +150,17 @@ async fn s3_put_object_has_an_explicit_content_length() {
     );
     let bytes = png(700_000);
     let path = t.file("a.png", &bytes);
-    t.engine.upload(&path, "dest", &t.engine.ctx(Progress::none())).await.unwrap();
+    t.engine
+        .upload(&path, "dest", &t.engine.ctx(Progress::none()))
+        .await
+        .unwrap();
     let log = log.lock().unwrap().clone();
     let put = log.iter().find(|c| c.method == "PUT").expect("a PUT");
     assert_explicit_length(put, bytes.len());
-    assert!(!put.head.contains("SK"), "the secret never goes on the wire");
+    assert!(
+        !put.head.contains("SK"),
+        "the secret never goes on the wire"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -148,14 +174,28 @@ async fn postsyncer_multipart_has_an_explicit_content_length() {
     let base = format!("http://127.0.0.1:{port}/api/v1");
     let t = TestEngine::with_account(
         Kind::Postsyncer,
-        &[("api_url", base.clone()), ("upload_url", base), ("workspace_id", "7".into())],
+        &[
+            ("api_url", base.clone()),
+            ("upload_url", base),
+            ("workspace_id", "7".into()),
+        ],
         Some("1|t"),
     );
     let bytes = png(900_000);
     let path = t.file("a.png", &bytes);
-    t.engine.upload(&path, "dest", &t.engine.ctx(Progress::none())).await.unwrap();
+    t.engine
+        .upload(&path, "dest", &t.engine.ctx(Progress::none()))
+        .await
+        .unwrap();
     let log = log.lock().unwrap().clone();
     let post = log.iter().find(|c| c.method == "POST").expect("a POST");
-    assert!(!post.head.to_ascii_lowercase().contains("transfer-encoding"), "{}", post.head);
-    assert!(post.body_len > bytes.len(), "multipart body with its own explicit length");
+    assert!(
+        !post.head.to_ascii_lowercase().contains("transfer-encoding"),
+        "{}",
+        post.head
+    );
+    assert!(
+        post.body_len > bytes.len(),
+        "multipart body with its own explicit length"
+    );
 }
