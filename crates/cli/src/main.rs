@@ -2,24 +2,20 @@
 //! (human lines or one JSON document) and maps errors to exit codes:
 //! 0 all inputs succeeded, 1 at least one failed, 2 usage or configuration error.
 //!
-//! All behaviour lives in ferry-core; this file must stay a thin layer of presentation.
+//! All behaviour lives in ferry-core; this crate must stay a thin layer of presentation.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use ferry_core::config::Home;
-use ferry_core::transfer::{Phase, Progress, ProgressEvent};
-use ferry_core::{Code, Engine, Error, Kind, RemoteMedia, SecretInput};
-use futures_util::StreamExt;
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use serde::Serialize;
-use tokio_util::sync::CancellationToken;
+use ferry_core::{Code, Engine, Error, Kind, SecretInput};
 
+mod queue;
 mod render;
+mod send;
 
 #[derive(Parser)]
 #[command(
@@ -28,7 +24,7 @@ mod render;
     about = "Send media to PostSyncer, Synposter, SocialSyncer API, FastPix, S3 or a local library"
 )]
 struct Cli {
-    /// Where Ferry keeps its config and records (default: $FERRY_HOME, else the platform's folders).
+    /// Where Ferry keeps its config, queue and library (default: $FERRY_HOME, else the platform's folders).
     #[arg(long, global = true, value_name = "DIR")]
     home: Option<PathBuf>,
     /// Log what happens to stderr (-v debug, -vv trace of Ferry's own steps).
@@ -40,7 +36,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Add, list, test or remove destination accounts.
+    /// Add, list, test, remove or clean up destination accounts.
     #[command(subcommand)]
     Account(AccountCmd),
     /// Upload files (folders expand to the files in them).
@@ -49,6 +45,9 @@ enum Command {
         paths: Vec<PathBuf>,
         #[command(flatten)]
         send: SendArgs,
+        /// Send even if the same bytes were already sent to this account.
+        #[arg(long)]
+        force: bool,
     },
     /// Import media from http(s) URLs.
     Import {
@@ -57,21 +56,27 @@ enum Command {
         #[command(flatten)]
         send: SendArgs,
     },
-    /// What Ferry has sent (from its records), or `remote NAME` for the destination's own list.
+    /// The durable queue: list, pause, resume, cancel, retry, run.
+    #[command(subcommand)]
+    Queue(queue::QueueCmd),
+    /// What Ferry has sent (from its records); `remote NAME` for the destination's own list.
     Library(LibraryArgs),
 }
 
 #[derive(Args)]
-struct SendArgs {
+pub struct SendArgs {
     /// Destination account (default: the default account, `library`).
     #[arg(long, value_name = "NAME")]
-    to: Option<String>,
+    pub to: Option<String>,
     /// Wait until processing finishes (FastPix, PostSyncer videos).
     #[arg(long)]
-    wait: bool,
+    pub wait: bool,
     /// Print one JSON document instead of lines.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
+    /// Files sent at once (default: the config's `concurrency`, 4).
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
 }
 
 #[derive(Subcommand)]
@@ -100,15 +105,20 @@ enum AccountCmd {
     Test { name: String },
     /// Remove an account and its keychain entry.
     Remove { name: String },
+    /// Abort uploads Ferry started at this destination that no job owns any more.
+    Cleanup { name: String },
 }
 
 #[derive(Args)]
 struct LibraryArgs {
     #[command(subcommand)]
-    remote: Option<LibraryCmd>,
+    cmd: Option<LibraryCmd>,
     /// Only items sent to this account.
     #[arg(long, value_name = "NAME")]
     account: Option<String>,
+    /// Only items whose name contains this.
+    #[arg(long)]
+    search: Option<String>,
     #[arg(long)]
     json: bool,
 }
@@ -121,30 +131,13 @@ enum LibraryCmd {
         #[arg(long)]
         json: bool,
     },
-}
-
-/// One element of `--json` output per input, in input order.
-#[derive(Serialize)]
-struct Outcome {
-    input: String,
-    ok: bool,
-    media: Vec<RemoteMedia>,
-    error: Option<ErrorJson>,
-}
-
-#[derive(Serialize)]
-struct ErrorJson {
-    code: &'static str,
-    message: String,
-}
-
-impl From<&Error> for ErrorJson {
-    fn from(e: &Error) -> Self {
-        ErrorJson {
-            code: e.code.as_str(),
-            message: e.message.clone(),
-        }
-    }
+    /// Poll items still processing and mark expired ones.
+    Refresh {
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
+    },
+    /// Delete an item at its destination (where the API allows) and record it.
+    Delete { id: i64 },
 }
 
 fn main() -> ExitCode {
@@ -169,9 +162,19 @@ fn init_logging(verbose: u8) {
         .init();
 }
 
-fn fail_usage(e: &Error) -> ExitCode {
+pub fn fail_usage(e: &Error) -> ExitCode {
     eprintln!("ferry: {} [{}]", e.message, e.code);
     ExitCode::from(2)
+}
+
+/// Exit 2 for configuration errors, 1 for the rest.
+pub fn fail(e: &Error) -> ExitCode {
+    if e.code.is_configuration() || e.code == Code::ProviderUnsupported {
+        fail_usage(e)
+    } else {
+        eprintln!("ferry: {} [{}]", e.message, e.code);
+        ExitCode::from(1)
+    }
 }
 
 async fn run(cli: Cli) -> ExitCode {
@@ -190,14 +193,12 @@ async fn run(cli: Cli) -> ExitCode {
     };
     match cli.command {
         Command::Account(cmd) => account(&engine, cmd).await,
-        Command::Upload { paths, send } => {
-            let inputs: Vec<String> = ferry_core::expand_paths(&paths)
-                .into_iter()
-                .map(|p| p.display().to_string())
-                .collect();
-            transfer(engine, inputs, send, false).await
+        Command::Upload { paths, send, force } => {
+            let paths = ferry_core::expand_paths(&paths);
+            send::upload(engine, paths, send, force).await
         }
-        Command::Import { urls, send } => transfer(engine, urls, send, true).await,
+        Command::Import { urls, send } => send::import(engine, urls, send).await,
+        Command::Queue(cmd) => queue::run(engine, cmd).await,
         Command::Library(args) => library(&engine, args).await,
     }
 }
@@ -292,173 +293,23 @@ async fn account(engine: &Engine, cmd: AccountCmd) -> ExitCode {
             }
             Err(e) => fail_usage(&e),
         },
-    }
-}
-
-async fn transfer(
-    engine: Arc<Engine>,
-    inputs: Vec<String>,
-    send: SendArgs,
-    is_import: bool,
-) -> ExitCode {
-    let account = send.to.clone().unwrap_or_else(|| engine.default_account());
-    // Configuration problems (unknown account, no secret, locked keychain) are the same
-    // for every input: report them once, exit 2.
-    if let Err(e) = engine.provider(&account) {
-        if send.json {
-            let out: Vec<Outcome> = inputs
-                .iter()
-                .map(|i| Outcome {
-                    input: i.clone(),
-                    ok: false,
-                    media: vec![],
-                    error: Some((&e).into()),
-                })
-                .collect();
-            println!("{}", serde_json::to_string_pretty(&out).expect("json"));
-        }
-        return fail_usage(&e);
-    }
-    let cancel = CancellationToken::new();
-    {
-        let cancel = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("ferry: cancelling…");
-                cancel.cancel();
+        AccountCmd::Cleanup { name } => match engine.account_cleanup(&name).await {
+            Ok(done) => {
+                if done.is_empty() {
+                    println!("nothing to clean up at `{name}`");
+                }
+                for d in done {
+                    println!("{d}");
+                }
+                ExitCode::SUCCESS
             }
-        });
-    }
-    let bars = (!send.json && std::io::stderr().is_terminal()).then(MultiProgress::new);
-    let concurrency = engine.config().settings.concurrency.max(1);
-    let outcomes: Vec<Outcome> = futures_util::stream::iter(inputs)
-        .map(|input| {
-            let engine = engine.clone();
-            let account = account.clone();
-            let cancel = cancel.child_token();
-            let bar = bars.as_ref().map(|m| m.add(new_bar(&input)));
-            let human = !send.json;
-            async move {
-                let progress = progress_for(bar.clone());
-                let mut ctx = engine.ctx(progress);
-                ctx.cancel = cancel;
-                let mut result = if is_import {
-                    engine.import(&input, &account, &ctx).await
-                } else {
-                    engine
-                        .upload(std::path::Path::new(&input), &account, &ctx)
-                        .await
-                };
-                if send.wait {
-                    if let Ok(media) = result {
-                        if let Some(b) = &bar {
-                            b.set_message("processing");
-                        }
-                        result = engine
-                            .wait(&account, media, &ctx, Duration::from_secs(3600))
-                            .await;
-                    }
-                }
-                // `--wait` turns a remote processing failure into a failed input.
-                if let Ok(media) = &result {
-                    if let Some(m) = media
-                        .iter()
-                        .find(|m| m.status == ferry_core::MediaStatus::Failed)
-                    {
-                        result = Err(Error::new(
-                            Code::ProviderProcessingFailed,
-                            format!("{} failed while {} processed it", m.name, "the destination"),
-                        ));
-                    }
-                }
-                if let Some(b) = bar {
-                    b.finish_and_clear();
-                }
-                let outcome = match result {
-                    Ok(media) => Outcome {
-                        input,
-                        ok: true,
-                        media,
-                        error: None,
-                    },
-                    Err(e) => Outcome {
-                        input,
-                        ok: false,
-                        media: vec![],
-                        error: Some((&e).into()),
-                    },
-                };
-                if human {
-                    render::line(
-                        &outcome.input,
-                        outcome.ok,
-                        &outcome.media,
-                        outcome.error.as_ref().map(|e| (e.code, e.message.as_str())),
-                    );
-                }
-                outcome
-            }
-        })
-        .buffered(concurrency)
-        .collect()
-        .await;
-    if send.json {
-        println!("{}", serde_json::to_string_pretty(&outcomes).expect("json"));
-    }
-    let _ = std::io::stdout().flush();
-    if outcomes.iter().all(|o| o.ok) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
-}
-
-fn new_bar(input: &str) -> ProgressBar {
-    let bar = ProgressBar::new(0);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{prefix:30!} {bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}",
-        )
-        .expect("template")
-        .progress_chars("=> "),
-    );
-    let name = std::path::Path::new(input)
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| input.to_string());
-    bar.set_prefix(name);
-    bar.set_message("waiting");
-    bar
-}
-
-fn progress_for(bar: Option<ProgressBar>) -> Progress {
-    match bar {
-        None => Progress::none(),
-        Some(bar) => Progress::new(move |ev| match ev {
-            ProgressEvent::Phase { phase } => bar.set_message(match phase {
-                Phase::Preparing => "checking",
-                Phase::Uploading => "",
-                Phase::Processing => "processing",
-            }),
-            ProgressEvent::Bytes { sent, total } => {
-                bar.set_length(total);
-                bar.set_position(sent);
-            }
-            ProgressEvent::Retrying {
-                attempt,
-                delay_ms,
-                code,
-                ..
-            } => bar.set_message(format!(
-                "retry {attempt} in {:.1}s ({code})",
-                delay_ms as f64 / 1000.0
-            )),
-        }),
+            Err(e) => fail(&e),
+        },
     }
 }
 
 async fn library(engine: &Engine, args: LibraryArgs) -> ExitCode {
-    match args.remote {
+    match args.cmd {
         Some(LibraryCmd::Remote { name, json }) => match engine.list_remote(&name).await {
             Ok(items) => {
                 if json || args.json {
@@ -470,26 +321,49 @@ async fn library(engine: &Engine, args: LibraryArgs) -> ExitCode {
                 }
                 ExitCode::SUCCESS
             }
-            Err(e) if e.code.is_configuration() || e.code == Code::ProviderUnsupported => {
-                fail_usage(&e)
-            }
-            Err(e) => {
-                eprintln!("ferry: {} [{}]", e.message, e.code);
-                ExitCode::from(1)
-            }
+            Err(e) => fail(&e),
         },
-        None => match engine.library(args.account.as_deref()) {
-            Ok(records) => {
-                if args.json {
-                    println!("{}", serde_json::to_string_pretty(&records).expect("json"));
-                } else {
-                    for r in &records {
-                        render::record_row(r);
-                    }
+        Some(LibraryCmd::Refresh { account }) => {
+            match engine.library_refresh(account.as_deref()).await {
+                Ok(n) => {
+                    println!("{n} item(s) changed status");
+                    ExitCode::SUCCESS
                 }
+                Err(e) => fail(&e),
+            }
+        }
+        Some(LibraryCmd::Delete { id }) => match engine.library_delete(id).await {
+            Ok(item) => {
+                println!("deleted {} from `{}`", item.name, item.account);
                 ExitCode::SUCCESS
             }
-            Err(e) => fail_usage(&e),
+            Err(e) => fail(&e),
         },
+        None => {
+            let filter = ferry_core::library::Filter {
+                account: args.account,
+                search: args.search,
+                ..Default::default()
+            };
+            match engine.library(&filter) {
+                Ok(items) => {
+                    if args.json {
+                        println!("{}", serde_json::to_string_pretty(&items).expect("json"));
+                    } else {
+                        for i in &items {
+                            render::item_row(i);
+                        }
+                    }
+                    let _ = std::io::stdout().flush();
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail_usage(&e),
+            }
+        }
     }
+}
+
+/// Progress bars only on a terminal, and never with --json.
+pub fn use_bars(json: bool) -> bool {
+    !json && std::io::stderr().is_terminal()
 }

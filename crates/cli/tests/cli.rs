@@ -349,7 +349,7 @@ async fn library_lists_what_was_sent_and_remote_lists_the_destination() {
     c.args(["library", "--json"]);
     let all = json(&run(c).await);
     assert_eq!(all.as_array().unwrap().len(), 2);
-    assert_eq!(all[0]["media"]["name"], "b.png", "newest first");
+    assert_eq!(all[0]["name"], "b.png", "newest first");
     let mut c = h.cmd();
     c.args(["library", "--account", "ps", "--json"]);
     let ps = json(&run(c).await);
@@ -397,9 +397,10 @@ async fn wait_follows_fastpix_processing_until_ready() {
     assert!(out.status.success(), "{}", stderr(&out));
     let v = json(&out);
     assert_eq!(v[0]["media"][0]["status"], "ready");
+    let other = h.file("other.mp4", &mp4(60_000));
     let mut c = h.cmd();
     c.args(["upload", "--to", "fp", "--json"])
-        .arg(&clip)
+        .arg(&other)
         .env("FERRY_TEST_FP", ferry_fakes::FASTPIX_SECRET);
     let v = json(&run(c).await);
     assert_eq!(

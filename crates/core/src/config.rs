@@ -68,14 +68,20 @@ pub struct AccountConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Settings {
-    /// Files sent at once by one command.
+    /// Files sent at once.
     #[serde(default = "default_concurrency")]
     pub concurrency: usize,
+    /// Files sent at once to one account (lowered automatically while it answers 429/503).
+    #[serde(default = "default_per_account")]
+    pub per_account: usize,
     #[serde(default = "default_account")]
     pub default_account: String,
 }
 
 fn default_concurrency() -> usize {
+    4
+}
+fn default_per_account() -> usize {
     4
 }
 fn default_account() -> String {
@@ -86,6 +92,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             concurrency: default_concurrency(),
+            per_account: default_per_account(),
             default_account: default_account(),
         }
     }

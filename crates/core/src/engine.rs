@@ -1,19 +1,26 @@
 //! `Engine`: the facade the desktop shell and the CLI hold. It owns the config, the
-//! secret store, the HTTP client and the records, and turns "this path / this URL to that
-//! account" into a checked upload. It never prints and never names a UI type.
+//! secret store, the HTTP client, the database (job journal + library) and the queue,
+//! and turns "this path / this URL to that account" into a checked, durable, deduplicated
+//! job. It never prints and never names a UI type: hosts subscribe to [`Event`]s.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
+use tokio::sync::{broadcast, Notify};
 
 use crate::config::{self, AccountConfig, Config, Home};
+use crate::db::Db;
 use crate::error::{Code, Error, Result};
 use crate::import;
+use crate::library::{Filter, ItemStatus, Library, LibraryItem, Provenance};
 use crate::media;
 use crate::providers::{self, Kind, MediaStatus, Provider, RemoteMedia, Upload};
-use crate::records::{Record, Records};
+use crate::queue::journal::JobsTable;
+use crate::queue::runner::{self, RunOptions, Running};
+use crate::queue::{Aimd, Event, Job, JobId, JobStatus, NewJob, Selector, SourceKind};
 use crate::secrets::{Keychain, Secret, SecretStore};
 use crate::transfer::{self, Ctx, Phase, Progress, Source};
 
@@ -40,7 +47,15 @@ pub struct Engine {
     secrets: Arc<dyn SecretStore>,
     http: reqwest::Client,
     config: Mutex<Config>,
-    records: Records,
+    jobs: JobsTable,
+    library: Library,
+    events: broadcast::Sender<Event>,
+    aimd: Aimd,
+    running: Mutex<HashMap<JobId, Running>>,
+    notify: Notify,
+    /// (account, size) of uploads in flight: a second file of the same size to the same
+    /// account waits, so two identical files started together are still sent once.
+    inflight: Mutex<HashSet<(String, u64)>>,
 }
 
 impl Engine {
@@ -51,13 +66,21 @@ impl Engine {
 
     pub fn with_secret_store(home: Home, secrets: Arc<dyn SecretStore>) -> Result<Engine> {
         let config = Config::load(&home)?;
-        let records = Records::new(home.data_dir.join("records.jsonl"));
+        let db = Arc::new(Db::open(&home.data_dir.join("ferry.db"))?);
+        let (events, _) = broadcast::channel(4096);
+        let per_account = config.settings.per_account.max(1);
         Ok(Engine {
             home,
             secrets,
             http: transfer::http_client(),
             config: Mutex::new(config),
-            records,
+            jobs: JobsTable::new(db.clone()),
+            library: Library::new(db),
+            events,
+            aimd: Aimd::new(per_account),
+            running: Mutex::new(HashMap::new()),
+            notify: Notify::new(),
+            inflight: Mutex::new(HashSet::new()),
         })
     }
 
@@ -69,14 +92,56 @@ impl Engine {
         self.config.lock().expect("config lock").clone()
     }
 
+    /// Change settings and save them.
+    pub fn update_settings(&self, f: impl FnOnce(&mut config::Settings)) -> Result<()> {
+        let mut cfg = self.config();
+        f(&mut cfg.settings);
+        cfg.save(&self.home)?;
+        *self.config.lock().expect("config lock") = cfg;
+        Ok(())
+    }
+
     pub fn default_account(&self) -> String {
         self.config().settings.default_account
+    }
+
+    /// Everything the engine reports, from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    pub(crate) fn emit(&self, ev: Event) {
+        let _ = self.events.send(ev);
+    }
+
+    pub(crate) fn jobs_table(&self) -> &JobsTable {
+        &self.jobs
+    }
+
+    pub(crate) fn aimd(&self) -> &Aimd {
+        &self.aimd
+    }
+
+    pub(crate) fn running(&self) -> &Mutex<HashMap<JobId, Running>> {
+        &self.running
+    }
+
+    pub(crate) fn notify(&self) -> &Notify {
+        &self.notify
+    }
+
+    /// An account's current concurrency limit (lowered after 429/503, raised after
+    /// successes).
+    pub fn account_concurrency(&self, account: &str) -> usize {
+        self.aimd.limit(account)
     }
 
     /// A fresh context for one transfer.
     pub fn ctx(&self, progress: Progress) -> Ctx {
         Ctx::new(self.http.clone()).with_progress(progress)
     }
+
+    // ----- accounts -------------------------------------------------------------------
 
     pub fn accounts(&self) -> Vec<AccountView> {
         let cfg = self.config();
@@ -112,8 +177,7 @@ impl Engine {
                 format!("an account named `{name}` exists; remove it first (ferry account remove {name})"),
             ));
         }
-        let needs_secret = kind.secret_option();
-        let secret_env = match (&secret, needs_secret) {
+        let secret_env = match (&secret, kind.secret_option()) {
             (SecretInput::None, Some(opt)) => {
                 return Err(Error::new(
                     Code::AuthMissingSecret,
@@ -125,10 +189,7 @@ impl Engine {
             }
             (SecretInput::None, None) => None,
             (_, None) => {
-                return Err(Error::new(
-                    Code::ConfigInvalid,
-                    format!("{kind} accounts take no secret"),
-                ))
+                return Err(Error::new(Code::ConfigInvalid, format!("{kind} accounts take no secret")))
             }
             (SecretInput::Value(v), Some(_)) => {
                 if v.expose().trim().is_empty() {
@@ -211,6 +272,22 @@ impl Engine {
         p.test(&self.ctx(Progress::none())).await
     }
 
+    /// Abort what Ferry started at this destination and no job owns any more (S3
+    /// multipart uploads). Returns what was cleaned up.
+    pub async fn account_cleanup(&self, name: &str) -> Result<Vec<String>> {
+        let p = self.provider(name)?;
+        let keep: Vec<serde_json::Value> = self
+            .jobs
+            .list(true)?
+            .into_iter()
+            .filter(|j| j.account == name)
+            .filter_map(|j| self.jobs.resume_state(j.id).ok().flatten())
+            .collect();
+        p.cleanup(&keep, &self.ctx(Progress::none())).await
+    }
+
+    // ----- checking a file --------------------------------------------------------------
+
     /// Check a file against the destination and describe it; no network.
     pub fn prepare(&self, provider: &dyn Provider, path: &Path) -> Result<Upload> {
         let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
@@ -253,35 +330,302 @@ impl Engine {
         })
     }
 
-    /// Send one file to an account and record the result.
-    pub async fn upload(&self, path: &Path, account: &str, ctx: &Ctx) -> Result<Vec<RemoteMedia>> {
-        let provider = self.provider(account)?;
-        ctx.progress.phase(Phase::Preparing);
-        let upload = self.prepare(provider.as_ref(), path)?;
-        let media = provider.upload(&upload, ctx).await?;
-        let input = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-        self.record(
-            account,
-            provider.kind(),
-            &input.display().to_string(),
-            &media,
-        )?;
-        Ok(media)
+    // ----- the queue ----------------------------------------------------------------------
+
+    /// Add files as jobs (written to the journal before anything else happens).
+    pub fn enqueue_paths(
+        &self,
+        paths: &[PathBuf],
+        account: &str,
+        origin: &str,
+        force: bool,
+    ) -> Result<Vec<JobId>> {
+        self.config().account(account)?;
+        let jobs: Vec<NewJob> = paths
+            .iter()
+            .map(|p| {
+                let abs = std::path::absolute(p).unwrap_or_else(|_| p.clone());
+                NewJob {
+                    account: account.to_string(),
+                    source_kind: SourceKind::Path,
+                    name: abs
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_else(|| abs.display().to_string()),
+                    input: abs.display().to_string(),
+                    origin: origin.to_string(),
+                    force,
+                }
+            })
+            .collect();
+        self.add_jobs(&jobs)
     }
 
-    /// Import one URL: handed to the API where it has an import call, else fetched and
-    /// forwarded.
-    pub async fn import(&self, url: &str, account: &str, ctx: &Ctx) -> Result<Vec<RemoteMedia>> {
-        let parsed = import::validate_url(url)?;
-        let provider = self.provider(account)?;
+    /// Add URL imports as jobs. Each URL is checked first; a bad one gets its error in
+    /// its place and no job.
+    pub fn enqueue_urls(
+        &self,
+        urls: &[String],
+        account: &str,
+        origin: &str,
+    ) -> Result<Vec<Result<JobId>>> {
+        self.config().account(account)?;
+        let mut out = Vec::with_capacity(urls.len());
+        for u in urls {
+            out.push(import::validate_url(u).and_then(|url| {
+                let name = import::name_for(None, &url);
+                self.add_jobs(&[NewJob {
+                    account: account.to_string(),
+                    source_kind: SourceKind::Url,
+                    input: url.to_string(),
+                    name,
+                    origin: origin.to_string(),
+                    force: false,
+                }])
+                .map(|ids| ids[0])
+            }));
+        }
+        Ok(out)
+    }
+
+    fn add_jobs(&self, jobs: &[NewJob]) -> Result<Vec<JobId>> {
+        let ids = self.jobs.insert(jobs)?;
+        for id in &ids {
+            if let Ok(job) = self.jobs.get(*id) {
+                self.emit(Event::JobAdded { job });
+            }
+        }
+        self.notify.notify_waiters();
+        Ok(ids)
+    }
+
+    /// Run jobs until the run's end condition (see [`RunOptions`]).
+    pub async fn run(self: &Arc<Self>, opts: RunOptions) -> Result<()> {
+        runner::run(self, opts).await
+    }
+
+    /// Resume every unfinished job (after a crash, at start): jobs left mid-flight by a
+    /// process that is gone go back to the queue with their resume state.
+    pub fn reclaim(&self) -> Result<usize> {
+        self.jobs.reclaim_orphans()
+    }
+
+    pub fn jobs(&self, active_only: bool) -> Result<Vec<Job>> {
+        self.jobs.list(active_only)
+    }
+
+    pub fn job(&self, id: JobId) -> Result<Job> {
+        self.jobs.get(id)
+    }
+
+    fn select(&self, sel: Selector) -> Result<Vec<Job>> {
+        match sel {
+            Selector::One(id) => Ok(vec![self.jobs.get(id)?]),
+            Selector::All => self.jobs.list(true),
+        }
+    }
+
+    fn changed(&self, id: JobId) {
+        if let Ok(job) = self.jobs.get(id) {
+            self.emit(Event::JobChanged { job });
+        }
+    }
+
+    /// Stop a job where it is, keeping what was sent for a later resume.
+    pub fn pause(&self, sel: Selector) -> Result<usize> {
+        let mut n = 0;
+        for job in self.select(sel)? {
+            if self.stop_running(job.id, "pause") {
+                n += 1;
+            } else if job.status.is_running() {
+                self.jobs.request(job.id, "pause")?;
+                n += 1;
+            } else if self.jobs.transition(
+                job.id,
+                &[JobStatus::Queued, JobStatus::WaitingRetry],
+                JobStatus::Paused,
+            )? {
+                self.changed(job.id);
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    pub fn resume(&self, sel: Selector) -> Result<usize> {
+        let mut n = 0;
+        for job in self.select(sel)? {
+            if self
+                .jobs
+                .transition(job.id, &[JobStatus::Paused], JobStatus::Queued)?
+            {
+                self.changed(job.id);
+                n += 1;
+            }
+        }
+        self.notify.notify_waiters();
+        Ok(n)
+    }
+
+    /// Send failed or cancelled jobs again.
+    pub fn retry(&self, sel: Selector) -> Result<usize> {
+        let jobs = match sel {
+            Selector::One(id) => vec![self.jobs.get(id)?],
+            Selector::All => self.jobs.list(false)?,
+        };
+        let mut n = 0;
+        for job in jobs {
+            if self.jobs.transition(
+                job.id,
+                &[JobStatus::Failed, JobStatus::Cancelled],
+                JobStatus::Queued,
+            )? {
+                self.changed(job.id);
+                n += 1;
+            }
+        }
+        self.notify.notify_waiters();
+        Ok(n)
+    }
+
+    /// Cancel: a running job stops at once; anything it started remotely is abandoned
+    /// (S3 multipart aborted, FastPix session cancelled).
+    pub async fn cancel(&self, sel: Selector) -> Result<usize> {
+        let mut n = 0;
+        for job in self.select(sel)? {
+            if self.stop_running(job.id, "cancel") {
+                n += 1;
+            } else if job.status.is_running() {
+                self.jobs.request(job.id, "cancel")?;
+                n += 1;
+            } else if self.jobs.transition(
+                job.id,
+                &[
+                    JobStatus::Queued,
+                    JobStatus::WaitingRetry,
+                    JobStatus::Paused,
+                    JobStatus::Failed,
+                ],
+                JobStatus::Cancelled,
+            )? {
+                self.abandon(job.id, &job.account, &self.ctx(Progress::none()))
+                    .await;
+                if let Ok(job) = self.jobs.get(job.id) {
+                    self.emit(Event::JobCancelled { job });
+                }
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    fn stop_running(&self, id: JobId, why: &str) -> bool {
+        let running = self.running.lock().expect("running lock");
+        match running.get(&id) {
+            Some(r) => {
+                *r.stop.lock().expect("stop lock") = Some(why.to_string());
+                r.cancel.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Give up a job's remote resume state, if it has one.
+    pub(crate) async fn abandon(&self, id: JobId, account: &str, ctx: &Ctx) {
+        let Ok(Some(state)) = self.jobs.resume_state(id) else {
+            return;
+        };
+        // The job's own context may be cancelled; abandoning must still reach the server.
+        let fresh = Ctx::new(ctx.http.clone());
+        match self.provider(account) {
+            Ok(p) => {
+                if let Err(e) = p.abandon(&state, &fresh).await {
+                    tracing::warn!("job {id}: could not clean up remotely: {}", e.message);
+                }
+            }
+            Err(e) => tracing::warn!("job {id}: {}", e.message),
+        }
+        let _ = self.jobs.set_resume_state(id, None);
+    }
+
+    /// The work of one job. Returns what now exists remotely and whether it was already
+    /// there (dedupe).
+    pub(crate) async fn process_job(
+        &self,
+        job: &Job,
+        ctx: &Ctx,
+    ) -> Result<(Vec<RemoteMedia>, bool)> {
+        let provider = self.provider(&job.account)?;
         ctx.progress.phase(Phase::Preparing);
+        match job.source_kind {
+            SourceKind::Path => self.process_path(job, provider.as_ref(), ctx).await,
+            SourceKind::Url => self.process_url(job, provider.as_ref(), ctx).await,
+        }
+    }
+
+    async fn process_path(
+        &self,
+        job: &Job,
+        provider: &dyn Provider,
+        ctx: &Ctx,
+    ) -> Result<(Vec<RemoteMedia>, bool)> {
+        let path = PathBuf::from(&job.input);
+        let upload = self.prepare(provider, &path)?;
+        let fp = upload.source.fingerprint().expect("a file source");
+        let same_file = job.src_size == Some(upload.size) && job.src_mtime_ns == fp.mtime_ns();
+        if !same_file {
+            // What an interrupted attempt sent belongs to other bytes: start over.
+            self.abandon(job.id, &job.account, ctx).await;
+        }
+        self.jobs.set_prepared(
+            job.id,
+            &upload.name,
+            upload.size,
+            fp.mtime_ns(),
+            &upload.mime,
+        )?;
+
+        // Dedupe. Only a file whose size matches something already sent there can be a
+        // duplicate, so only then is it hashed before sending.
+        let key = (job.account.clone(), upload.size);
+        let _slot = self.inflight_slot(key, ctx).await?;
+        let mut hash = job.content_hash.clone().filter(|_| same_file);
+        if !job.force && self.library.has_size(&job.account, upload.size)? {
+            let h = match hash.take() {
+                Some(h) => h,
+                None => transfer::hash_file(&path).await?,
+            };
+            self.jobs.set_hash(job.id, &h)?;
+            if let Some(item) = self.library.find_by_hash(&job.account, &h)? {
+                return Ok((vec![item.as_media()], true));
+            }
+            hash = Some(h);
+        }
+        let media = provider.upload(&upload, ctx).await?;
+        let hash = match hash.or_else(|| upload.source.tapped_hash()) {
+            Some(h) => h,
+            None => transfer::hash_file(&path).await?,
+        };
+        self.jobs.set_hash(job.id, &hash)?;
+        self.record(job, provider.kind(), Some(&hash), &media)?;
+        Ok((media, false))
+    }
+
+    async fn process_url(
+        &self,
+        job: &Job,
+        provider: &dyn Provider,
+        ctx: &Ctx,
+    ) -> Result<(Vec<RemoteMedia>, bool)> {
+        let url = import::validate_url(&job.input)?;
         let media = if provider.features().import_url {
-            provider.import_url(&parsed, ctx).await?
+            provider.import_url(&url, ctx).await?
         } else {
             let limits = provider.limits();
             let spill = self.home.data_dir.join("spool");
             let (upload, _spilled) =
-                import::fetch(&self.http, &parsed, &spill, limits.max_bytes).await?;
+                import::fetch(&self.http, &url, &spill, limits.max_bytes).await?;
             media::check(
                 provider.kind(),
                 &limits,
@@ -289,13 +633,76 @@ impl Engine {
                 &upload.mime,
                 upload.size,
             )?;
+            self.jobs
+                .set_prepared(job.id, &upload.name, upload.size, None, &upload.mime)?;
             provider.upload(&upload, ctx).await?
         };
-        self.record(account, provider.kind(), parsed.as_str(), &media)?;
-        Ok(media)
+        self.record(job, provider.kind(), None, &media)?;
+        Ok((media, false))
     }
 
-    /// Poll items still processing until each is ready or failed, or `timeout` passes.
+    /// Wait while another upload of the same size to the same account is in flight.
+    async fn inflight_slot(&self, key: (String, u64), ctx: &Ctx) -> Result<InflightSlot<'_>> {
+        loop {
+            {
+                let mut set = self.inflight.lock().expect("inflight lock");
+                if set.insert(key.clone()) {
+                    return Ok(InflightSlot { engine: self, key });
+                }
+            }
+            tokio::select! {
+                _ = ctx.cancel.cancelled() => return Err(Error::cancelled()),
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+            }
+        }
+    }
+
+    fn record(
+        &self,
+        job: &Job,
+        kind: Kind,
+        hash: Option<&str>,
+        media: &[RemoteMedia],
+    ) -> Result<()> {
+        for m in media {
+            self.library.record(
+                m,
+                &Provenance {
+                    account: &job.account,
+                    kind,
+                    content_hash: hash,
+                    job_id: Some(job.id),
+                    source: Some(&job.input),
+                },
+            )?;
+        }
+        Ok(())
+    }
+
+    // ----- the library --------------------------------------------------------------------
+
+    pub fn library(&self, filter: &Filter) -> Result<Vec<LibraryItem>> {
+        if let Some(a) = &filter.account {
+            self.config().account(a)?;
+        }
+        self.library.list(filter)
+    }
+
+    pub fn library_item(&self, id: i64) -> Result<LibraryItem> {
+        self.library.get(id)?.ok_or_else(|| {
+            Error::new(
+                Code::InputInvalid,
+                format!("there is no library item {id}; `ferry library` lists them"),
+            )
+        })
+    }
+
+    pub fn library_handle(&self) -> &Library {
+        &self.library
+    }
+
+    /// Poll items still processing until each is ready or failed, or `timeout` passes;
+    /// the library records each new status.
     pub async fn wait(
         &self,
         account: &str,
@@ -330,62 +737,90 @@ impl Engine {
                 cur = provider.refresh(&cur, ctx).await?;
                 delay = (delay * 2).min(Duration::from_secs(5));
             }
+            self.update_item(account, provider.kind(), &cur)?;
             out.push(cur);
         }
-        self.record(account, provider.kind(), "(status refresh)", &out)?;
+        self.emit(Event::LibraryChanged);
         Ok(out)
+    }
+
+    fn update_item(&self, account: &str, kind: Kind, media: &RemoteMedia) -> Result<()> {
+        self.library.record(
+            media,
+            &Provenance {
+                account,
+                kind,
+                content_hash: None,
+                job_id: None,
+                source: None,
+            },
+        )?;
+        Ok(())
+    }
+
+    /// Poll items still processing (FastPix, PostSyncer videos) and mark expired ones.
+    /// Returns how many items changed.
+    pub async fn library_refresh(&self, account: Option<&str>) -> Result<usize> {
+        let mut changed = self.library.mark_expired()?;
+        let items = self.library.list(&Filter {
+            account: account.map(str::to_string),
+            status: Some(ItemStatus::Processing),
+            ..Filter::default()
+        })?;
+        let ctx = self.ctx(Progress::none());
+        for item in items {
+            let provider = self.provider(&item.account)?;
+            if !provider.features().refresh_status {
+                continue;
+            }
+            let fresh = provider.refresh(&item.as_media(), &ctx).await?;
+            if fresh.status != MediaStatus::Processing {
+                changed += 1;
+            }
+            self.update_item(&item.account, item.provider, &fresh)?;
+        }
+        self.emit(Event::LibraryChanged);
+        Ok(changed)
+    }
+
+    /// Delete an item at its destination (where the API allows) and record that.
+    pub async fn library_delete(&self, id: i64) -> Result<LibraryItem> {
+        let item = self.library_item(id)?;
+        let provider = self.provider(&item.account)?;
+        if !provider.features().delete_remote {
+            return Err(provider.unsupported("deleting remote media"));
+        }
+        provider
+            .delete(&item.remote_id, &self.ctx(Progress::none()))
+            .await?;
+        self.library.set_status(id, ItemStatus::Deleted, None)?;
+        self.emit(Event::LibraryChanged);
+        self.library_item(id)
     }
 
     pub async fn list_remote(&self, account: &str) -> Result<Vec<RemoteMedia>> {
         let provider = self.provider(account)?;
         provider.list_remote(&self.ctx(Progress::none())).await
     }
+}
 
-    /// What Ferry has sent, newest first; the latest status of each item wins.
-    pub fn library(&self, account: Option<&str>) -> Result<Vec<Record>> {
-        if let Some(a) = account {
-            self.config().account(a)?;
-        }
-        let mut latest: Vec<Record> = Vec::new();
-        for r in self.records.all()? {
-            if account.is_some_and(|a| a != r.account) {
-                continue;
-            }
-            match latest
-                .iter_mut()
-                .find(|x| x.account == r.account && x.media.id == r.media.id)
-            {
-                Some(x) => {
-                    x.media.status = r.media.status;
-                    if r.media.url.is_some() {
-                        x.media.url = r.media.url.clone();
-                    }
-                }
-                None => latest.push(r),
-            }
-        }
-        latest.reverse();
-        Ok(latest)
-    }
+struct InflightSlot<'a> {
+    engine: &'a Engine,
+    key: (String, u64),
+}
 
-    fn record(&self, account: &str, kind: Kind, input: &str, media: &[RemoteMedia]) -> Result<()> {
-        let now = chrono::Utc::now();
-        let recs: Vec<Record> = media
-            .iter()
-            .map(|m| Record {
-                account: account.to_string(),
-                kind,
-                input: input.to_string(),
-                media: m.clone(),
-                sent_at: now,
-            })
-            .collect();
-        self.records.append(&recs)
+impl Drop for InflightSlot<'_> {
+    fn drop(&mut self) {
+        self.engine
+            .inflight
+            .lock()
+            .expect("inflight lock")
+            .remove(&self.key);
     }
 }
 
-/// Expand inputs: folders become their files (recursively, sorted, hidden files and
-/// Ferry's own temp files skipped); files stay as given.
+/// Expand inputs: folders become their files (recursively, sorted, hidden files
+/// skipped); files stay as given.
 pub fn expand_paths(inputs: &[PathBuf]) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for p in inputs {
@@ -397,8 +832,7 @@ pub fn expand_paths(inputs: &[PathBuf]) -> Vec<PathBuf> {
                     continue;
                 };
                 for e in entries.flatten() {
-                    let name = e.file_name();
-                    if name.to_string_lossy().starts_with('.') {
+                    if e.file_name().to_string_lossy().starts_with('.') {
                         continue;
                     }
                     match e.file_type() {

@@ -35,6 +35,9 @@ pub enum Code {
     ProviderProtocol,
     UploadExpired,
     UploadAmbiguous,
+    InputChanged,
+    JobPaused,
+    JobNotFound,
     NetworkConnect,
     NetworkReset,
     NetworkTimeout,
@@ -44,6 +47,47 @@ pub enum Code {
 }
 
 impl Code {
+    pub const ALL: &'static [Code] = &[
+        Code::AuthInvalid,
+        Code::AuthForbidden,
+        Code::AuthMissingSecret,
+        Code::KeychainUnavailable,
+        Code::ConfigInvalid,
+        Code::ConfigUnknownAccount,
+        Code::ConfigAccountExists,
+        Code::InputNotFound,
+        Code::InputInvalid,
+        Code::InputInvalidFilename,
+        Code::InputUnsupportedType,
+        Code::InputInvalidUrl,
+        Code::InputHtmlPage,
+        Code::InputEmpty,
+        Code::LimitTooLarge,
+        Code::ProviderRateLimited,
+        Code::ProviderUnavailable,
+        Code::ProviderRejected,
+        Code::ProviderNotFound,
+        Code::ProviderProcessingFailed,
+        Code::ProviderUnsupported,
+        Code::ProviderProtocol,
+        Code::UploadExpired,
+        Code::UploadAmbiguous,
+        Code::InputChanged,
+        Code::JobPaused,
+        Code::JobNotFound,
+        Code::NetworkConnect,
+        Code::NetworkReset,
+        Code::NetworkTimeout,
+        Code::Cancelled,
+        Code::Io,
+        Code::Internal,
+    ];
+
+    /// The code for its string form (as stored in the journal).
+    pub fn parse(s: &str) -> Option<Code> {
+        Code::ALL.iter().copied().find(|c| c.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         use Code::*;
         match self {
@@ -71,6 +115,9 @@ impl Code {
             ProviderProtocol => "provider.protocol",
             UploadExpired => "upload.expired",
             UploadAmbiguous => "upload.ambiguous",
+            InputChanged => "input.changed",
+            JobPaused => "queue.paused",
+            JobNotFound => "queue.not_found",
             NetworkConnect => "network.connect",
             NetworkReset => "network.reset",
             NetworkTimeout => "network.timeout",

@@ -6,15 +6,19 @@
 //! tauri, clap, a terminal or any screen type: hosts receive progress through callbacks.
 
 pub mod config;
+pub mod db;
 pub mod engine;
 pub mod error;
 pub mod import;
+pub mod library;
 pub mod media;
 pub mod providers;
-pub mod records;
+pub mod queue;
 pub mod secrets;
 pub mod transfer;
 
 pub use engine::{expand_paths, AccountView, Engine, SecretInput};
 pub use error::{Code, Error, Result};
 pub use providers::{Kind, MediaStatus, RemoteMedia};
+pub use queue::runner::RunOptions;
+pub use queue::{Event, Job, JobId, JobStatus, Selector};

@@ -42,6 +42,15 @@ pub struct FastPix {
     secret: Secret,
 }
 
+/// What resuming a direct upload needs (kept in the job's row).
+#[derive(serde::Serialize, Deserialize)]
+struct SessionState {
+    kind: String,
+    upload_id: String,
+    url: String,
+    size: u64,
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Session {
@@ -250,9 +259,9 @@ impl FastPix {
 
     /// Send the file through the session in chunks, resuming from what the session
     /// says it committed after any failure.
-    async fn send_session(&self, ctx: &Ctx, url: &str, upload: &Upload) -> Result<()> {
+    async fn send_session(&self, ctx: &Ctx, url: &str, upload: &Upload, from: u64) -> Result<()> {
         let size = upload.size;
-        ctx.progress.start(size);
+        ctx.progress.start_at(size, from);
         if size <= SESSION_CHUNK {
             http::put_whole(
                 ctx,
@@ -265,7 +274,7 @@ impl FastPix {
             .await?;
             return Ok(());
         }
-        let mut offset = 0u64;
+        let mut offset = from;
         while offset < size {
             let from = offset;
             offset = retry::run(ctx, retry::Idempotency::Safe, |attempt| async move {
@@ -349,6 +358,39 @@ impl Provider for FastPix {
     }
 
     async fn upload(&self, upload: &Upload, ctx: &Ctx) -> Result<Vec<RemoteMedia>> {
+        let done = |id: String| {
+            Ok(vec![RemoteMedia {
+                id,
+                name: upload.name.clone(),
+                url: None,
+                mime_type: upload.mime.clone(),
+                size: Some(upload.size),
+                status: MediaStatus::Processing,
+                expires_at: None,
+            }])
+        };
+        // A session an interrupted attempt left: ask what it holds and go on from there.
+        if let Some(st) = ctx
+            .load_state()
+            .and_then(|v| serde_json::from_value::<SessionState>(v).ok())
+            .filter(|st| st.size == upload.size)
+        {
+            let resumed = async {
+                let from = self.committed(ctx, &st.url, upload.size).await?;
+                if from < upload.size {
+                    self.send_session(ctx, &st.url, upload, from).await?;
+                }
+                Ok::<(), Error>(())
+            }
+            .await;
+            match resumed {
+                Ok(()) => return done(st.upload_id),
+                Err(e) if matches!(e.code, Code::UploadExpired | Code::ProviderNotFound) => {
+                    self.cancel_session(ctx, &st.upload_id).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
         let reference = uuid::Uuid::new_v4().to_string();
         let last_session = std::sync::Mutex::new(None::<String>);
         let result = retry::with_fresh_url(
@@ -365,24 +407,25 @@ impl Provider for FastPix {
             |s: Session| {
                 *last_session.lock().expect("session lock") = Some(s.upload_id.clone());
                 async move {
-                    self.send_session(ctx, &s.url, upload).await?;
+                    let st = SessionState {
+                        kind: "fastpix-session".into(),
+                        upload_id: s.upload_id.clone(),
+                        url: s.url.clone(),
+                        size: upload.size,
+                    };
+                    ctx.save_state(&serde_json::to_value(&st).expect("state json"))?;
+                    self.send_session(ctx, &s.url, upload, 0).await?;
                     Ok(s.upload_id)
                 }
             },
         )
         .await;
         match result {
-            Ok(id) => Ok(vec![RemoteMedia {
-                id,
-                name: upload.name.clone(),
-                url: None,
-                mime_type: upload.mime.clone(),
-                size: Some(upload.size),
-                status: MediaStatus::Processing,
-                expires_at: None,
-            }]),
+            Ok(id) => done(id),
             Err(e) => {
-                if e.code == Code::Cancelled {
+                // Without a journal nobody can resume this session: cancel it now. With
+                // one, the queue decides (a pause keeps it, a cancel abandons it).
+                if e.code == Code::Cancelled && ctx.journal.is_none() {
                     let last = last_session.lock().expect("session lock").take();
                     if let Some(id) = last {
                         self.cancel_session(&Ctx::new(ctx.http.clone()), &id).await;
@@ -427,6 +470,13 @@ impl Provider for FastPix {
         )
         .await?;
         Ok(vec![media_from(&data, &name)])
+    }
+
+    async fn abandon(&self, state: &serde_json::Value, ctx: &Ctx) -> Result<()> {
+        if let Ok(st) = serde_json::from_value::<SessionState>(state.clone()) {
+            self.cancel_session(ctx, &st.upload_id).await;
+        }
+        Ok(())
     }
 
     async fn test(&self, ctx: &Ctx) -> Result<()> {

@@ -305,6 +305,18 @@ pub trait Provider: Send + Sync {
         Err(self.unsupported("deleting remote media"))
     }
 
+    /// Give up a resumable transfer from its journal state: abort the S3 multipart
+    /// upload, cancel the FastPix session. Nothing to do for providers without one.
+    async fn abandon(&self, _state: &serde_json::Value, _ctx: &Ctx) -> Result<()> {
+        Ok(())
+    }
+
+    /// Abort what Ferry started here and no job owns (`keep` holds the resume states
+    /// jobs still own). Returns descriptions of what was cleaned up.
+    async fn cleanup(&self, _keep: &[serde_json::Value], _ctx: &Ctx) -> Result<Vec<String>> {
+        Err(self.unsupported("cleaning up unfinished uploads"))
+    }
+
     fn unsupported(&self, what: &str) -> Error {
         Error::new(
             Code::ProviderUnsupported,

@@ -7,6 +7,7 @@
 //! SDK's newest default checksum headers.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
 
 use super::{Features, Kind, MediaStatus, OptionSpec, Provider, RemoteMedia, Settings, Upload};
 use crate::error::{Code, Error, Result};
@@ -58,6 +60,39 @@ const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUME
     .remove(b'.')
     .remove(b'_')
     .remove(b'~');
+/// Files up to this size go in one PutObject; larger ones in parallel parts.
+pub const MULTIPART_THRESHOLD: u64 = 32 * 1024 * 1024;
+/// Smallest part: above S3's 5 MiB minimum, big enough for throughput.
+pub const MIN_PART: u64 = 8 * 1024 * 1024;
+const MAX_PARTS: u64 = 10_000;
+/// Bytes of parts in flight at once, at most.
+pub const MEMORY_BUDGET: u64 = 64 * 1024 * 1024;
+
+/// What a multipart upload needs to resume after a crash (kept in the job's row).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MultipartState {
+    pub kind: String,
+    pub key: String,
+    pub upload_id: String,
+    pub part_size: u64,
+    pub size: u64,
+    pub parts: Vec<PartDone>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PartDone {
+    pub n: i32,
+    pub etag: String,
+    pub size: u64,
+}
+
+/// Part size for a file: at least `MIN_PART`, whole MiBs, at most 10,000 parts.
+pub fn part_size_for(size: u64) -> u64 {
+    const MIB: u64 = 1024 * 1024;
+    let needed = size.div_ceil(MAX_PARTS).div_ceil(MIB) * MIB;
+    needed.max(MIN_PART)
+}
+
 /// SigV4 presigned URLs cannot outlive seven days.
 const MAX_LINK: Duration = Duration::from_secs(7 * 24 * 3600);
 
@@ -140,6 +175,253 @@ impl S3 {
                 .map(|u| u.trim_end_matches('/').to_string()),
             link_expiry,
         })
+    }
+
+    /// Keys Ferry makes look like `{prefix}YYYY/MM/DD/xxxxxxxx/name`: only those are
+    /// ever cleaned up, so other tools' uploads in the same bucket are left alone.
+    fn is_ferry_key(&self, key: &str) -> bool {
+        let Some(rest) = key.strip_prefix(&self.prefix) else {
+            return false;
+        };
+        let parts: Vec<&str> = rest.splitn(5, '/').collect();
+        parts.len() == 5
+            && parts[0].len() == 4
+            && parts[1].len() == 2
+            && parts[2].len() == 2
+            && parts[..3]
+                .iter()
+                .all(|p| p.chars().all(|c| c.is_ascii_digit()))
+            && parts[3].len() == 8
+            && parts[3].chars().all(|c| c.is_ascii_hexdigit())
+    }
+
+    async fn abort(&self, key: &str, upload_id: &str, ctx: &Ctx) -> Result<()> {
+        let r = retry::run(ctx, retry::Idempotency::Safe, |_| async {
+            self.client
+                .abort_multipart_upload()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(upload_id)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(map_sdk)
+        })
+        .await;
+        match r {
+            Err(e) if e.code == Code::ProviderNotFound => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Start a multipart upload, or pick up the one the journal remembers, reconciled
+    /// with what the server actually holds (ListParts).
+    async fn begin(&self, upload: &Upload, ctx: &Ctx) -> Result<MultipartState> {
+        if let Some(saved) = ctx
+            .load_state()
+            .and_then(|v| serde_json::from_value::<MultipartState>(v).ok())
+        {
+            if saved.size == upload.size {
+                match self.list_parts(&saved, ctx).await {
+                    Ok(parts) => {
+                        let st = MultipartState { parts, ..saved };
+                        ctx.save_state(&serde_json::to_value(&st).expect("state json"))?;
+                        return Ok(st);
+                    }
+                    Err(e) if e.code == Code::ProviderNotFound => {
+                        tracing::debug!(
+                            "the multipart upload Ferry remembered is gone; starting again"
+                        );
+                    }
+                    Err(e) => return Err(e),
+                }
+            } else {
+                let _ = self.abort(&saved.key, &saved.upload_id, ctx).await;
+            }
+        }
+        let key = self.key_for(&upload.api_name);
+        let created = retry::run(ctx, retry::Idempotency::Safe, |_| async {
+            self.client
+                .create_multipart_upload()
+                .bucket(&self.bucket)
+                .key(&key)
+                .content_type(&upload.mime)
+                .send()
+                .await
+                .map_err(map_sdk)
+        })
+        .await?;
+        let upload_id = created
+            .upload_id()
+            .ok_or_else(|| {
+                Error::new(
+                    Code::ProviderProtocol,
+                    "S3 started a multipart upload without an id",
+                )
+            })?
+            .to_string();
+        let st = MultipartState {
+            kind: "s3-multipart".into(),
+            key,
+            upload_id,
+            part_size: part_size_for(upload.size),
+            size: upload.size,
+            parts: vec![],
+        };
+        ctx.save_state(&serde_json::to_value(&st).expect("state json"))?;
+        Ok(st)
+    }
+
+    async fn list_parts(&self, st: &MultipartState, ctx: &Ctx) -> Result<Vec<PartDone>> {
+        let mut out = Vec::new();
+        let mut marker: Option<String> = None;
+        for _ in 0..100 {
+            let page = retry::run(ctx, retry::Idempotency::Safe, |_| {
+                let mut req = self
+                    .client
+                    .list_parts()
+                    .bucket(&self.bucket)
+                    .key(&st.key)
+                    .upload_id(&st.upload_id);
+                if let Some(m) = &marker {
+                    req = req.part_number_marker(m);
+                }
+                async move { req.send().await.map_err(map_sdk) }
+            })
+            .await?;
+            for p in page.parts() {
+                if let (Some(n), Some(etag)) = (p.part_number(), p.e_tag()) {
+                    out.push(PartDone {
+                        n,
+                        etag: etag.to_string(),
+                        size: p.size().unwrap_or(0) as u64,
+                    });
+                }
+            }
+            match page.next_part_number_marker() {
+                Some(m) if page.is_truncated() == Some(true) => marker = Some(m.to_string()),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// Parallel parts read from the file at their offsets, at most `MEMORY_BUDGET` bytes
+    /// of parts in flight, each with its own Content-Length and its ETag checked against
+    /// the MD5 of what was sent.
+    async fn multipart(&self, upload: &Upload, ctx: &Ctx) -> Result<String> {
+        let st = self.begin(upload, ctx).await?;
+        let part_size = st.part_size;
+        let count = upload.size.div_ceil(part_size) as i32;
+        let expected = |n: i32| -> u64 {
+            let start = (n as u64 - 1) * part_size;
+            part_size.min(upload.size - start)
+        };
+        // Parts the server holds with the right size are kept; anything else is re-sent.
+        let mut done: std::collections::BTreeMap<i32, PartDone> = st
+            .parts
+            .iter()
+            .filter(|p| p.n >= 1 && p.n <= count && p.size == expected(p.n))
+            .map(|p| (p.n, p.clone()))
+            .collect();
+        let already: u64 = done.values().map(|p| p.size).sum();
+        ctx.progress.start_at(upload.size, already);
+        let missing: Vec<i32> = (1..=count).filter(|n| !done.contains_key(n)).collect();
+        let parallel = (MEMORY_BUDGET / part_size).clamp(1, 16) as usize;
+        let state = std::sync::Mutex::new(st.clone());
+        let mut results = futures_util::stream::iter(missing)
+            .map(|n| {
+                let st = &st;
+                async move {
+                    let len = expected(n);
+                    let offset = (n as u64 - 1) * part_size;
+                    let etag = retry::run(ctx, retry::Idempotency::Safe, |attempt| async move {
+                        let md5 = Arc::new(std::sync::Mutex::new(<md5::Md5 as md5::Digest>::new()));
+                        let stream = upload.source.open_range(offset, len).await?;
+                        let progress = ctx.progress.clone();
+                        let body = CountedBody::new(stream, len, progress.clone()).with_md5(md5.clone());
+                        let sent_before = progress.sent();
+                        let r = self
+                            .client
+                            .upload_part()
+                            .bucket(&self.bucket)
+                            .key(&st.key)
+                            .upload_id(&st.upload_id)
+                            .part_number(n)
+                            .content_length(len as i64)
+                            .body(body.into_byte_stream())
+                            .send()
+                            .await
+                            .map_err(map_sdk);
+                        let out = r.and_then(|out| {
+                            let etag = out
+                                .e_tag()
+                                .ok_or_else(|| Error::new(Code::ProviderProtocol, "S3 answered a part without an ETag"))?
+                                .to_string();
+                            let sent = hex::encode(md5::Digest::finalize(md5.lock().expect("md5 lock").clone()));
+                            let plain = etag.trim_matches('"');
+                            // A plain-MD5 ETag must match what we sent; vendors that use
+                            // other ETags (encryption) are trusted on their word.
+                            if plain.len() == 32 && plain.chars().all(|c| c.is_ascii_hexdigit()) && plain != sent {
+                                return Err(Error::new(
+                                    Code::NetworkReset,
+                                    format!("part {n} arrived damaged (ETag {plain}, sent MD5 {sent}); sending it again"),
+                                ));
+                            }
+                            Ok(etag)
+                        });
+                        if out.is_err() {
+                            // This part's bytes will go again; take them back from progress.
+                            let _ = attempt;
+                            progress.rewind(progress.sent().saturating_sub(sent_before).min(len));
+                        }
+                        out
+                    })
+                    .await?;
+                    Ok::<PartDone, Error>(PartDone { n, etag, size: len })
+                }
+            })
+            .buffer_unordered(parallel);
+        while let Some(part) = results.next().await {
+            let part = part?;
+            let snapshot = {
+                let mut s = state.lock().expect("state lock");
+                s.parts.push(part.clone());
+                s.clone()
+            };
+            // Journal each part before counting it done: a crash re-sends only parts
+            // not listed here (and ListParts corrects the list either way).
+            ctx.save_state(&serde_json::to_value(&snapshot).expect("state json"))?;
+            done.insert(part.n, part);
+        }
+        drop(results);
+        let parts: Vec<aws_sdk_s3::types::CompletedPart> = done
+            .values()
+            .map(|p| {
+                aws_sdk_s3::types::CompletedPart::builder()
+                    .part_number(p.n)
+                    .e_tag(&p.etag)
+                    .build()
+            })
+            .collect();
+        ctx.progress.phase(Phase::Processing);
+        let completed = aws_sdk_s3::types::CompletedMultipartUpload::builder()
+            .set_parts(Some(parts))
+            .build();
+        retry::run(ctx, retry::Idempotency::Safe, |_| async {
+            self.client
+                .complete_multipart_upload()
+                .bucket(&self.bucket)
+                .key(&st.key)
+                .upload_id(&st.upload_id)
+                .multipart_upload(completed.clone())
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(map_sdk)
+        })
+        .await?;
+        Ok(st.key)
     }
 
     fn key_for(&self, name: &str) -> String {
@@ -250,6 +532,7 @@ pub struct CountedBody {
     inner: std::sync::Mutex<transfer::ByteStream>,
     remaining: u64,
     progress: Progress,
+    md5: Option<Arc<std::sync::Mutex<md5::Md5>>>,
 }
 
 impl CountedBody {
@@ -258,7 +541,14 @@ impl CountedBody {
             inner: std::sync::Mutex::new(inner),
             remaining: len,
             progress,
+            md5: None,
         }
+    }
+
+    /// Also compute the MD5 of what is sent, to check the part's ETag against.
+    pub fn with_md5(mut self, md5: Arc<std::sync::Mutex<md5::Md5>>) -> Self {
+        self.md5 = Some(md5);
+        self
     }
 
     pub fn into_byte_stream(self) -> ByteStream {
@@ -287,6 +577,9 @@ impl http_body::Body for CountedBody {
                     ))));
                 }
                 self.remaining -= n;
+                if let Some(m) = &self.md5 {
+                    md5::Digest::update(&mut *m.lock().expect("md5 lock"), &b);
+                }
                 self.progress.add(n);
                 Poll::Ready(Some(Ok(http_body::Frame::data(b))))
             }
@@ -317,6 +610,20 @@ impl Provider for S3 {
     }
 
     async fn upload(&self, upload: &Upload, ctx: &Ctx) -> Result<Vec<RemoteMedia>> {
+        if upload.size > MULTIPART_THRESHOLD {
+            let key = self.multipart(upload, ctx).await?;
+            ctx.progress.phase(Phase::Processing);
+            let (url, expires_at) = self.link(&key).await?;
+            return Ok(vec![RemoteMedia {
+                id: key,
+                name: upload.name.clone(),
+                url: Some(url),
+                mime_type: upload.mime.clone(),
+                size: Some(upload.size),
+                status: MediaStatus::Ready,
+                expires_at,
+            }]);
+        }
         let key = self.key_for(&upload.api_name);
         // A PUT to one key is idempotent: retrying it cannot create a duplicate.
         retry::run(ctx, retry::Idempotency::Safe, |_| async {
@@ -397,6 +704,57 @@ impl Provider for S3 {
             }
         }
         Ok(out)
+    }
+
+    async fn abandon(&self, state: &serde_json::Value, ctx: &Ctx) -> Result<()> {
+        let Ok(st) = serde_json::from_value::<MultipartState>(state.clone()) else {
+            return Ok(());
+        };
+        self.abort(&st.key, &st.upload_id, ctx).await
+    }
+
+    async fn cleanup(&self, keep: &[serde_json::Value], ctx: &Ctx) -> Result<Vec<String>> {
+        let owned: Vec<String> = keep
+            .iter()
+            .filter_map(|v| serde_json::from_value::<MultipartState>(v.clone()).ok())
+            .map(|s| s.upload_id)
+            .collect();
+        let mut cleaned = Vec::new();
+        let mut key_marker: Option<String> = None;
+        let mut id_marker: Option<String> = None;
+        for _ in 0..1000 {
+            let page = retry::run(ctx, retry::Idempotency::Safe, |_| {
+                let mut req = self.client.list_multipart_uploads().bucket(&self.bucket);
+                if !self.prefix.is_empty() {
+                    req = req.prefix(&self.prefix);
+                }
+                if let Some(k) = &key_marker {
+                    req = req.key_marker(k);
+                }
+                if let Some(i) = &id_marker {
+                    req = req.upload_id_marker(i);
+                }
+                async move { req.send().await.map_err(map_sdk) }
+            })
+            .await?;
+            for u in page.uploads() {
+                let (Some(key), Some(id)) = (u.key(), u.upload_id()) else {
+                    continue;
+                };
+                if owned.iter().any(|o| o == id) || !self.is_ferry_key(key) {
+                    continue;
+                }
+                self.abort(key, id, ctx).await?;
+                cleaned.push(format!("aborted multipart upload of {key}"));
+            }
+            if page.is_truncated() == Some(true) {
+                key_marker = page.next_key_marker().map(str::to_string);
+                id_marker = page.next_upload_id_marker().map(str::to_string);
+            } else {
+                break;
+            }
+        }
+        Ok(cleaned)
     }
 
     async fn delete(&self, id: &str, ctx: &Ctx) -> Result<()> {

@@ -83,10 +83,19 @@ impl Progress {
     }
 
     pub fn start(&self, total: u64) {
+        self.start_at(total, 0);
+    }
+
+    /// Start with `already` bytes held by the server (a resumed transfer).
+    pub fn start_at(&self, total: u64, already: u64) {
+        let already = already.min(total);
         self.total.store(total, Ordering::SeqCst);
-        self.sent.store(0, Ordering::SeqCst);
+        self.sent.store(already, Ordering::SeqCst);
         self.phase(Phase::Uploading);
-        (self.sink)(ProgressEvent::Bytes { sent: 0, total });
+        (self.sink)(ProgressEvent::Bytes {
+            sent: already,
+            total,
+        });
     }
 
     /// Back to `offset` for a retry the user is told about.
@@ -106,6 +115,16 @@ impl Progress {
         (self.sink)(ProgressEvent::Bytes { sent, total });
     }
 
+    /// Take back bytes of a piece that failed and will be sent again (a visible retry).
+    pub fn rewind(&self, n: u64) {
+        let total = self.total.load(Ordering::SeqCst);
+        let prev = self
+            .sent
+            .fetch_sub(n.min(self.sent.load(Ordering::SeqCst)), Ordering::SeqCst);
+        let sent = prev.saturating_sub(n).min(total);
+        (self.sink)(ProgressEvent::Bytes { sent, total });
+    }
+
     pub fn sent(&self) -> u64 {
         self.sent
             .load(Ordering::SeqCst)
@@ -122,6 +141,14 @@ impl Progress {
     }
 }
 
+/// Where a provider keeps what it needs to resume an interrupted transfer (an S3
+/// multipart upload id and its parts, a FastPix session URL). The queue stores it in the
+/// job's row, so it survives a crash.
+pub trait Journal: Send + Sync {
+    fn load(&self) -> Option<serde_json::Value>;
+    fn save(&self, state: &serde_json::Value) -> Result<()>;
+}
+
 /// Everything a provider call needs besides its own settings.
 #[derive(Clone)]
 pub struct Ctx {
@@ -129,6 +156,7 @@ pub struct Ctx {
     pub progress: Progress,
     pub cancel: CancellationToken,
     pub retry: RetryPolicy,
+    pub journal: Option<Arc<dyn Journal>>,
 }
 
 impl Ctx {
@@ -138,6 +166,18 @@ impl Ctx {
             progress: Progress::none(),
             cancel: CancellationToken::new(),
             retry: RetryPolicy::default(),
+            journal: None,
+        }
+    }
+
+    pub fn load_state(&self) -> Option<serde_json::Value> {
+        self.journal.as_ref().and_then(|j| j.load())
+    }
+
+    pub fn save_state(&self, state: &serde_json::Value) -> Result<()> {
+        match &self.journal {
+            Some(j) => j.save(state),
+            None => Ok(()),
         }
     }
 
@@ -186,6 +226,7 @@ pub enum Source {
     File {
         path: PathBuf,
         fingerprint: Fingerprint,
+        tap: Arc<Mutex<HashTap>>,
     },
     /// A download being forwarded. The first attempt uses the response already opened
     /// (whose first bytes were sniffed); a retry fetches again.
@@ -196,6 +237,53 @@ pub enum Source {
     },
 }
 
+/// Hashes a file's bytes as they are read for sending, when they are read in order.
+pub struct HashTap {
+    hasher: blake3::Hasher,
+    next: u64,
+    size: u64,
+}
+
+impl HashTap {
+    pub fn new(size: u64) -> Self {
+        HashTap {
+            hasher: blake3::Hasher::new(),
+            next: 0,
+            size,
+        }
+    }
+
+    fn feed(&mut self, at: u64, data: &[u8]) {
+        if at == 0 && self.next != 0 {
+            // A retry from the start: begin again.
+            self.hasher.reset();
+            self.next = 0;
+        }
+        if at == self.next {
+            self.hasher.update(data);
+            self.next += data.len() as u64;
+        }
+    }
+
+    fn finish(&self) -> Option<String> {
+        (self.next == self.size).then(|| self.hasher.finalize().to_hex().to_string())
+    }
+}
+
+/// BLAKE3 of a whole file, read once, off the async threads.
+pub async fn hash_file(path: &std::path::Path) -> Result<String> {
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let mut hasher = blake3::Hasher::new();
+        hasher
+            .update_reader(std::fs::File::open(&path).map_err(|e| Error::io(e, path.display()))?)
+            .map_err(|e| Error::io(e, path.display()))?;
+        Ok(hasher.finalize().to_hex().to_string())
+    })
+    .await
+    .map_err(|e| Error::new(Code::Internal, e.to_string()))?
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Fingerprint {
     pub size: u64,
@@ -203,6 +291,12 @@ pub struct Fingerprint {
 }
 
 impl Fingerprint {
+    pub fn mtime_ns(&self) -> Option<i64> {
+        self.mtime
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_nanos() as i64)
+    }
+
     pub fn of(meta: &std::fs::Metadata) -> Self {
         Fingerprint {
             size: meta.len(),
@@ -216,6 +310,23 @@ impl Source {
         Source::File {
             path,
             fingerprint: Fingerprint::of(meta),
+            tap: Arc::new(Mutex::new(HashTap::new(meta.len()))),
+        }
+    }
+
+    /// The content hash, if the bytes sent covered the whole file in order (so no second
+    /// pass over the file is needed).
+    pub fn tapped_hash(&self) -> Option<String> {
+        match self {
+            Source::File { tap, .. } => tap.lock().expect("tap lock").finish(),
+            Source::Remote { .. } => None,
+        }
+    }
+
+    pub fn fingerprint(&self) -> Option<Fingerprint> {
+        match self {
+            Source::File { fingerprint, .. } => Some(*fingerprint),
+            Source::Remote { .. } => None,
         }
     }
 
@@ -229,7 +340,11 @@ impl Source {
     /// Open the bytes from `offset` for `len` bytes.
     pub async fn open_range(&self, offset: u64, len: u64) -> Result<ByteStream> {
         match self {
-            Source::File { path, fingerprint } => {
+            Source::File {
+                path,
+                fingerprint,
+                tap,
+            } => {
                 check_unchanged(path, fingerprint)?;
                 let mut f = tokio::fs::File::open(path)
                     .await
@@ -239,10 +354,18 @@ impl Source {
                 }
                 let path = path.clone();
                 let fp = *fingerprint;
+                let mut pos = offset;
+                let tap = tap.clone();
                 let reader = tokio_util::io::ReaderStream::with_capacity(
                     tokio::io::AsyncReadExt::take(f, len),
                     CHUNK,
-                );
+                )
+                .inspect(move |chunk| {
+                    if let Ok(b) = chunk {
+                        tap.lock().expect("tap lock").feed(pos, b);
+                        pos += b.len() as u64;
+                    }
+                });
                 // At the end, check the file again: a writer that changed it while we
                 // read must not leave a mix of two versions at the destination.
                 let tail = futures_util::stream::once(async move {
@@ -283,7 +406,7 @@ fn check_unchanged(path: &std::path::Path, fp: &Fingerprint) -> Result<()> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io(e, path.display()))?;
     if Fingerprint::of(&meta) != *fp {
         return Err(Error::new(
-            Code::InputInvalid,
+            Code::InputChanged,
             format!(
                 "{} changed while it was being sent; it will be sent again once it is stable",
                 path.display()

@@ -23,15 +23,7 @@ async fn a_url_with_a_length_is_streamed_into_the_upload() {
     f.origin
         .serve("/pics/sunset.png", bytes.clone(), "image/png");
     let t = synposter(&f);
-    let media = t
-        .engine
-        .import(
-            &f.origin.url("/pics/sunset.png"),
-            "dest",
-            &t.engine.ctx(Progress::none()),
-        )
-        .await
-        .unwrap();
+    let media = t.import(&f.origin.url("/pics/sunset.png")).await.unwrap();
     assert_eq!(media[0].name, "sunset.png");
     assert_eq!(f.synposter.objects()[0].bytes, bytes);
     assert_eq!(
@@ -71,15 +63,7 @@ async fn a_url_without_a_length_is_spilled_then_sent_and_named_from_disposition_
         },
     );
     let t = synposter(&f);
-    let media = t
-        .engine
-        .import(
-            &f.origin.url("/share/abc"),
-            "dest",
-            &t.engine.ctx(Progress::none()),
-        )
-        .await
-        .unwrap();
+    let media = t.import(&f.origin.url("/share/abc")).await.unwrap();
     assert_eq!(media[0].name, "café.png");
     assert_eq!(
         media[0].mime_type, "image/png",
@@ -102,15 +86,7 @@ async fn an_html_page_is_refused_with_a_message_that_says_so() {
         "text/html",
     );
     let t = synposter(&f);
-    let e = t
-        .engine
-        .import(
-            &f.origin.url("/photo/page"),
-            "dest",
-            &t.engine.ctx(Progress::none()),
-        )
-        .await
-        .unwrap_err();
+    let e = t.import(&f.origin.url("/photo/page")).await.unwrap_err();
     assert_eq!(e.code, Code::InputHtmlPage);
     assert!(e.message.contains("web page"), "{}", e.message);
     assert!(
@@ -132,11 +108,7 @@ async fn bad_urls_are_refused_without_any_request() {
         "not a url",
         long.as_str(),
     ] {
-        let e = t
-            .engine
-            .import(bad, "dest", &t.engine.ctx(Progress::none()))
-            .await
-            .unwrap_err();
+        let e = t.import(bad).await.unwrap_err();
         assert_eq!(e.code, Code::InputInvalidUrl, "{bad}");
     }
     assert!(f.synposter.requests().is_empty());
@@ -147,15 +119,7 @@ async fn bad_urls_are_refused_without_any_request() {
 async fn a_missing_url_fails_clearly() {
     let f = Fakes::start(Options::default()).await;
     let t = synposter(&f);
-    let e = t
-        .engine
-        .import(
-            &f.origin.url("/nope.png"),
-            "dest",
-            &t.engine.ctx(Progress::none()),
-        )
-        .await
-        .unwrap_err();
+    let e = t.import(&f.origin.url("/nope.png")).await.unwrap_err();
     assert_eq!(e.code, Code::InputNotFound);
     assert!(e.message.contains("404"), "{}", e.message);
 }
@@ -182,23 +146,14 @@ async fn postsyncer_imports_through_its_api_and_reports_nothing_stored_as_a_fail
     f.origin
         .serve("/page", b"<html>hi</html>".to_vec(), "text/html");
     let t = postsyncer(&f);
-    let ctx = t.engine.ctx(Progress::none());
-    let media = t
-        .engine
-        .import(&f.origin.url("/a.png"), "dest", &ctx)
-        .await
-        .unwrap();
+    let media = t.import(&f.origin.url("/a.png")).await.unwrap();
     assert_eq!(media.len(), 1);
     assert!(f
         .postsyncer
         .requests()
         .iter()
         .any(|r| r.path.ends_with("/media/upload/url")));
-    let e = t
-        .engine
-        .import(&f.origin.url("/page"), "dest", &ctx)
-        .await
-        .unwrap_err();
+    let e = t.import(&f.origin.url("/page")).await.unwrap_err();
     assert_eq!(e.code, Code::ProviderRejected);
     assert!(e.message.contains("stored nothing"), "{}", e.message);
 }
@@ -213,16 +168,7 @@ async fn postsyncer_import_422_is_reported_with_its_reason() {
     f.origin
         .serve("/page", b"<html>hi</html>".to_vec(), "text/html");
     let t = postsyncer(&f);
-    let e = t
-        .engine
-        .import(
-            &f.origin.url("/page"),
-            "dest",
-            &t.engine.ctx(Progress::none()),
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(e.status, Some(422), "{}", e.message);
+    let e = t.import(&f.origin.url("/page")).await.unwrap_err();
     assert!(
         e.message.starts_with("PostSyncer answered 422"),
         "{}",
@@ -239,11 +185,7 @@ async fn postsyncer_lost_upload_answer_does_not_create_a_duplicate() {
     ));
     let t = postsyncer(&f);
     let path = t.file("once.png", &png(4000));
-    let media = t
-        .engine
-        .upload(&path, "dest", &t.engine.ctx(Progress::none()))
-        .await
-        .unwrap();
+    let media = t.upload(&path).await.unwrap();
     let uploads = f
         .postsyncer
         .requests()
@@ -265,7 +207,7 @@ async fn postsyncer_list_refresh_and_delete() {
     let t = postsyncer(&f);
     let ctx = t.engine.ctx(Progress::none());
     let clip = t.file("clip.mp4", &mp4(5000));
-    let media = t.engine.upload(&clip, "dest", &ctx).await.unwrap();
+    let media = t.upload(&clip).await.unwrap();
     assert_eq!(
         media[0].status,
         MediaStatus::Processing,
@@ -286,10 +228,10 @@ async fn postsyncer_list_refresh_and_delete() {
     let p = t.engine.provider("dest").unwrap();
     p.delete(&media[0].id, &ctx).await.unwrap();
     assert!(t.engine.list_remote("dest").await.unwrap().is_empty());
-    let lib = t.engine.library(Some("dest")).unwrap();
+    let lib = t.library();
     assert_eq!(
-        lib[0].media.status,
-        MediaStatus::Ready,
+        lib[0].status,
+        ferry_core::library::ItemStatus::Ready,
         "the record has the latest status"
     );
 }
@@ -311,8 +253,7 @@ async fn fastpix_import_hands_over_the_url_and_waits_until_ready_or_failed() {
     let t = fastpix(&f);
     let ctx = t.engine.ctx(Progress::none());
     let media = t
-        .engine
-        .import("http://127.0.0.1:9/videos/launch.mp4", "dest", &ctx)
+        .import("http://127.0.0.1:9/videos/launch.mp4")
         .await
         .unwrap();
     assert_eq!(media[0].status, MediaStatus::Processing);
@@ -328,8 +269,7 @@ async fn fastpix_import_hands_over_the_url_and_waits_until_ready_or_failed() {
     );
 
     let failing = t
-        .engine
-        .import("http://127.0.0.1:9/videos/fail.mp4", "dest", &ctx)
+        .import("http://127.0.0.1:9/videos/fail.mp4")
         .await
         .unwrap();
     let done = t
@@ -356,11 +296,7 @@ async fn fastpix_large_upload_goes_in_chunks_and_resumes_after_a_reset() {
         crate::FASTPIX_SESSION_PATH,
         ferry_fakes::FaultKind::ResetMidBody,
     ));
-    let media = t
-        .engine
-        .upload(&path, "dest", &t.engine.ctx(Progress::none()))
-        .await
-        .unwrap();
+    let media = t.upload(&path).await.unwrap();
     let obj = f
         .fastpix
         .object(&media[0].id)

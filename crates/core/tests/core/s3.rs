@@ -90,11 +90,7 @@ async fn s3_upload_streams_the_file_and_the_presigned_link_serves_it() {
     let t = account(&server, &[("link_expiry", "1h".into())], SECRET_KEY);
     let bytes = png(3_000_000);
     let path = t.file("café photo.png", &bytes);
-    let media = t
-        .engine
-        .upload(&path, "dest", &t.engine.ctx(Progress::none()))
-        .await
-        .unwrap();
+    let media = t.upload(&path).await.unwrap();
     let m = &media[0];
     assert!(
         m.id.starts_with("ferry/") && m.id.ends_with("café photo.png"),
@@ -125,11 +121,7 @@ async fn s3_public_base_url_gives_plain_links_and_remote_list_and_delete_work() 
         SECRET_KEY,
     );
     let path = t.file("a b.png", &png(1000));
-    let media = t
-        .engine
-        .upload(&path, "dest", &t.engine.ctx(Progress::none()))
-        .await
-        .unwrap();
+    let media = t.upload(&path).await.unwrap();
     let url = media[0].url.clone().unwrap();
     assert!(
         url.starts_with("https://cdn.example.test/m/ferry/") && url.ends_with("/a%20b.png"),
@@ -153,11 +145,7 @@ async fn s3_wrong_secret_is_auth_invalid_and_nothing_is_stored() {
     let server = S3Server::start("media");
     let t = account(&server, &[], "not-the-secret");
     let path = t.file("x.png", &png(1000));
-    let e = t
-        .engine
-        .upload(&path, "dest", &t.engine.ctx(Progress::none()))
-        .await
-        .unwrap_err();
+    let e = t.upload(&path).await.unwrap_err();
     assert_eq!(e.code, Code::AuthInvalid, "{}", e.message);
     assert!(!e.message.contains("not-the-secret"));
     assert!(crate::support::files_under(&server.root.path().join("media")).is_empty());
@@ -168,11 +156,7 @@ async fn s3_zero_byte_file_uploads() {
     let server = S3Server::start("media");
     let t = account(&server, &[], SECRET_KEY);
     let path = t.file("empty.bin", b"");
-    let media = t
-        .engine
-        .upload(&path, "dest", &t.engine.ctx(Progress::none()))
-        .await
-        .unwrap();
+    let media = t.upload(&path).await.unwrap();
     assert_eq!(
         std::fs::read(server.object_path("media", &media[0].id))
             .unwrap()

@@ -4,11 +4,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ferry_core::config::Home;
+use ferry_core::library::{Filter, LibraryItem};
 use ferry_core::secrets::{MemoryStore, Secret, SecretStore};
-use ferry_core::{Engine, Kind, SecretInput};
+use ferry_core::{
+    Code, Engine, Error, JobId, JobStatus, Kind, RemoteMedia, RunOptions, SecretInput,
+};
 
 pub struct TestEngine {
-    pub engine: Engine,
+    pub engine: Arc<Engine>,
     pub dir: tempfile::TempDir,
 }
 
@@ -22,7 +25,8 @@ impl TestEngine {
     ) -> TestEngine {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn SecretStore> = Arc::new(MemoryStore::default());
-        let engine = Engine::with_secret_store(Home::at(dir.path().join("home")), store).unwrap();
+        let engine =
+            Arc::new(Engine::with_secret_store(Home::at(dir.path().join("home")), store).unwrap());
         let opts: Vec<(String, String)> = options
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
@@ -33,6 +37,36 @@ impl TestEngine {
         };
         engine.account_add("dest", kind, &opts, secret).unwrap();
         TestEngine { engine, dir }
+    }
+
+    /// Upload through the queue, as every host does; the job's outcome as a Result.
+    pub async fn upload(&self, path: &Path) -> Result<Vec<RemoteMedia>, Error> {
+        let ids = self
+            .engine
+            .enqueue_paths(&[path.to_path_buf()], "dest", "test", false)?;
+        self.run(ids[0]).await
+    }
+
+    pub async fn import(&self, url: &str) -> Result<Vec<RemoteMedia>, Error> {
+        let id = self
+            .engine
+            .enqueue_urls(&[url.to_string()], "dest", "test")?
+            .remove(0)?;
+        self.run(id).await
+    }
+
+    pub async fn run(&self, id: JobId) -> Result<Vec<RemoteMedia>, Error> {
+        self.engine
+            .run(RunOptions {
+                scope: Some(vec![id]),
+                ..RunOptions::default()
+            })
+            .await?;
+        outcome(&self.engine, id)
+    }
+
+    pub fn library(&self) -> Vec<LibraryItem> {
+        self.engine.library(&Filter::default()).unwrap()
     }
 
     pub fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
@@ -99,4 +133,23 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// A finished job as a Result: its media, or its error with the stored code.
+pub fn outcome(engine: &Engine, id: JobId) -> Result<Vec<RemoteMedia>, Error> {
+    let job = engine.job(id)?;
+    match job.status {
+        JobStatus::Succeeded => Ok(job.media),
+        JobStatus::Cancelled => Err(Error::cancelled()),
+        other => {
+            let e = job.error.unwrap_or(ferry_core::queue::JobError {
+                code: "internal".into(),
+                message: format!("job ended {}", other.as_str()),
+            });
+            Err(Error::new(
+                Code::parse(&e.code).unwrap_or(Code::Internal),
+                e.message,
+            ))
+        }
+    }
 }

@@ -6,7 +6,6 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
-use ferry_core::transfer::Progress;
 use ferry_core::Kind;
 
 use crate::support::{png, TestEngine};
@@ -122,10 +121,7 @@ async fn presigned_put_has_an_explicit_content_length() {
     );
     let bytes = png(1_500_000);
     let path = t.file("a.png", &bytes);
-    t.engine
-        .upload(&path, "dest", &t.engine.ctx(Progress::none()))
-        .await
-        .unwrap();
+    t.upload(&path).await.unwrap();
     let log = log.lock().unwrap().clone();
     let put = log.iter().find(|c| c.method == "PUT").expect("a PUT");
     assert_explicit_length(put, bytes.len());
@@ -150,10 +146,7 @@ async fn s3_put_object_has_an_explicit_content_length() {
     );
     let bytes = png(700_000);
     let path = t.file("a.png", &bytes);
-    t.engine
-        .upload(&path, "dest", &t.engine.ctx(Progress::none()))
-        .await
-        .unwrap();
+    t.upload(&path).await.unwrap();
     let log = log.lock().unwrap().clone();
     let put = log.iter().find(|c| c.method == "PUT").expect("a PUT");
     assert_explicit_length(put, bytes.len());
@@ -183,10 +176,7 @@ async fn postsyncer_multipart_has_an_explicit_content_length() {
     );
     let bytes = png(900_000);
     let path = t.file("a.png", &bytes);
-    t.engine
-        .upload(&path, "dest", &t.engine.ctx(Progress::none()))
-        .await
-        .unwrap();
+    t.upload(&path).await.unwrap();
     let log = log.lock().unwrap().clone();
     let post = log.iter().find(|c| c.method == "POST").expect("a POST");
     assert!(

@@ -1,0 +1,169 @@
+//! The one SQLite database, FERRY_HOME/ferry.db: the job journal and the library.
+//!
+//! Opened in WAL mode with versioned migrations applied at open. A database from a newer
+//! Ferry, or one that is not a readable database at all, is refused with a clear message
+//! and left exactly as it was. This module owns the schema; `queue` and `library` own
+//! the queries on their tables.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::{Code, Error, Result};
+
+/// Each entry moves the schema from version `i` to `i + 1`. Append only; never edit a
+/// migration that has shipped.
+const MIGRATIONS: &[&str] = &[
+    // 1: the job journal and the library.
+    r#"
+    CREATE TABLE jobs (
+        id            INTEGER PRIMARY KEY,
+        account       TEXT NOT NULL,
+        source_kind   TEXT NOT NULL,          -- path | url
+        input         TEXT NOT NULL,          -- absolute path or URL
+        name          TEXT NOT NULL,
+        origin        TEXT NOT NULL,          -- cli | drop | paste | watch:<rule>
+        status        TEXT NOT NULL,
+        force         INTEGER NOT NULL DEFAULT 0,
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        error_code    TEXT,
+        error_message TEXT,
+        bytes_sent    INTEGER NOT NULL DEFAULT 0,
+        bytes_total   INTEGER,
+        src_size      INTEGER,
+        src_mtime_ns  INTEGER,
+        content_hash  TEXT,
+        mime_type     TEXT,
+        resume        TEXT,                   -- provider resume state (JSON)
+        retry_at      TEXT,
+        control       TEXT,                   -- pause | cancel, asked by another process
+        owner_pid     INTEGER,
+        heartbeat     TEXT,
+        deduplicated  INTEGER NOT NULL DEFAULT 0,
+        result        TEXT,                   -- what exists remotely (JSON list of media)
+        created_at    TEXT NOT NULL,
+        updated_at    TEXT NOT NULL
+    );
+    CREATE INDEX jobs_status ON jobs(status);
+    CREATE TABLE library (
+        id            INTEGER PRIMARY KEY,
+        account       TEXT NOT NULL,
+        provider      TEXT NOT NULL,
+        remote_id     TEXT NOT NULL,
+        name          TEXT NOT NULL,
+        mime_type     TEXT,
+        size          INTEGER,
+        content_hash  TEXT,
+        url           TEXT,
+        status        TEXT NOT NULL,          -- processing | ready | failed | expired | deleted
+        created_at    TEXT NOT NULL,
+        expires_at    TEXT,
+        job_id        INTEGER,
+        source        TEXT
+    );
+    CREATE INDEX library_dedupe ON library(account, content_hash);
+    "#,
+    // 2: one row per remote item, and where the desktop keeps an item's thumbnail.
+    r#"
+    ALTER TABLE library ADD COLUMN thumbnail TEXT;
+    CREATE UNIQUE INDEX library_remote ON library(account, remote_id);
+    "#,
+];
+
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+pub struct Db {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+fn damaged(path: &Path, why: impl std::fmt::Display) -> Error {
+    Error::new(
+        Code::ConfigInvalid,
+        format!(
+            "{} is not a readable Ferry database ({why}). Ferry left it untouched; move it aside \
+             to start with an empty queue and library (files already uploaded are not affected)",
+            path.display()
+        ),
+    )
+}
+
+impl Db {
+    /// Open (creating if needed) and migrate to the schema this Ferry knows.
+    pub fn open(path: &Path) -> Result<Db> {
+        Self::open_to(path, SCHEMA_VERSION)
+    }
+
+    /// Open and migrate up to `version` only: lets tests build an older database.
+    pub fn open_to(path: &Path, version: i64) -> Result<Db> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(e, dir.display()))?;
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| damaged(path, e))?;
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(|e| damaged(path, e))?;
+        // Read before writing anything: a damaged or newer file must stay as it is.
+        let found: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| damaged(path, e))?;
+        let _: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+            .map_err(|e| damaged(path, e))?;
+        if found > SCHEMA_VERSION {
+            return Err(Error::new(
+                Code::ConfigInvalid,
+                format!(
+                    "{} was written by a newer Ferry (schema {found}; this Ferry knows up to {SCHEMA_VERSION}). \
+                     Upgrade Ferry, or use another --home. The database was left untouched",
+                    path.display()
+                ),
+            ));
+        }
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| damaged(path, e))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(|e| damaged(path, e))?;
+        let db = Db {
+            conn: Mutex::new(conn),
+            path: path.to_path_buf(),
+        };
+        db.migrate(found, version)?;
+        Ok(db)
+    }
+
+    fn migrate(&self, from: i64, to: i64) -> Result<()> {
+        let mut conn = self.conn();
+        for v in from..to {
+            let tx = conn.transaction().map_err(|e| self.err(e))?;
+            tx.execute_batch(MIGRATIONS[v as usize])
+                .map_err(|e| self.err(e))?;
+            tx.pragma_update(None, "user_version", v + 1)
+                .map_err(|e| self.err(e))?;
+            tx.commit().map_err(|e| self.err(e))?;
+            tracing::debug!("migrated {} to schema {}", self.path.display(), v + 1);
+        }
+        Ok(())
+    }
+
+    pub fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn err(&self, e: rusqlite::Error) -> Error {
+        Error::new(Code::Io, format!("{}: {e}", self.path.display()))
+    }
+
+    pub fn version(&self) -> Result<i64> {
+        self.conn()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+}

@@ -1,0 +1,270 @@
+//! The durable queue: every upload and import is a job in the journal (`journal`), run
+//! by `runner` with bounded concurrency — a global file limit and a per-account limit that
+//! halves when an account answers 429/503 and grows back after successes (AIMD).
+//!
+//! Types here are shared with hosts (CLI, desktop) and serialise in camelCase. Nothing
+//! here talks HTTP: providers do that, called through the engine.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::providers::RemoteMedia;
+use crate::transfer::Phase;
+
+pub mod journal;
+pub mod runner;
+
+pub type JobId = i64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    Path,
+    Url,
+}
+
+impl SourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Path => "path",
+            SourceKind::Url => "url",
+        }
+    }
+}
+
+/// One status per job:
+/// `queued → preparing → uploading → processing → succeeded | failed | cancelled`,
+/// plus `paused` and `waiting_retry` (until `retry_at`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    Queued,
+    Preparing,
+    Uploading,
+    Processing,
+    Succeeded,
+    Failed,
+    Cancelled,
+    Paused,
+    WaitingRetry,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Preparing => "preparing",
+            JobStatus::Uploading => "uploading",
+            JobStatus::Processing => "processing",
+            JobStatus::Succeeded => "succeeded",
+            JobStatus::Failed => "failed",
+            JobStatus::Cancelled => "cancelled",
+            JobStatus::Paused => "paused",
+            JobStatus::WaitingRetry => "waiting_retry",
+        }
+    }
+
+    pub fn parse(s: &str) -> JobStatus {
+        match s {
+            "preparing" => JobStatus::Preparing,
+            "uploading" => JobStatus::Uploading,
+            "processing" => JobStatus::Processing,
+            "succeeded" => JobStatus::Succeeded,
+            "failed" => JobStatus::Failed,
+            "cancelled" => JobStatus::Cancelled,
+            "paused" => JobStatus::Paused,
+            "waiting_retry" => JobStatus::WaitingRetry,
+            _ => JobStatus::Queued,
+        }
+    }
+
+    /// Nothing more will happen to it without a person asking.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            JobStatus::Succeeded | JobStatus::Failed | JobStatus::Cancelled
+        )
+    }
+
+    pub fn is_running(self) -> bool {
+        matches!(
+            self,
+            JobStatus::Preparing | JobStatus::Uploading | JobStatus::Processing
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobError {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Job {
+    pub id: JobId,
+    pub account: String,
+    pub source_kind: SourceKind,
+    /// Absolute path or URL.
+    pub input: String,
+    pub name: String,
+    /// `cli`, `drop`, `paste`, `pick`, `watch:<rule>`.
+    pub origin: String,
+    pub status: JobStatus,
+    pub force: bool,
+    pub attempts: u32,
+    pub error: Option<JobError>,
+    pub bytes_sent: u64,
+    pub bytes_total: Option<u64>,
+    pub deduplicated: bool,
+    pub media: Vec<RemoteMedia>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub retry_at: Option<DateTime<Utc>>,
+    #[serde(skip)]
+    pub src_size: Option<u64>,
+    #[serde(skip)]
+    pub src_mtime_ns: Option<i64>,
+    #[serde(skip)]
+    pub content_hash: Option<String>,
+    #[serde(skip)]
+    pub mime_type: Option<String>,
+}
+
+/// A job to add.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub account: String,
+    pub source_kind: SourceKind,
+    pub input: String,
+    pub name: String,
+    pub origin: String,
+    pub force: bool,
+}
+
+/// Which jobs a control action applies to.
+#[derive(Debug, Clone, Copy)]
+pub enum Selector {
+    One(JobId),
+    All,
+}
+
+/// What the engine tells its host. Progress is throttled to about 10 a second per job.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase", tag = "type")]
+pub enum Event {
+    JobAdded {
+        job: Job,
+    },
+    #[serde(rename_all = "camelCase")]
+    JobProgress {
+        id: JobId,
+        phase: Phase,
+        bytes_sent: u64,
+        bytes_total: u64,
+        /// Bytes a second over the last few seconds.
+        speed: u64,
+        eta_secs: Option<u64>,
+    },
+    /// Any change of status (started, paused, resumed, waiting, processing…).
+    JobChanged {
+        job: Job,
+    },
+    JobSucceeded {
+        job: Job,
+    },
+    #[serde(rename_all = "camelCase")]
+    JobFailed {
+        job: Job,
+        code: String,
+        message: String,
+        retryable: bool,
+    },
+    #[serde(rename_all = "camelCase")]
+    JobRetrying {
+        id: JobId,
+        attempt: u32,
+        delay_ms: u64,
+        code: String,
+        message: String,
+    },
+    JobCancelled {
+        job: Job,
+    },
+    LibraryChanged,
+    AccountConcurrency {
+        account: String,
+        limit: usize,
+    },
+    /// A watch rule's state changed (see `watch`).
+    WatchChanged {
+        rule: String,
+    },
+}
+
+/// Per-account concurrency, additive increase / multiplicative decrease.
+pub struct Aimd {
+    max: usize,
+    limits: Mutex<HashMap<String, f64>>,
+}
+
+impl Aimd {
+    pub fn new(max: usize) -> Self {
+        Aimd {
+            max: max.max(1),
+            limits: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn limit(&self, account: &str) -> usize {
+        let m = self.limits.lock().expect("aimd lock");
+        m.get(account)
+            .map(|l| l.floor() as usize)
+            .unwrap_or(self.max)
+            .clamp(1, self.max)
+    }
+
+    /// The account pushed back (429/503): halve. Returns the new limit if it changed.
+    pub fn decrease(&self, account: &str) -> Option<usize> {
+        let mut m = self.limits.lock().expect("aimd lock");
+        let cur = *m.get(account).unwrap_or(&(self.max as f64));
+        let next = (cur / 2.0).max(1.0);
+        m.insert(account.to_string(), next);
+        (next.floor() != cur.floor()).then_some(next.floor() as usize)
+    }
+
+    /// A success: grow by one step (a whole slot every `limit` successes).
+    pub fn increase(&self, account: &str) -> Option<usize> {
+        let mut m = self.limits.lock().expect("aimd lock");
+        let cur = *m.get(account).unwrap_or(&(self.max as f64));
+        let next = (cur + 1.0 / cur.max(1.0)).min(self.max as f64);
+        m.insert(account.to_string(), next);
+        (next.floor() != cur.floor()).then_some(next.floor() as usize)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aimd_halves_on_pushback_and_grows_back() {
+        let a = Aimd::new(8);
+        assert_eq!(a.limit("x"), 8);
+        a.decrease("x");
+        assert_eq!(a.limit("x"), 4);
+        a.decrease("x");
+        a.decrease("x");
+        a.decrease("x");
+        assert_eq!(a.limit("x"), 1);
+        for _ in 0..100 {
+            a.increase("x");
+        }
+        assert_eq!(a.limit("x"), 8);
+        assert_eq!(a.limit("other"), 8);
+    }
+}
