@@ -20,6 +20,8 @@ mod common;
 pub mod fastpix;
 pub mod origin;
 pub mod postsyncer;
+pub mod proxy;
+pub mod s3s;
 pub mod socialsyncer;
 pub mod synposter;
 

@@ -27,6 +27,8 @@ pub fn code_for_status(status: StatusCode) -> Code {
         408 => Code::NetworkTimeout,
         413 => Code::LimitTooLarge,
         429 => Code::ProviderRateLimited,
+        // Not implemented will not change on a retry.
+        501 => Code::ProviderUnsupported,
         500..=599 => Code::ProviderUnavailable,
         _ => Code::ProviderRejected,
     }

@@ -223,7 +223,23 @@ impl S3 {
         {
             if saved.size == upload.size {
                 match self.list_parts(&saved, ctx).await {
-                    Ok(parts) => {
+                    Ok(listed) => {
+                        // The server's list is the truth; an ETag it leaves out (some
+                        // S3-compatible servers do) comes from the journal if the part
+                        // there has the same size.
+                        let parts = listed
+                            .into_iter()
+                            .filter_map(|(n, etag, size)| {
+                                let etag = etag.or_else(|| {
+                                    saved
+                                        .parts
+                                        .iter()
+                                        .find(|p| p.n == n && p.size == size)
+                                        .map(|p| p.etag.clone())
+                                })?;
+                                Some(PartDone { n, etag, size })
+                            })
+                            .collect();
                         let st = MultipartState { parts, ..saved };
                         ctx.save_state(&serde_json::to_value(&st).expect("state json"))?;
                         return Ok(st);
@@ -272,7 +288,12 @@ impl S3 {
         Ok(st)
     }
 
-    async fn list_parts(&self, st: &MultipartState, ctx: &Ctx) -> Result<Vec<PartDone>> {
+    /// Parts the server holds: (number, ETag if it says, size).
+    async fn list_parts(
+        &self,
+        st: &MultipartState,
+        ctx: &Ctx,
+    ) -> Result<Vec<(i32, Option<String>, u64)>> {
         let mut out = Vec::new();
         let mut marker: Option<String> = None;
         for _ in 0..100 {
@@ -290,12 +311,12 @@ impl S3 {
             })
             .await?;
             for p in page.parts() {
-                if let (Some(n), Some(etag)) = (p.part_number(), p.e_tag()) {
-                    out.push(PartDone {
+                if let Some(n) = p.part_number() {
+                    out.push((
                         n,
-                        etag: etag.to_string(),
-                        size: p.size().unwrap_or(0) as u64,
-                    });
+                        p.e_tag().map(str::to_string),
+                        p.size().unwrap_or(0) as u64,
+                    ));
                 }
             }
             match page.next_part_number_marker() {
@@ -327,7 +348,9 @@ impl S3 {
         let already: u64 = done.values().map(|p| p.size).sum();
         ctx.progress.start_at(upload.size, already);
         let missing: Vec<i32> = (1..=count).filter(|n| !done.contains_key(n)).collect();
-        let parallel = (MEMORY_BUDGET / part_size).clamp(1, 16) as usize;
+        // Enough parts in flight to fill the pipe, few enough that a crash loses little:
+        // about an eighth of the file at most, within the memory budget.
+        let parallel = ((count as u64) / 8).clamp(2, (MEMORY_BUDGET / part_size).max(1)) as usize;
         let state = std::sync::Mutex::new(st.clone());
         let mut results = futures_util::stream::iter(missing)
             .map(|n| {
@@ -736,7 +759,14 @@ impl Provider for S3 {
                 }
                 async move { req.send().await.map_err(map_sdk) }
             })
-            .await?;
+            .await
+            .map_err(|e| match e.code {
+                Code::ProviderUnsupported => Error::new(
+                    Code::ProviderUnsupported,
+                    format!("this S3 server cannot list unfinished multipart uploads ({}), so Ferry cannot find orphans there", e.message),
+                ),
+                _ => e,
+            })?;
             for u in page.uploads() {
                 let (Some(key), Some(id)) = (u.key(), u.upload_id()) else {
                     continue;

@@ -5,6 +5,7 @@
 mod conformance;
 mod import;
 mod keychain;
+mod queue;
 mod s3;
 mod support;
 mod wire;

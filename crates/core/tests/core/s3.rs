@@ -1,81 +1,21 @@
 //! The S3 provider against a real S3 server implementation (s3s-fs) started on loopback:
 //! SigV4, streamed PutObject with explicit length, presigned links that work and expire.
 
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
 use ferry_core::transfer::Progress;
 use ferry_core::{Code, Kind};
+pub use ferry_fakes::s3s::{S3Server, ACCESS_KEY, SECRET_KEY};
 
 use crate::support::{png, TestEngine};
 
-pub const ACCESS_KEY: &str = "FERRYTESTACCESSKEY";
-pub const SECRET_KEY: &str = "ferry-test-secret-key-0123456789";
-
-/// A running s3s-fs; killed on drop.
-pub struct S3Server {
-    child: Child,
-    pub endpoint: String,
-    pub root: tempfile::TempDir,
+pub fn account(server: &S3Server, extra: &[(&str, String)], secret: &str) -> TestEngine {
+    account_at(&server.endpoint, extra, secret)
 }
 
-impl Drop for S3Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl S3Server {
-    pub fn start(bucket: &str) -> S3Server {
-        let root = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(root.path().join(bucket)).unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let bin = std::env::var_os("S3S_FS")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("s3s-fs"));
-        let child = Command::new(&bin)
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
-            .arg(root.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "starting {} (cargo install s3s-fs@0.14.1 --features binary --locked): {e}",
-                    bin.display()
-                )
-            });
-        let server = S3Server {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-            root,
-        };
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return server;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("s3s-fs did not start listening on port {port}");
-    }
-
-    pub fn object_path(&self, bucket: &str, key: &str) -> PathBuf {
-        self.root.path().join(bucket).join(key)
-    }
-}
-
-fn account(server: &S3Server, extra: &[(&str, String)], secret: &str) -> TestEngine {
+/// An S3 account at `endpoint` (the server itself, or a proxy in front of it).
+pub fn account_at(endpoint: &str, extra: &[(&str, String)], secret: &str) -> TestEngine {
     let mut opts = vec![
         ("bucket", "media".to_string()),
-        ("endpoint", server.endpoint.clone()),
+        ("endpoint", endpoint.to_string()),
         ("path_style", "true".to_string()),
         ("access_key_id", ACCESS_KEY.to_string()),
         ("prefix", "ferry/".to_string()),
@@ -148,7 +88,7 @@ async fn s3_wrong_secret_is_auth_invalid_and_nothing_is_stored() {
     let e = t.upload(&path).await.unwrap_err();
     assert_eq!(e.code, Code::AuthInvalid, "{}", e.message);
     assert!(!e.message.contains("not-the-secret"));
-    assert!(crate::support::files_under(&server.root.path().join("media")).is_empty());
+    assert!(crate::support::files_under(&server.root.join("media")).is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -189,3 +189,71 @@ async fn postsyncer_multipart_has_an_explicit_content_length() {
         "multipart body with its own explicit length"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cleanup_aborts_only_ferrys_orphaned_multipart_uploads() {
+    // An S3 endpoint that lists three unfinished uploads: an orphan Ferry started, one a
+    // paused job still owns, and one another tool started under the same prefix.
+    let (port, log) = raw_server(|method, path, _| {
+        match method {
+        "GET" if path.contains("uploads") => (
+            200,
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>b</Bucket><MaxUploads>1000</MaxUploads><IsTruncated>false</IsTruncated>
+<Upload><Key>ferry/2026/11/24/0a1b2c3d/a.mp4</Key><UploadId>orphan-1</UploadId></Upload>
+<Upload><Key>ferry/2026/11/24/deadbeef/b.mp4</Key><UploadId>owned-1</UploadId></Upload>
+<Upload><Key>ferry/other-tool/c.mp4</Key><UploadId>foreign-1</UploadId></Upload>
+</ListMultipartUploadsResult>"#
+                .to_string(),
+        ),
+        "DELETE" => (204, String::new()),
+        _ => (404, String::new()),
+    }
+    });
+    let t = TestEngine::with_account(
+        Kind::S3,
+        &[
+            ("bucket", "b".into()),
+            ("endpoint", format!("http://127.0.0.1:{port}")),
+            ("path_style", "true".into()),
+            ("prefix", "ferry/".into()),
+            ("access_key_id", "AK".into()),
+        ],
+        Some("SK"),
+    );
+    // A paused job owns `owned-1` through its resume state.
+    let id = t
+        .engine
+        .enqueue_paths(&[t.file("b.mp4", b"x")], "dest", "test", false)
+        .unwrap()[0];
+    t.engine.pause(ferry_core::Selector::One(id)).unwrap();
+    let db = ferry_core::db::Db::open(&t.dir.path().join("home/ferry.db")).unwrap();
+    db.conn()
+        .execute(
+            "UPDATE jobs SET resume = ?1 WHERE id = ?2",
+            rusqlite_params(id),
+        )
+        .unwrap();
+    let cleaned = t.engine.account_cleanup("dest").await.unwrap();
+    assert_eq!(cleaned.len(), 1, "{cleaned:?}");
+    assert!(cleaned[0].contains("0a1b2c3d/a.mp4"));
+    let log = log.lock().unwrap().clone();
+    let deletes: Vec<_> = log.iter().filter(|c| c.method == "DELETE").collect();
+    assert_eq!(deletes.len(), 1);
+    assert!(
+        deletes[0].head.contains("uploadId=orphan-1"),
+        "{}",
+        deletes[0].head
+    );
+}
+
+fn rusqlite_params(id: i64) -> (String, i64) {
+    (
+        serde_json::json!({
+            "kind": "s3-multipart", "key": "ferry/2026/11/24/deadbeef/b.mp4", "upload_id": "owned-1",
+            "part_size": 8388608, "size": 100000000, "parts": []
+        })
+        .to_string(),
+        id,
+    )
+}

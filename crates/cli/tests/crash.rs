@@ -1,0 +1,224 @@
+//! Crash safety with the real binary: `ferry upload` of a large file is killed with
+//! SIGKILL midway, then `ferry queue run` finishes it. The remote object must be
+//! byte-identical, the library must hold exactly one row, and for S3 (multipart, resumed
+//! from the journal) less than 20% of the file may be sent twice.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ferry_fakes::proxy::Proxy;
+use ferry_fakes::s3s::{S3Server, ACCESS_KEY, SECRET_KEY};
+use ferry_fakes::{Fakes, Options};
+
+const MIB: u64 = 1024 * 1024;
+const SIZE: u64 = 256 * MIB;
+
+fn ferry(home: &Path) -> Command {
+    let mut c = Command::new(assert_cmd::cargo::cargo_bin("ferry"));
+    c.arg("--home").arg(home).env_remove("FERRY_HOME");
+    c
+}
+
+/// A 256 MiB file that starts like an MP4 and differs in every MiB.
+fn big_file(dir: &Path) -> PathBuf {
+    let path = dir.join("big.mp4");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let block: Vec<u8> = (0..MIB)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 32) as u8
+        })
+        .collect();
+    for i in 0..(SIZE / MIB) {
+        let mut b = block.clone();
+        if i == 0 {
+            b[..24].copy_from_slice(&[
+                0, 0, 0, 0x18, b'f', b't', b'y', b'p', b'i', b's', b'o', b'm', 0, 0, 2, 0, b'i',
+                b's', b'o', b'm', b'i', b's', b'o', b'2',
+            ]);
+        } else {
+            b[..8].copy_from_slice(&i.to_le_bytes());
+        }
+        f.write_all(&b).unwrap();
+    }
+    f.flush().unwrap();
+    path
+}
+
+fn same_bytes(a: &Path, b: &[u8]) -> bool {
+    std::fs::read(a).unwrap() == b
+}
+
+fn library_rows(home: &Path) -> Vec<serde_json::Value> {
+    let out = ferry(home).args(["library", "--json"]).output().unwrap();
+    serde_json::from_slice::<serde_json::Value>(&out.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// Kill the child once `cond` holds (bounded wait).
+fn kill_when(child: &mut std::process::Child, what: &str, cond: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !cond() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("ferry ended ({status}) before {what}");
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL: no cleanup runs
+    child.wait().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_upload_killed_midway_resumes_with_little_sent_twice() {
+    let server = S3Server::start("media");
+    let proxy = Proxy::start(([127, 0, 0, 1], server.port).into()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let file = big_file(dir.path());
+    let out = ferry(&home)
+        .args([
+            "account",
+            "add",
+            "s3",
+            "s3",
+            "bucket=media",
+            "path_style=true",
+            "prefix=ferry/",
+        ])
+        .arg(format!("endpoint={}", proxy.url()))
+        .arg(format!("access_key_id={ACCESS_KEY}"))
+        .args(["--secret-env", "FERRY_TEST_S3_SECRET"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    proxy.set_throttle(64 * MIB);
+    let mut child = ferry(&home)
+        .args(["upload", "--to", "s3", "--json"])
+        .arg(&file)
+        .env("FERRY_TEST_S3_SECRET", SECRET_KEY)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let p = proxy.clone();
+    tokio::task::spawn_blocking(move || {
+        kill_when(&mut child, "half the file was sent", || {
+            p.up_bytes() >= SIZE / 2
+        });
+    })
+    .await
+    .unwrap();
+    let first = proxy.up_bytes();
+    proxy.set_throttle(0);
+
+    let out = tokio::task::spawn_blocking({
+        let home = home.clone();
+        move || {
+            ferry(&home)
+                .args(["queue", "run"])
+                .env("FERRY_TEST_S3_SECRET", SECRET_KEY)
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "queue run: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let total = proxy.up_bytes();
+    let resent = total.saturating_sub(SIZE);
+    assert!(
+        resent * 100 < SIZE * 20,
+        "re-sent {} MiB of {} MiB (first run sent {} MiB)",
+        resent / MIB,
+        SIZE / MIB,
+        first / MIB
+    );
+    let rows = library_rows(&home);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let key = rows[0]["remote_id"].as_str().unwrap();
+    let original = std::fs::read(&file).unwrap();
+    assert!(
+        same_bytes(&server.object_path("media", key), &original),
+        "byte-identical"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presigned_put_killed_midway_is_sent_again_whole() {
+    let fakes = Fakes::start(Options::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let file = big_file(dir.path());
+    let out = ferry(&home)
+        .args(["account", "add", "ss", "socialsyncer"])
+        .arg(format!("api_url={}", fakes.socialsyncer.api_url()))
+        .args(["--secret-env", "FERRY_TEST_SS_KEY"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let mut child = ferry(&home)
+        .args(["upload", "--to", "ss", "--json"])
+        .arg(&file)
+        .env("FERRY_TEST_SS_KEY", ferry_fakes::SOCIALSYNCER_KEY)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let fake = fakes.socialsyncer.clone();
+    tokio::task::spawn_blocking(move || {
+        kill_when(&mut child, "the PUT was under way", || {
+            fake.requests()
+                .iter()
+                .any(|r| r.method == "PUT" && r.body_len >= 32 * MIB)
+        });
+    })
+    .await
+    .unwrap();
+    assert!(
+        fakes.socialsyncer.objects().is_empty(),
+        "a cut PUT stores nothing"
+    );
+
+    let out = tokio::task::spawn_blocking({
+        let home = home.clone();
+        move || {
+            ferry(&home)
+                .args(["queue", "run"])
+                .env("FERRY_TEST_SS_KEY", ferry_fakes::SOCIALSYNCER_KEY)
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "queue run: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let objs = fakes.socialsyncer.objects();
+    assert_eq!(objs.len(), 1);
+    assert!(
+        objs[0].bytes == std::fs::read(&file).unwrap(),
+        "byte-identical"
+    );
+    assert_eq!(library_rows(&home).len(), 1);
+}
