@@ -431,17 +431,42 @@ impl S3 {
         let completed = aws_sdk_s3::types::CompletedMultipartUpload::builder()
             .set_parts(Some(parts))
             .build();
-        retry::run(ctx, retry::Idempotency::Safe, |_| async {
-            self.client
-                .complete_multipart_upload()
-                .bucket(&self.bucket)
-                .key(&st.key)
-                .upload_id(&st.upload_id)
-                .multipart_upload(completed.clone())
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(map_sdk)
+        retry::run(ctx, retry::Idempotency::Safe, |attempt| {
+            let completed = completed.clone();
+            let st = &st;
+            async move {
+                let r = self
+                    .client
+                    .complete_multipart_upload()
+                    .bucket(&self.bucket)
+                    .key(&st.key)
+                    .upload_id(&st.upload_id)
+                    .multipart_upload(completed)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(map_sdk);
+                match r {
+                    // An earlier attempt completed it but its answer was lost: the upload
+                    // id is gone and the object is there, whole.
+                    Err(e) if attempt > 1 && e.code == Code::ProviderNotFound => {
+                        let head = self
+                            .client
+                            .head_object()
+                            .bucket(&self.bucket)
+                            .key(&st.key)
+                            .send()
+                            .await
+                            .map_err(map_sdk)?;
+                        if head.content_length() == Some(upload.size as i64) {
+                            Ok(())
+                        } else {
+                            Err(e)
+                        }
+                    }
+                    other => other,
+                }
+            }
         })
         .await?;
         Ok(st.key)

@@ -459,3 +459,46 @@ async fn pause_keeps_a_job_and_resume_finishes_it() {
     t.run(id).await.unwrap();
     assert_eq!(f.synposter.objects().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_a_fastpix_upload_cancels_its_session_remotely() {
+    let f = Fakes::start(Options::default()).await;
+    let t = TestEngine::with_account(
+        Kind::Fastpix,
+        &[
+            ("api_url", f.fastpix.api_url()),
+            ("token_id", ferry_fakes::FASTPIX_TOKEN_ID.to_string()),
+        ],
+        Some(ferry_fakes::FASTPIX_SECRET),
+    );
+    f.fastpix.push_fault(Fault::new(
+        "/upload/fastpix-uploads-fake/",
+        FaultKind::Delay(Duration::from_secs(20)),
+    ));
+    let path = t.file("clip.mp4", &crate::support::mp4(100_000));
+    let id = t
+        .engine
+        .enqueue_paths(&[path], "dest", "test", false)
+        .unwrap()[0];
+    let engine = t.engine.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        engine.cancel(Selector::One(id)).await.unwrap();
+    });
+    let r = tokio::time::timeout(Duration::from_secs(10), t.run(id))
+        .await
+        .expect("prompt");
+    assert_eq!(r.unwrap_err().code, Code::Cancelled);
+    let cancels: Vec<_> = f
+        .fastpix
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PUT" && r.path.ends_with("/cancel"))
+        .collect();
+    assert_eq!(cancels.len(), 1, "the session was cancelled at FastPix");
+    let upload_id = cancels[0].path.rsplit('/').nth(1).unwrap().to_string();
+    assert_eq!(
+        f.fastpix.media_status(&upload_id).as_deref(),
+        Some("cancelled")
+    );
+}
