@@ -354,24 +354,42 @@ impl Source {
                 }
                 let path = path.clone();
                 let fp = *fingerprint;
-                let mut pos = offset;
+                let end = offset + len;
+                let pos = Arc::new(AtomicU64::new(offset));
                 let tap = tap.clone();
+                let (p2, path2) = (pos.clone(), path.clone());
+                // A writer that changes the file while we read it must not leave a mix of
+                // two versions at the destination: check again before the LAST chunk goes
+                // out (HTTP stacks stop reading a body once its Content-Length is met, so
+                // a check after it would never run).
                 let reader = tokio_util::io::ReaderStream::with_capacity(
                     tokio::io::AsyncReadExt::take(f, len),
                     CHUNK,
                 )
-                .inspect(move |chunk| {
-                    if let Ok(b) = chunk {
-                        tap.lock().expect("tap lock").feed(pos, b);
-                        pos += b.len() as u64;
+                .map(move |chunk| {
+                    let b = chunk?;
+                    let at = p2.fetch_add(b.len() as u64, Ordering::SeqCst);
+                    tap.lock().expect("tap lock").feed(at, &b);
+                    if at + b.len() as u64 == end {
+                        check_unchanged(&path2, &fp)
+                            .map_err(|e| std::io::Error::other(e.message))?;
                     }
+                    Ok(b)
                 });
-                // At the end, check the file again: a writer that changed it while we
-                // read must not leave a mix of two versions at the destination.
+                // A file that shrank ends early: that is a change too. (An empty range
+                // has no chunks, so it is checked here.)
                 let tail = futures_util::stream::once(async move {
-                    check_unchanged(&path, &fp)
-                        .map_err(|e| std::io::Error::other(e.message))
-                        .map(|_| Bytes::new())
+                    if pos.load(Ordering::SeqCst) < end || len == 0 {
+                        check_unchanged(&path, &fp)
+                            .map_err(|e| std::io::Error::other(e.message))?;
+                        if pos.load(Ordering::SeqCst) < end {
+                            return Err(std::io::Error::other(format!(
+                                "{} is shorter than when it was checked",
+                                path.display()
+                            )));
+                        }
+                    }
+                    Ok(Bytes::new())
                 });
                 Ok(Box::pin(reader.chain(tail)))
             }

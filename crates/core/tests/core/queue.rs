@@ -265,7 +265,11 @@ async fn a_file_that_changes_mid_upload_is_sent_again_whole_never_mixed() {
     let p = path.clone();
     let px = proxy.clone();
     tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(400)).await;
+        // Change it once its bytes are on the wire.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while px.up_bytes() < 2 * MIB as u64 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         let mut v = big_png(20 * MIB);
         v.extend_from_slice(b"appended by the writer");
         std::fs::write(&p, v).unwrap();
