@@ -79,10 +79,10 @@ pub struct Settings {
 }
 
 fn default_concurrency() -> usize {
-    4
+    8
 }
 fn default_per_account() -> usize {
-    4
+    8
 }
 fn default_account() -> String {
     DEFAULT_ACCOUNT.to_string()

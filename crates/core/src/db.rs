@@ -157,6 +157,21 @@ impl Db {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Run one statement, its compiled form cached (the queue runs the same few
+    /// statements thousands of times).
+    pub fn exec(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+        self.conn().prepare_cached(sql)?.execute(params)
+    }
+
+    pub fn query_row<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.conn().prepare_cached(sql)?.query_row(params, f)
+    }
+
     pub fn err(&self, e: rusqlite::Error) -> Error {
         Error::new(Code::Io, format!("{}: {e}", self.path.display()))
     }

@@ -3,7 +3,7 @@
 //! and turns "this path / this URL to that account" into a checked, durable, deduplicated
 //! job. It never prints and never names a UI type: hosts subscribe to [`Event`]s.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -23,6 +23,10 @@ use crate::queue::runner::{self, RunOptions, Running};
 use crate::queue::{Aimd, Event, Job, JobId, JobStatus, NewJob, Selector, SourceKind};
 use crate::secrets::{Keychain, Secret, SecretStore};
 use crate::transfer::{self, Ctx, Phase, Progress, Source};
+
+/// Files up to this size are hashed before sending, for dedupe; larger ones only when a
+/// duplicate is possible.
+const PREHASH_MAX: u64 = 64 * 1024 * 1024;
 
 /// How an account gets its secret.
 #[derive(Debug, Clone)]
@@ -55,7 +59,10 @@ pub struct Engine {
     notify: Notify,
     /// (account, size) of uploads in flight: a second file of the same size to the same
     /// account waits, so two identical files started together are still sent once.
-    inflight: Mutex<HashSet<(String, u64)>>,
+    inflight: Mutex<HashMap<(String, u64), Vec<(JobId, Option<String>)>>>,
+    /// Built providers by account: one HTTP client and connection pool per account, not
+    /// per job. Cleared when accounts change.
+    providers: Mutex<HashMap<String, Arc<dyn Provider>>>,
 }
 
 impl Engine {
@@ -80,7 +87,8 @@ impl Engine {
             aimd: Aimd::new(per_account),
             running: Mutex::new(HashMap::new()),
             notify: Notify::new(),
-            inflight: Mutex::new(HashSet::new()),
+            inflight: Mutex::new(HashMap::new()),
+            providers: Mutex::new(HashMap::new()),
         })
     }
 
@@ -211,6 +219,7 @@ impl Engine {
         );
         cfg.save(&self.home)?;
         *self.config.lock().expect("config lock") = cfg;
+        self.providers.lock().expect("providers lock").remove(name);
         Ok(())
     }
 
@@ -232,11 +241,24 @@ impl Engine {
         }
         cfg.save(&self.home)?;
         *self.config.lock().expect("config lock") = Config::load(&self.home)?;
+        self.providers.lock().expect("providers lock").remove(name);
         Ok(())
     }
 
-    /// Build the provider for an account, its secret fetched now.
+    /// The provider for an account (built once, its secret fetched then).
     pub fn provider(&self, name: &str) -> Result<Arc<dyn Provider>> {
+        if let Some(p) = self.providers.lock().expect("providers lock").get(name) {
+            return Ok(p.clone());
+        }
+        let p = self.build_provider(name)?;
+        self.providers
+            .lock()
+            .expect("providers lock")
+            .insert(name.to_string(), p.clone());
+        Ok(p)
+    }
+
+    fn build_provider(&self, name: &str) -> Result<Arc<dyn Provider>> {
         let cfg = self.config();
         let acct = cfg.account(name)?;
         let secret = match (&acct.secret_env, acct.kind.secret_option()) {
@@ -586,21 +608,27 @@ impl Engine {
             &upload.mime,
         )?;
 
-        // Dedupe. Only a file whose size matches something already sent there can be a
-        // duplicate, so only then is it hashed before sending.
+        // Dedupe. Small files are hashed before sending (it costs little); a large one
+        // only when something of its size is already at this account or on its way
+        // there — otherwise its hash is computed while its bytes stream out.
         let key = (job.account.clone(), upload.size);
-        let _slot = self.inflight_slot(key, ctx).await?;
         let mut hash = job.content_hash.clone().filter(|_| same_file);
-        if !job.force && self.library.has_size(&job.account, upload.size)? {
-            let h = match hash.take() {
-                Some(h) => h,
-                None => transfer::hash_file(&path).await?,
-            };
+        let needs_hash = !job.force
+            && (upload.size <= PREHASH_MAX
+                || self.library.has_size(&job.account, upload.size)?
+                || self.inflight_has(&key));
+        if needs_hash && hash.is_none() {
+            let h = transfer::hash_file(&path).await?;
             self.jobs.set_hash(job.id, &h)?;
-            if let Some(item) = self.library.find_by_hash(&job.account, &h)? {
+            hash = Some(h);
+        }
+        // Two identical files started together: the second waits for the first, then
+        // finds it in the library.
+        let _slot = self.inflight_slot(key, job.id, hash.clone(), ctx).await?;
+        if let (false, Some(h)) = (job.force, &hash) {
+            if let Some(item) = self.library.find_by_hash(&job.account, h)? {
                 return Ok((vec![item.as_media()], true));
             }
-            hash = Some(h);
         }
         let media = provider.upload(&upload, ctx).await?;
         let hash = match hash.or_else(|| upload.source.tapped_hash()) {
@@ -641,18 +669,42 @@ impl Engine {
         Ok((media, false))
     }
 
-    /// Wait while another upload of the same size to the same account is in flight.
-    async fn inflight_slot(&self, key: (String, u64), ctx: &Ctx) -> Result<InflightSlot<'_>> {
+    fn inflight_has(&self, key: &(String, u64)) -> bool {
+        self.inflight
+            .lock()
+            .expect("inflight lock")
+            .get(key)
+            .is_some_and(|v| !v.is_empty())
+    }
+
+    /// Register an upload in flight. It waits while another upload to the same account
+    /// may hold the same bytes: same size, and the same hash or a hash not known yet.
+    async fn inflight_slot(
+        &self,
+        key: (String, u64),
+        id: JobId,
+        hash: Option<String>,
+        ctx: &Ctx,
+    ) -> Result<InflightSlot<'_>> {
         loop {
             {
-                let mut set = self.inflight.lock().expect("inflight lock");
-                if set.insert(key.clone()) {
-                    return Ok(InflightSlot { engine: self, key });
+                let mut map = self.inflight.lock().expect("inflight lock");
+                let entries = map.entry(key.clone()).or_default();
+                let conflict = entries
+                    .iter()
+                    .any(|(_, h)| h.is_none() || hash.is_none() || *h == hash);
+                if !conflict {
+                    entries.push((id, hash));
+                    return Ok(InflightSlot {
+                        engine: self,
+                        key,
+                        id,
+                    });
                 }
             }
             tokio::select! {
                 _ = ctx.cancel.cancelled() => return Err(Error::cancelled()),
-                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                _ = tokio::time::sleep(Duration::from_millis(50)) => {}
             }
         }
     }
@@ -807,15 +859,18 @@ impl Engine {
 struct InflightSlot<'a> {
     engine: &'a Engine,
     key: (String, u64),
+    id: JobId,
 }
 
 impl Drop for InflightSlot<'_> {
     fn drop(&mut self) {
-        self.engine
-            .inflight
-            .lock()
-            .expect("inflight lock")
-            .remove(&self.key);
+        let mut map = self.engine.inflight.lock().expect("inflight lock");
+        if let Some(v) = map.get_mut(&self.key) {
+            v.retain(|(id, _)| *id != self.id);
+            if v.is_empty() {
+                map.remove(&self.key);
+            }
+        }
     }
 }
 

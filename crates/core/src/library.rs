@@ -204,7 +204,7 @@ impl Library {
     pub fn find_by_hash(&self, account: &str, hash: &str) -> Result<Option<LibraryItem>> {
         let conn = self.db.conn();
         let mut stmt = conn
-            .prepare(&format!(
+            .prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM library WHERE account = ?1 AND content_hash = ?2 ORDER BY id DESC"
             ))
             .map_err(|e| self.db.err(e))?;
@@ -220,7 +220,6 @@ impl Library {
     /// possible and the file need not be hashed before sending.
     pub fn has_size(&self, account: &str, size: u64) -> Result<bool> {
         self.db
-            .conn()
             .query_row(
                 "SELECT EXISTS(SELECT 1 FROM library WHERE account = ?1 AND size = ?2
                                 AND status IN ('ready', 'processing'))",
@@ -232,7 +231,6 @@ impl Library {
 
     pub fn get(&self, id: i64) -> Result<Option<LibraryItem>> {
         self.db
-            .conn()
             .query_row(
                 &format!("SELECT {COLUMNS} FROM library WHERE id = ?1"),
                 [id],
@@ -246,7 +244,7 @@ impl Library {
     pub fn list(&self, f: &Filter) -> Result<Vec<LibraryItem>> {
         let conn = self.db.conn();
         let mut stmt = conn
-            .prepare(&format!(
+            .prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM library
                  WHERE (?1 IS NULL OR account = ?1)
                    AND (?2 IS NULL OR status = ?2)
@@ -268,8 +266,7 @@ impl Library {
 
     pub fn set_status(&self, id: i64, status: ItemStatus, url: Option<&str>) -> Result<()> {
         self.db
-            .conn()
-            .execute(
+            .exec(
                 "UPDATE library SET status = ?2, url = COALESCE(?3, url) WHERE id = ?1",
                 params![id, status.as_str(), url],
             )
@@ -279,8 +276,7 @@ impl Library {
 
     pub fn set_thumbnail(&self, id: i64, path: &str) -> Result<()> {
         self.db
-            .conn()
-            .execute(
+            .exec(
                 "UPDATE library SET thumbnail = ?2 WHERE id = ?1",
                 params![id, path],
             )
@@ -290,9 +286,7 @@ impl Library {
 
     /// Items whose expiry has passed are marked expired; returns how many.
     pub fn mark_expired(&self) -> Result<usize> {
-        self.db
-            .conn()
-            .execute(
+        self.db.exec(
                 "UPDATE library SET status = 'expired'
                  WHERE expires_at IS NOT NULL AND expires_at < ?1 AND status IN ('ready', 'processing')",
                 [Utc::now().to_rfc3339()],

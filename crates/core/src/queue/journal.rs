@@ -89,7 +89,7 @@ impl JobsTable {
         let mut ids = Vec::with_capacity(jobs.len());
         {
             let mut stmt = tx
-                .prepare(
+                .prepare_cached(
                     "INSERT INTO jobs (account, source_kind, input, name, origin, status, force, created_at, updated_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7, ?7)",
                 )
@@ -115,7 +115,6 @@ impl JobsTable {
 
     pub fn get(&self, id: JobId) -> Result<Job> {
         self.db
-            .conn()
             .query_row(
                 &format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"),
                 [id],
@@ -139,7 +138,7 @@ impl JobsTable {
         } else {
             format!("SELECT {COLUMNS} FROM jobs ORDER BY id")
         };
-        let mut stmt = conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let mut stmt = conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
         let jobs = stmt
             .query_map([], row)
             .map_err(|e| self.err(e))?
@@ -157,7 +156,7 @@ impl JobsTable {
     ) -> Result<Option<Job>> {
         let conn = self.db.conn();
         let mut stmt = conn
-            .prepare(&format!(
+            .prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM jobs
                  WHERE (status = 'queued' OR (status = 'waiting_retry' AND retry_at <= ?1))
                  ORDER BY id"
@@ -179,10 +178,7 @@ impl JobsTable {
 
     /// Take a runnable job for this process. False if someone else took it first.
     pub fn claim(&self, id: JobId) -> Result<bool> {
-        let n = self
-            .db
-            .conn()
-            .execute(
+        let n = self.db.exec(
                 "UPDATE jobs SET status = 'preparing', owner_pid = ?2, heartbeat = ?3, updated_at = ?3,
                         attempts = attempts + 1, control = NULL
                  WHERE id = ?1 AND status IN ('queued', 'waiting_retry')",
@@ -194,8 +190,7 @@ impl JobsTable {
 
     pub fn set_status(&self, id: JobId, status: JobStatus) -> Result<()> {
         self.db
-            .conn()
-            .execute(
+            .exec(
                 "UPDATE jobs SET status = ?2, updated_at = ?3, heartbeat = ?3 WHERE id = ?1",
                 params![id, status.as_str(), now()],
             )
@@ -215,10 +210,7 @@ impl JobsTable {
         } else {
             ""
         };
-        let n = self
-            .db
-            .conn()
-            .execute(
+        let n = self.db.exec(
                 &format!("UPDATE jobs SET status = ?2, updated_at = ?3{extra} WHERE id = ?1 AND status IN ({list})"),
                 params![id, to.as_str(), now()],
             )
@@ -234,9 +226,7 @@ impl JobsTable {
         mtime_ns: Option<i64>,
         mime: &str,
     ) -> Result<()> {
-        self.db
-            .conn()
-            .execute(
+        self.db.exec(
                 "UPDATE jobs SET name = ?2, src_size = ?3, src_mtime_ns = ?4, mime_type = ?5, bytes_total = ?3,
                         updated_at = ?6 WHERE id = ?1",
                 params![id, name, size as i64, mtime_ns, mime, now()],
@@ -247,8 +237,7 @@ impl JobsTable {
 
     pub fn set_hash(&self, id: JobId, hash: &str) -> Result<()> {
         self.db
-            .conn()
-            .execute(
+            .exec(
                 "UPDATE jobs SET content_hash = ?2 WHERE id = ?1",
                 params![id, hash],
             )
@@ -258,8 +247,7 @@ impl JobsTable {
 
     pub fn set_progress(&self, id: JobId, sent: u64, total: u64) -> Result<()> {
         self.db
-            .conn()
-            .execute(
+            .exec(
                 "UPDATE jobs SET bytes_sent = ?2, bytes_total = ?3, heartbeat = ?4 WHERE id = ?1",
                 params![id, sent as i64, total as i64, now()],
             )
@@ -269,9 +257,7 @@ impl JobsTable {
 
     pub fn succeed(&self, id: JobId, media: &[RemoteMedia], deduplicated: bool) -> Result<()> {
         let json = serde_json::to_string(media).unwrap_or_else(|_| "[]".into());
-        self.db
-            .conn()
-            .execute(
+        self.db.exec(
                 "UPDATE jobs SET status = 'succeeded', result = ?2, deduplicated = ?3, resume = NULL,
                         error_code = NULL, error_message = NULL, control = NULL, owner_pid = NULL,
                         bytes_sent = COALESCE(bytes_total, bytes_sent), updated_at = ?4
@@ -290,8 +276,7 @@ impl JobsTable {
             JobStatus::Failed
         };
         self.db
-            .conn()
-            .execute(
+            .exec(
                 "UPDATE jobs SET status = ?2, error_code = ?3, error_message = ?4, retry_at = ?5,
                         owner_pid = NULL, updated_at = ?6
                  WHERE id = ?1",
@@ -311,7 +296,6 @@ impl JobsTable {
     pub fn resume_state(&self, id: JobId) -> Result<Option<serde_json::Value>> {
         let s: Option<String> = self
             .db
-            .conn()
             .query_row("SELECT resume FROM jobs WHERE id = ?1", [id], |r| r.get(0))
             .map_err(|e| self.err(e))?;
         Ok(s.and_then(|s| serde_json::from_str(&s).ok()))
@@ -319,8 +303,7 @@ impl JobsTable {
 
     pub fn set_resume_state(&self, id: JobId, state: Option<&serde_json::Value>) -> Result<()> {
         self.db
-            .conn()
-            .execute(
+            .exec(
                 "UPDATE jobs SET resume = ?2, heartbeat = ?3 WHERE id = ?1",
                 params![id, state.map(|s| s.to_string()), now()],
             )
@@ -331,8 +314,7 @@ impl JobsTable {
     /// Ask the process running a job to pause or cancel it.
     pub fn request(&self, id: JobId, control: &str) -> Result<()> {
         self.db
-            .conn()
-            .execute(
+            .exec(
                 "UPDATE jobs SET control = ?2 WHERE id = ?1",
                 params![id, control],
             )
@@ -342,8 +324,7 @@ impl JobsTable {
 
     pub fn request_clear(&self, id: JobId) -> Result<()> {
         self.db
-            .conn()
-            .execute(
+            .exec(
                 "UPDATE jobs SET control = NULL, owner_pid = NULL WHERE id = ?1",
                 [id],
             )
@@ -353,7 +334,6 @@ impl JobsTable {
 
     pub fn control(&self, id: JobId) -> Result<Option<String>> {
         self.db
-            .conn()
             .query_row("SELECT control FROM jobs WHERE id = ?1", [id], |r| r.get(0))
             .map_err(|e| self.err(e))
     }
@@ -363,7 +343,7 @@ impl JobsTable {
     pub fn reclaim_orphans(&self) -> Result<usize> {
         let conn = self.db.conn();
         let mut stmt = conn
-            .prepare(
+            .prepare_cached(
                 "SELECT id, owner_pid, heartbeat FROM jobs WHERE status IN ('preparing', 'uploading', 'processing')",
             )
             .map_err(|e| self.err(e))?;
