@@ -28,6 +28,9 @@ use crate::transfer::{self, Ctx, Phase, Progress, Source};
 /// duplicate is possible.
 const PREHASH_MAX: u64 = 64 * 1024 * 1024;
 
+/// Uploads in flight by (account, size): each job and its content hash, if known.
+type Inflight = HashMap<(String, u64), Vec<(JobId, Option<String>)>>;
+
 /// How an account gets its secret.
 #[derive(Debug, Clone)]
 pub enum SecretInput {
@@ -59,7 +62,7 @@ pub struct Engine {
     notify: Notify,
     /// (account, size) of uploads in flight: a second file of the same size to the same
     /// account waits, so two identical files started together are still sent once.
-    inflight: Mutex<HashMap<(String, u64), Vec<(JobId, Option<String>)>>>,
+    inflight: Mutex<Inflight>,
     /// Built providers by account: one HTTP client and connection pool per account, not
     /// per job. Cleared when accounts change.
     providers: Mutex<HashMap<String, Arc<dyn Provider>>>,

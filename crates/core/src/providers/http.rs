@@ -148,6 +148,68 @@ pub async fn put_whole(
     .await
 }
 
+/// Send a JSON call once and read its success body, or map its error envelope.
+pub async fn call_json<T: DeserializeOwned>(
+    req: RequestBuilder,
+    service: &str,
+    refine: impl FnOnce(StatusCode, &serde_json::Value, &str) -> (Option<Code>, Option<String>),
+) -> Result<T> {
+    let resp = send(req, false).await?;
+    if resp.status().is_success() {
+        return json(resp, service).await;
+    }
+    Err(error_from(resp, service, refine).await)
+}
+
+/// A cheap authenticated GET that must succeed (credential tests), retried as usual.
+pub async fn probe(
+    ctx: &crate::transfer::Ctx,
+    req: impl Fn() -> RequestBuilder,
+    service: &str,
+    refine: impl Fn(StatusCode, &serde_json::Value, &str) -> (Option<Code>, Option<String>) + Copy,
+) -> Result<()> {
+    use crate::transfer::retry::{self, Idempotency};
+    retry::run(ctx, Idempotency::Safe, |_| async {
+        let resp = send(req(), false).await?;
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            Err(error_from(resp, service, refine).await)
+        }
+    })
+    .await
+}
+
+/// The presigned-PUT flow (Synposter, SocialSyncer): ask for an upload URL (retried; a
+/// presign is harmless to repeat), PUT the whole file with the declared type, and ask
+/// for a fresh URL once if that one turns out expired.
+pub async fn presign_then_put<P, F, Fut>(
+    ctx: &crate::transfer::Ctx,
+    upload: &super::Upload,
+    service: &str,
+    presign: F,
+    upload_url: impl Fn(&P) -> &str,
+) -> Result<P>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<P>>,
+{
+    let upload_url = &upload_url;
+    crate::transfer::retry::with_fresh_url(ctx, presign, |p: P| async move {
+        put_whole(
+            ctx,
+            upload_url(&p),
+            Some(&upload.mime),
+            upload,
+            service,
+            storage_refine,
+        )
+        .await?;
+        Ok(p)
+    })
+    .await
+}
+
 /// Storage answers that mean "this presigned URL is no longer good": ask for a new one.
 pub fn storage_refine(
     status: StatusCode,

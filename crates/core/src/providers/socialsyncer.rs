@@ -13,7 +13,7 @@ use super::{
 };
 use crate::error::{Code, Result};
 use crate::secrets::Secret;
-use crate::transfer::{retry, Ctx};
+use crate::transfer::Ctx;
 
 pub const OPTIONS: &[OptionSpec] = &[
     OptionSpec::new("api_url", "SocialSyncer API base URL")
@@ -83,11 +83,7 @@ impl SocialSyncer {
             .post(http::join(&self.api_url, "media/presign"))
             .bearer_auth(self.key.expose())
             .json(&serde_json::json!({ "filename": upload.api_name, "contentType": upload.mime }));
-        let resp = http::send(req, false).await?;
-        if resp.status().is_success() {
-            return http::json(resp, SERVICE).await;
-        }
-        Err(http::error_from(resp, SERVICE, refine).await)
+        http::call_json(req, SERVICE, refine).await
     }
 }
 
@@ -105,21 +101,12 @@ impl Provider for SocialSyncer {
     }
 
     async fn upload(&self, upload: &Upload, ctx: &Ctx) -> Result<Vec<RemoteMedia>> {
-        let done = retry::with_fresh_url(
+        let done = http::presign_then_put(
             ctx,
+            upload,
+            SERVICE,
             || self.presign(ctx, upload),
-            |p: Presigned| async move {
-                http::put_whole(
-                    ctx,
-                    &p.upload_url,
-                    Some(&upload.mime),
-                    upload,
-                    SERVICE,
-                    http::storage_refine,
-                )
-                .await?;
-                Ok(p)
-            },
+            |p: &Presigned| &p.upload_url,
         )
         .await?;
         Ok(vec![RemoteMedia {
@@ -134,18 +121,13 @@ impl Provider for SocialSyncer {
     }
 
     async fn test(&self, ctx: &Ctx) -> Result<()> {
-        retry::run(ctx, retry::Idempotency::Safe, |_| async {
-            let req = ctx
-                .http
-                .get(http::join(&self.api_url, "accounts"))
-                .bearer_auth(self.key.expose());
-            let resp = http::send(req, false).await?;
-            if resp.status().is_success() {
-                Ok(())
-            } else {
-                Err(http::error_from(resp, SERVICE, refine).await)
-            }
-        })
+        let url = http::join(&self.api_url, "accounts");
+        http::probe(
+            ctx,
+            || ctx.http.get(&url).bearer_auth(self.key.expose()),
+            SERVICE,
+            refine,
+        )
         .await
     }
 }

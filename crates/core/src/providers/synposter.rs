@@ -12,7 +12,7 @@ use super::{
 };
 use crate::error::{Code, Result};
 use crate::secrets::Secret;
-use crate::transfer::{retry, Ctx};
+use crate::transfer::Ctx;
 
 pub const OPTIONS: &[OptionSpec] = &[
     OptionSpec::new("api_url", "Synposter API base URL").default("https://api.synposter.com/v1"),
@@ -71,11 +71,7 @@ impl Synposter {
             .post(http::join(&self.api_url, "media"))
             .header("x-api-key", self.key.expose())
             .json(&serde_json::json!({ "filename": upload.api_name, "mime_type": upload.mime }));
-        let resp = http::send(req, false).await?;
-        if resp.status().is_success() {
-            return http::json(resp, SERVICE).await;
-        }
-        Err(http::error_from(resp, SERVICE, refine).await)
+        http::call_json(req, SERVICE, refine).await
     }
 }
 
@@ -93,21 +89,12 @@ impl Provider for Synposter {
     }
 
     async fn upload(&self, upload: &Upload, ctx: &Ctx) -> Result<Vec<RemoteMedia>> {
-        let done = retry::with_fresh_url(
+        let done = http::presign_then_put(
             ctx,
+            upload,
+            SERVICE,
             || self.presign(ctx, upload),
-            |p: Presigned| async move {
-                http::put_whole(
-                    ctx,
-                    &p.upload_url,
-                    Some(&upload.mime),
-                    upload,
-                    SERVICE,
-                    http::storage_refine,
-                )
-                .await?;
-                Ok(p)
-            },
+            |p: &Presigned| &p.upload_url,
         )
         .await?;
         Ok(vec![RemoteMedia {
@@ -122,18 +109,13 @@ impl Provider for Synposter {
     }
 
     async fn test(&self, ctx: &Ctx) -> Result<()> {
-        retry::run(ctx, retry::Idempotency::Safe, |_| async {
-            let req = ctx
-                .http
-                .get(http::join(&self.api_url, "usage"))
-                .header("x-api-key", self.key.expose());
-            let resp = http::send(req, false).await?;
-            if resp.status().is_success() {
-                Ok(())
-            } else {
-                Err(http::error_from(resp, SERVICE, refine).await)
-            }
-        })
+        let url = http::join(&self.api_url, "usage");
+        http::probe(
+            ctx,
+            || ctx.http.get(&url).header("x-api-key", self.key.expose()),
+            SERVICE,
+            refine,
+        )
         .await
     }
 }
