@@ -14,7 +14,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt, TryStreamExt};
 use serde::Serialize;
-use tokio::io::AsyncSeekExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Code, Error, Result};
@@ -24,7 +23,9 @@ pub mod retry;
 pub use retry::RetryPolicy;
 
 /// Read size for file bodies: big enough for throughput, small enough that memory is flat.
-pub const CHUNK: usize = 256 * 1024;
+pub const READ_CHUNK: usize = 1024 * 1024;
+/// Chunks read ahead of the sender, per body.
+const READ_AHEAD: usize = 4;
 
 pub type ByteStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
 
@@ -237,6 +238,49 @@ pub enum Source {
     },
 }
 
+/// Read `len` bytes of a file from `offset` on one blocking thread that stays ahead of
+/// the sender by a few chunks (a bounded channel keeps memory flat), hashing them for the
+/// tap as it goes. One thread per range beats a thread hand-off per chunk: reading a
+/// GiB this way is markedly faster than through `tokio::fs`.
+fn read_ahead(mut f: std::fs::File, offset: u64, len: u64, tap: Arc<Mutex<HashTap>>) -> ByteStream {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(READ_AHEAD);
+    tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let mut at = offset;
+        let mut left = len;
+        while left > 0 {
+            let want = (READ_CHUNK as u64).min(left) as usize;
+            let mut buf = bytes::BytesMut::zeroed(want);
+            let mut got = 0;
+            while got < want {
+                match f.read(&mut buf[got..]) {
+                    Ok(0) => break,
+                    Ok(k) => got += k,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        let _ = tx.blocking_send(Err(e));
+                        return;
+                    }
+                }
+            }
+            if got == 0 {
+                // The file ended early; the stream's tail check reports it.
+                return;
+            }
+            buf.truncate(got);
+            let chunk = buf.freeze();
+            tap.lock().expect("tap lock").feed(at, &chunk);
+            at += got as u64;
+            left -= got as u64;
+            if tx.blocking_send(Ok(chunk)).is_err() {
+                // The request was dropped (cancel, failure): stop reading.
+                return;
+            }
+        }
+    });
+    Box::pin(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)))
+}
+
 /// Hashes a file's bytes as they are read for sending, when they are read in order.
 pub struct HashTap {
     hasher: blake3::Hasher,
@@ -346,30 +390,22 @@ impl Source {
                 tap,
             } => {
                 check_unchanged(path, fingerprint)?;
-                let mut f = tokio::fs::File::open(path)
-                    .await
-                    .map_err(|e| Error::io(e, path.display()))?;
+                let mut f = std::fs::File::open(path).map_err(|e| Error::io(e, path.display()))?;
                 if offset > 0 {
-                    f.seek(std::io::SeekFrom::Start(offset)).await?;
+                    std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(offset))?;
                 }
                 let path = path.clone();
                 let fp = *fingerprint;
                 let end = offset + len;
                 let pos = Arc::new(AtomicU64::new(offset));
-                let tap = tap.clone();
                 let (p2, path2) = (pos.clone(), path.clone());
                 // A writer that changes the file while we read it must not leave a mix of
                 // two versions at the destination: check again before the LAST chunk goes
                 // out (HTTP stacks stop reading a body once its Content-Length is met, so
                 // a check after it would never run).
-                let reader = tokio_util::io::ReaderStream::with_capacity(
-                    tokio::io::AsyncReadExt::take(f, len),
-                    CHUNK,
-                )
-                .map(move |chunk| {
+                let reader = read_ahead(f, offset, len, tap.clone()).map(move |chunk| {
                     let b = chunk?;
                     let at = p2.fetch_add(b.len() as u64, Ordering::SeqCst);
-                    tap.lock().expect("tap lock").feed(at, &b);
                     if at + b.len() as u64 == end {
                         check_unchanged(&path2, &fp)
                             .map_err(|e| std::io::Error::other(e.message))?;
