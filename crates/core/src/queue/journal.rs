@@ -155,23 +155,31 @@ impl JobsTable {
         busy_accounts: &[String],
     ) -> Result<Option<Job>> {
         let conn = self.db.conn();
-        let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM jobs
-                 WHERE (status = 'queued' OR (status = 'waiting_retry' AND retry_at <= ?1))
-                 ORDER BY id"
-            ))
+        // Two simple queries rather than one with OR, so each walks the status index in
+        // id order instead of scanning every finished job (this runs once per job).
+        let queries = [
+            (format!("SELECT {COLUMNS} FROM jobs WHERE status = 'queued' ORDER BY id"), None),
+            (
+                format!("SELECT {COLUMNS} FROM jobs WHERE status = 'waiting_retry' AND retry_at <= ?1 ORDER BY id"),
+                Some(now()),
+            ),
+        ];
+        for (sql, param) in queries {
+            let mut stmt = conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
+            let mut rows = match &param {
+                Some(p) => stmt.query([p]),
+                None => stmt.query([]),
+            }
             .map_err(|e| self.err(e))?;
-        let mut rows = stmt.query([now()]).map_err(|e| self.err(e))?;
-        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
-            let job = row(r).map_err(|e| self.err(e))?;
-            if scope.is_some_and(|s| !s.contains(&job.id)) {
-                continue;
+            while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+                let job = row(r).map_err(|e| self.err(e))?;
+                if scope.is_some_and(|s| !s.contains(&job.id))
+                    || busy_accounts.contains(&job.account)
+                {
+                    continue;
+                }
+                return Ok(Some(job));
             }
-            if busy_accounts.contains(&job.account) {
-                continue;
-            }
-            return Ok(Some(job));
         }
         Ok(None)
     }
