@@ -16,6 +16,7 @@ use ferry_core::{Code, Engine, Error, Kind, SecretInput};
 mod queue;
 mod render;
 mod send;
+mod watch;
 
 #[derive(Parser)]
 #[command(
@@ -61,6 +62,9 @@ enum Command {
     Queue(queue::QueueCmd),
     /// What Ferry has sent (from its records); `remote NAME` for the destination's own list.
     Library(LibraryArgs),
+    /// Watch folders: every finished file uploaded once.
+    #[command(subcommand)]
+    Watch(watch::WatchCmd),
 }
 
 #[derive(Args)]
@@ -200,6 +204,7 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Import { urls, send } => send::import(engine, urls, send).await,
         Command::Queue(cmd) => queue::run(engine, cmd).await,
         Command::Library(args) => library(&engine, args).await,
+        Command::Watch(cmd) => watch::run(engine, cmd).await,
     }
 }
 

@@ -28,6 +28,8 @@ impl Home {
     /// One folder for everything (FERRY_HOME or `--home`).
     pub fn at(dir: impl Into<PathBuf>) -> Self {
         let dir = dir.into();
+        // Absolute, so file:// URLs and paths recorded in the library stay valid.
+        let dir = std::path::absolute(&dir).unwrap_or(dir);
         Home {
             config_dir: dir.clone(),
             data_dir: dir,
@@ -104,6 +106,9 @@ pub struct Config {
     pub settings: Settings,
     #[serde(default)]
     pub accounts: BTreeMap<String, AccountConfig>,
+    /// Watch rules (folder → account), in the order they were added.
+    #[serde(default, rename = "watch", skip_serializing_if = "Vec::is_empty")]
+    pub watch: Vec<crate::watch::Rule>,
 }
 
 impl Config {

@@ -70,6 +70,27 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE library ADD COLUMN thumbnail TEXT;
     CREATE UNIQUE INDEX library_remote ON library(account, remote_id);
     "#,
+    // 3: what each watch rule has already taken (path with the size and mtime it had),
+    // so a restart catches up on new files without taking old ones again; and each
+    // rule's live state for `ferry watch list` in another process.
+    r#"
+    CREATE TABLE watch_seen (
+        rule      TEXT NOT NULL,
+        path      TEXT NOT NULL,
+        size      INTEGER NOT NULL,
+        mtime_ns  INTEGER,
+        job_id    INTEGER,
+        PRIMARY KEY (rule, path)
+    );
+    CREATE TABLE watch_status (
+        rule       TEXT PRIMARY KEY,
+        state      TEXT NOT NULL,
+        waiting    INTEGER NOT NULL DEFAULT 0,
+        reason     TEXT,
+        last_error TEXT,
+        updated_at TEXT NOT NULL
+    );
+    "#,
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

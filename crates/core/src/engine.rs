@@ -66,6 +66,8 @@ pub struct Engine {
     /// Built providers by account: one HTTP client and connection pool per account, not
     /// per job. Cleared when accounts change.
     providers: Mutex<HashMap<String, Arc<dyn Provider>>>,
+    watch_store: crate::watch::store::WatchStore,
+    watch_registry: crate::watch::runtime::Registry,
 }
 
 impl Engine {
@@ -85,7 +87,9 @@ impl Engine {
             http: transfer::http_client(),
             config: Mutex::new(config),
             jobs: JobsTable::new(db.clone()),
-            library: Library::new(db),
+            library: Library::new(db.clone()),
+            watch_store: crate::watch::store::WatchStore::new(db),
+            watch_registry: Default::default(),
             events,
             aimd: Aimd::new(per_account),
             running: Mutex::new(HashMap::new()),
@@ -123,6 +127,21 @@ impl Engine {
 
     pub(crate) fn emit(&self, ev: Event) {
         let _ = self.events.send(ev);
+    }
+
+    pub(crate) fn watch_store(&self) -> &crate::watch::store::WatchStore {
+        &self.watch_store
+    }
+
+    pub(crate) fn watch_registry(&self) -> &crate::watch::runtime::Registry {
+        &self.watch_registry
+    }
+
+    /// Save a changed config and make it current.
+    pub(crate) fn save_config(&self, cfg: Config) -> Result<()> {
+        cfg.save(&self.home)?;
+        *self.config.lock().expect("config lock") = cfg;
+        Ok(())
     }
 
     pub(crate) fn jobs_table(&self) -> &JobsTable {

@@ -16,6 +16,7 @@ pub mod providers;
 pub mod queue;
 pub mod secrets;
 pub mod transfer;
+pub mod watch;
 
 pub use engine::{expand_paths, AccountView, Engine, SecretInput};
 pub use error::{Code, Error, Result};

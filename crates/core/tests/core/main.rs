@@ -8,6 +8,7 @@ mod keychain;
 mod queue;
 mod s3;
 mod support;
+mod watch;
 mod wire;
 
 /// Path part of the FastPix fake's resumable session URL.

@@ -1,0 +1,182 @@
+//! `ferry watch …`: manage watch rules and run them in the foreground.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Subcommand;
+use ferry_core::watch::{After, Existing, NewRule};
+use ferry_core::{Code, Engine, Error};
+use tokio_util::sync::CancellationToken;
+
+use crate::{fail, fail_usage};
+
+#[derive(Subcommand)]
+pub enum WatchCmd {
+    /// Watch a folder: every finished file in it goes to an account, once.
+    Add {
+        dir: PathBuf,
+        #[arg(long, value_name = "NAME")]
+        to: Option<String>,
+        /// Watch subfolders too.
+        #[arg(long)]
+        recursive: bool,
+        /// Only files matching (name or relative path); default: the media types the destination accepts.
+        #[arg(long, value_name = "GLOB")]
+        include: Vec<String>,
+        #[arg(long, value_name = "GLOB")]
+        exclude: Vec<String>,
+        /// Quiet time: seconds a file's size and mtime must stay unchanged before it is taken.
+        #[arg(long, value_name = "SECS", default_value_t = 2.0)]
+        settle: f64,
+        /// Files already in the folder: skip them, or import them now.
+        #[arg(long, value_name = "skip|import", default_value = "skip")]
+        existing: String,
+        /// After a successful upload: keep, move:SUBDIR, or delete.
+        #[arg(long, value_name = "keep|move:SUBDIR|delete", default_value = "keep")]
+        after: String,
+    },
+    /// Rules with their state (watching / paused / unavailable / degraded-polling), files waiting, last error.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    Pause {
+        id: String,
+    },
+    Resume {
+        id: String,
+    },
+    Remove {
+        id: String,
+    },
+    /// Run every active rule and the queue until Ctrl-C or SIGTERM.
+    Run,
+}
+
+pub async fn run(engine: Arc<Engine>, cmd: WatchCmd) -> ExitCode {
+    match cmd {
+        WatchCmd::Add {
+            dir,
+            to,
+            recursive,
+            include,
+            exclude,
+            settle,
+            existing,
+            after,
+        } => {
+            let existing = match existing.as_str() {
+                "skip" => Existing::Skip,
+                "import" => Existing::Import,
+                other => {
+                    return fail_usage(&Error::new(
+                        Code::ConfigInvalid,
+                        format!("--existing must be skip or import (got `{other}`)"),
+                    ))
+                }
+            };
+            let after = match After::parse(&after) {
+                Ok(a) => a,
+                Err(e) => return fail_usage(&e),
+            };
+            let account = to.unwrap_or_else(|| engine.default_account());
+            let rule = NewRule {
+                recursive,
+                include,
+                exclude,
+                settle_secs: settle,
+                existing,
+                after,
+                ..NewRule::new(dir, &account)
+            };
+            match engine.watch_add(rule) {
+                Ok(r) => {
+                    println!(
+                        "watching {} for `{}` as {}",
+                        r.dir.display(),
+                        r.account,
+                        r.id
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail_usage(&e),
+            }
+        }
+        WatchCmd::List { json } => match engine.watch_list() {
+            Ok(rules) => {
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&rules).expect("json"));
+                } else if rules.is_empty() {
+                    println!("no watch rules; add one with `ferry watch add DIR --to NAME`");
+                } else {
+                    for v in rules {
+                        let r = &v.rule;
+                        println!(
+                            "{}\t{}\t{} -> {}\t{} waiting\tafter: {}{}{}",
+                            r.id,
+                            v.state,
+                            r.dir.display(),
+                            r.account,
+                            v.waiting,
+                            r.after.describe(),
+                            v.reason.map(|x| format!("\t({x})")).unwrap_or_default(),
+                            v.last_error
+                                .map(|x| format!("\tlast error: {x}"))
+                                .unwrap_or_default(),
+                        );
+                    }
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e),
+        },
+        WatchCmd::Pause { id } => done("paused", &id, engine.watch_pause(&id).map(|_| ())),
+        WatchCmd::Resume { id } => done("resumed", &id, engine.watch_resume(&id).map(|_| ())),
+        WatchCmd::Remove { id } => done("removed", &id, engine.watch_remove(&id)),
+        WatchCmd::Run => {
+            let stop = CancellationToken::new();
+            {
+                let stop = stop.clone();
+                tokio::spawn(async move {
+                    wait_for_signal().await;
+                    eprintln!("ferry: stopping…");
+                    stop.cancel();
+                });
+            }
+            eprintln!(
+                "ferry: watching {} rule(s); Ctrl-C to stop",
+                engine.watch_rules().iter().filter(|r| !r.paused).count()
+            );
+            match engine.watch_run(stop).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&e),
+            }
+        }
+    }
+}
+
+fn done(verb: &str, id: &str, r: ferry_core::Result<()>) -> ExitCode {
+    match r {
+        Ok(()) => {
+            println!("{verb} {id}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail_usage(&e),
+    }
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}

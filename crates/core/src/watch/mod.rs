@@ -1,0 +1,287 @@
+//! Watch folders: rules (folder → account, filters, quiet time, what to do with existing
+//! files and after upload), kept in config.toml, and the engine calls that manage them.
+//!
+//! File events are only hints; a scan decides (`scan`). A file is taken once it is
+//! complete — not a temp or partial name, and its size and mtime unchanged for the quiet
+//! time — and handed to the durable queue, whose content-hash dedupe makes a renamed or
+//! moved file cost nothing. `runtime` runs the rules. Nothing here uploads or talks HTTP.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::Engine;
+use crate::error::{Code, Error, Result};
+
+pub mod runtime;
+pub mod scan;
+pub mod store;
+
+/// What to do with files already in the folder when the rule is added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Existing {
+    #[default]
+    Skip,
+    Import,
+}
+
+/// What to do with a file after it was uploaded — never on failure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase", tag = "action", content = "dir")]
+pub enum After {
+    #[default]
+    Keep,
+    /// Move into this subfolder of the watched folder (which the rule then ignores).
+    Move(String),
+    Delete,
+}
+
+impl After {
+    pub fn parse(s: &str) -> Result<After> {
+        match s {
+            "keep" => Ok(After::Keep),
+            "delete" => Ok(After::Delete),
+            m if m.starts_with("move:") && m.len() > 5 => {
+                let dir = &m[5..];
+                if dir.contains("..") || Path::new(dir).is_absolute() {
+                    return Err(Error::new(
+                        Code::ConfigInvalid,
+                        format!("move:{dir} must name a subfolder of the watched folder"),
+                    ));
+                }
+                Ok(After::Move(dir.to_string()))
+            }
+            other => Err(Error::new(
+                Code::ConfigInvalid,
+                format!("--after must be keep, move:SUBDIR or delete (got `{other}`)"),
+            )),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            After::Keep => "keep".into(),
+            After::Move(d) => format!("move:{d}"),
+            After::Delete => "delete".into(),
+        }
+    }
+}
+
+/// One watch rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rule {
+    /// Short id used by the CLI and the desktop (`w1`, `w2`…).
+    pub id: String,
+    pub dir: PathBuf,
+    pub account: String,
+    #[serde(default)]
+    pub recursive: bool,
+    /// Globs on the file name (or path relative to the folder). Empty: the media types
+    /// the destination accepts (checked from the bytes by the queue).
+    #[serde(default)]
+    pub include: Vec<String>,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Quiet time: size and mtime unchanged this long before a file is taken.
+    #[serde(default = "default_settle")]
+    pub settle_secs: f64,
+    #[serde(default)]
+    pub existing: Existing,
+    #[serde(default)]
+    pub after: After,
+    #[serde(default)]
+    pub paused: bool,
+    /// Full rescan, the safety net behind events.
+    #[serde(default = "default_rescan")]
+    pub rescan_secs: u64,
+}
+
+fn default_settle() -> f64 {
+    2.0
+}
+fn default_rescan() -> u64 {
+    600
+}
+
+/// What `watch add` takes.
+#[derive(Debug, Clone)]
+pub struct NewRule {
+    pub dir: PathBuf,
+    pub account: String,
+    pub recursive: bool,
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+    pub settle_secs: f64,
+    pub existing: Existing,
+    pub after: After,
+}
+
+impl NewRule {
+    pub fn new(dir: impl Into<PathBuf>, account: &str) -> Self {
+        NewRule {
+            dir: dir.into(),
+            account: account.to_string(),
+            recursive: false,
+            include: vec![],
+            exclude: vec![],
+            settle_secs: default_settle(),
+            existing: Existing::Skip,
+            after: After::Keep,
+        }
+    }
+}
+
+/// A rule with its live state, as `ferry watch list` and the desktop show it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleView {
+    #[serde(flatten)]
+    pub rule: Rule,
+    /// `watching`, `paused`, `unavailable`, `degraded-polling`, or `not running` when no
+    /// Ferry process runs the rule right now.
+    pub state: String,
+    /// Files seen but not taken yet because they are still being written.
+    pub waiting: u64,
+    /// Why the state is what it is, and what to do (unavailable, degraded polling).
+    pub reason: Option<String>,
+    pub last_error: Option<String>,
+}
+
+impl Engine {
+    /// Add a rule. Files already there are taken now (`import`) or remembered as seen
+    /// (`skip`), so only new files are uploaded.
+    pub fn watch_add(&self, new: NewRule) -> Result<Rule> {
+        self.config().account(&new.account)?;
+        let dir = std::path::absolute(&new.dir).unwrap_or(new.dir.clone());
+        if !dir.is_dir() {
+            return Err(Error::new(
+                Code::InputNotFound,
+                format!("{} is not a folder", dir.display()),
+            ));
+        }
+        if !(new.settle_secs.is_finite() && new.settle_secs >= 0.0) {
+            return Err(Error::new(
+                Code::ConfigInvalid,
+                "--settle must be a number of seconds",
+            ));
+        }
+        scan::Filters::new(&new.include, &new.exclude, &new.after)?;
+        let mut cfg = self.config();
+        if cfg
+            .watch
+            .iter()
+            .any(|r| r.dir == dir && r.account == new.account)
+        {
+            return Err(Error::new(
+                Code::ConfigAccountExists,
+                format!("{} is already watched for `{}`", dir.display(), new.account),
+            ));
+        }
+        let n = (1..)
+            .find(|n| !cfg.watch.iter().any(|r| r.id == format!("w{n}")))
+            .expect("a free id");
+        let rule = Rule {
+            id: format!("w{n}"),
+            dir,
+            account: new.account,
+            recursive: new.recursive,
+            include: new.include,
+            exclude: new.exclude,
+            settle_secs: new.settle_secs,
+            existing: new.existing,
+            after: new.after,
+            paused: false,
+            rescan_secs: default_rescan(),
+        };
+        if rule.existing == Existing::Skip {
+            let filters = scan::Filters::new(&rule.include, &rule.exclude, &rule.after)?;
+            let found = scan::scan(&rule.dir, rule.recursive, &filters);
+            self.watch_store().mark_seen_all(&rule.id, &found.files)?;
+        }
+        cfg.watch.push(rule.clone());
+        self.save_config(cfg)?;
+        self.emit(crate::queue::Event::WatchChanged {
+            rule: rule.id.clone(),
+        });
+        Ok(rule)
+    }
+
+    pub fn watch_rules(&self) -> Vec<Rule> {
+        self.config().watch
+    }
+
+    pub fn watch_list(&self) -> Result<Vec<RuleView>> {
+        let store = self.watch_store();
+        self.config()
+            .watch
+            .into_iter()
+            .map(|rule| {
+                let live = store.status(&rule.id)?;
+                let (state, waiting, reason, last_error) = match live {
+                    _ if rule.paused => ("paused".to_string(), 0, None, None),
+                    Some(s) if s.fresh => (s.state, s.waiting, s.reason, s.last_error),
+                    other => (
+                        if rule.paused { "paused" } else { "not running" }.to_string(),
+                        0,
+                        (!rule.paused).then(|| "no Ferry process runs watch rules now: start `ferry watch run` or the desktop app".to_string()),
+                        other.and_then(|s| s.last_error),
+                    ),
+                };
+                Ok(RuleView {
+                    rule,
+                    state,
+                    waiting,
+                    reason,
+                    last_error,
+                })
+            })
+            .collect()
+    }
+
+    fn set_paused(&self, id: &str, paused: bool) -> Result<Rule> {
+        let mut cfg = self.config();
+        let rule = cfg
+            .watch
+            .iter_mut()
+            .find(|r| r.id == id)
+            .ok_or_else(|| unknown_rule(id))?;
+        rule.paused = paused;
+        let out = rule.clone();
+        self.save_config(cfg)?;
+        self.emit(crate::queue::Event::WatchChanged {
+            rule: id.to_string(),
+        });
+        Ok(out)
+    }
+
+    pub fn watch_pause(&self, id: &str) -> Result<Rule> {
+        self.set_paused(id, true)
+    }
+
+    pub fn watch_resume(&self, id: &str) -> Result<Rule> {
+        self.set_paused(id, false)
+    }
+
+    pub fn watch_remove(&self, id: &str) -> Result<()> {
+        let mut cfg = self.config();
+        let before = cfg.watch.len();
+        cfg.watch.retain(|r| r.id != id);
+        if cfg.watch.len() == before {
+            return Err(unknown_rule(id));
+        }
+        self.save_config(cfg)?;
+        self.watch_store().forget(id)?;
+        self.emit(crate::queue::Event::WatchChanged {
+            rule: id.to_string(),
+        });
+        Ok(())
+    }
+}
+
+fn unknown_rule(id: &str) -> Error {
+    Error::new(
+        Code::ConfigInvalid,
+        format!("there is no watch rule `{id}`; `ferry watch list` shows them"),
+    )
+}

@@ -1,0 +1,524 @@
+//! Running watch rules: one task per active rule that turns file events (hints) and scans
+//! (the truth) into jobs once files are complete, falls back to polling where the OS
+//! cannot watch, waits for a missing folder to come back, and rescans on overflow and
+//! periodically; plus the after-upload actions and the queue runner, until stopped.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use notify::Watcher;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::scan::{self, FileInfo, Filters};
+use super::store::Status;
+use super::{After, Rule};
+use crate::engine::Engine;
+use crate::error::Result;
+use crate::queue::runner::RunOptions;
+use crate::queue::Event;
+
+/// What the OS watcher tells a rule task.
+#[derive(Debug)]
+pub enum Hint {
+    /// Something happened at these paths: look at them.
+    Paths(Vec<PathBuf>),
+    /// Events were lost (queue overflow) or the watcher failed: scan everything.
+    Rescan(String),
+}
+
+/// Turn a notify callback into a hint. The rescan flag (inotify queue overflow) and
+/// watcher errors both lead to a full scan.
+pub fn hint_of(res: notify::Result<notify::Event>) -> Hint {
+    match res {
+        Ok(ev) if ev.need_rescan() => Hint::Rescan("the event queue overflowed".into()),
+        Ok(ev) => Hint::Paths(ev.paths),
+        Err(e) => Hint::Rescan(format!("watcher error: {e}")),
+    }
+}
+
+/// Live rule tasks of this process, by rule id: how to reach each (tests and
+/// diagnostics inject hints through it).
+#[derive(Default)]
+pub struct Registry {
+    tasks: Mutex<HashMap<String, (CancellationToken, mpsc::UnboundedSender<Hint>)>>,
+    /// Rules whose path events are dropped, to reproduce a lost-events overflow.
+    muted: Mutex<std::collections::HashSet<String>>,
+}
+
+impl Engine {
+    /// Run every active watch rule and the queue until `stop` is cancelled.
+    pub async fn watch_run(self: &Arc<Self>, stop: CancellationToken) -> Result<()> {
+        let n = self.reclaim()?;
+        if n > 0 {
+            tracing::info!("resuming {n} interrupted job(s)");
+        }
+        let queue = {
+            let engine = self.clone();
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                engine
+                    .run(RunOptions {
+                        forever: true,
+                        stop: Some(stop),
+                        ..RunOptions::default()
+                    })
+                    .await
+            })
+        };
+        let after = tokio::spawn(after_actions(self.clone(), stop.clone()));
+        // Start, stop and restart rule tasks as the config changes (add, pause, remove).
+        let mut running: HashMap<String, Rule> = HashMap::new();
+        loop {
+            let rules = self.watch_rules();
+            for r in &rules {
+                let changed = running.get(&r.id).is_some_and(|old| old != r);
+                if changed || (r.paused && running.contains_key(&r.id)) {
+                    self.stop_rule(&r.id);
+                    running.remove(&r.id);
+                }
+                if r.paused {
+                    let _ = self.watch_store().set_status(
+                        &r.id,
+                        &Status {
+                            state: "paused".into(),
+                            waiting: 0,
+                            reason: None,
+                            last_error: None,
+                            fresh: true,
+                        },
+                    );
+                } else if !running.contains_key(&r.id) {
+                    self.start_rule(r.clone(), stop.child_token());
+                    running.insert(r.id.clone(), r.clone());
+                }
+            }
+            for id in running.keys().cloned().collect::<Vec<_>>() {
+                if !rules.iter().any(|r| r.id == id) {
+                    self.stop_rule(&id);
+                    running.remove(&id);
+                }
+            }
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            }
+        }
+        for id in running.keys() {
+            self.stop_rule(id);
+        }
+        let _ = after.await;
+        queue
+            .await
+            .map_err(|e| crate::Error::new(crate::Code::Internal, e.to_string()))??;
+        Ok(())
+    }
+
+    fn start_rule(self: &Arc<Self>, rule: Rule, stop: CancellationToken) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.watch_registry()
+            .tasks
+            .lock()
+            .expect("registry lock")
+            .insert(rule.id.clone(), (stop.clone(), tx.clone()));
+        tokio::spawn(rule_task(self.clone(), rule, stop, tx, rx));
+    }
+
+    fn stop_rule(&self, id: &str) {
+        if let Some((stop, _)) = self
+            .watch_registry()
+            .tasks
+            .lock()
+            .expect("registry lock")
+            .remove(id)
+        {
+            stop.cancel();
+        }
+    }
+
+    /// Drop (or stop dropping) a rule's path events, as an overflowing event queue does;
+    /// for diagnosing and testing the rescan that must follow.
+    #[doc(hidden)]
+    pub fn watch_drop_events(&self, id: &str, drop: bool) {
+        let mut muted = self.watch_registry().muted.lock().expect("registry lock");
+        if drop {
+            muted.insert(id.to_string());
+        } else {
+            muted.remove(id);
+        }
+    }
+
+    /// Deliver a watcher callback result to a running rule, as the OS watcher would.
+    /// Returns false when the rule is not running in this process.
+    pub fn watch_inject(&self, id: &str, res: notify::Result<notify::Event>) -> bool {
+        let tasks = self.watch_registry().tasks.lock().expect("registry lock");
+        tasks
+            .get(id)
+            .is_some_and(|(_, tx)| tx.send(hint_of(res)).is_ok())
+    }
+}
+
+/// A file seen but not taken yet.
+struct Pending {
+    info: FileInfo,
+    since: Instant,
+}
+
+/// How the rule is watching right now.
+#[derive(Clone, PartialEq)]
+enum Mode {
+    Events,
+    Polling(String),
+}
+
+async fn rule_task(
+    engine: Arc<Engine>,
+    rule: Rule,
+    stop: CancellationToken,
+    tx: mpsc::UnboundedSender<Hint>,
+    mut rx: mpsc::UnboundedReceiver<Hint>,
+) {
+    let filters = match Filters::new(&rule.include, &rule.exclude, &rule.after) {
+        Ok(f) => f,
+        Err(e) => {
+            set_status(&engine, &rule, "unavailable", 0, Some(e.message), None);
+            return;
+        }
+    };
+    let settle = Duration::from_secs_f64(rule.settle_secs);
+    let mut last_error: Option<String> = None;
+    while !stop.is_cancelled() {
+        if !rule.dir.is_dir() {
+            set_status(
+                &engine,
+                &rule,
+                "unavailable",
+                0,
+                Some(format!(
+                    "{} is missing (an unmounted drive?); watching resumes when it is back",
+                    rule.dir.display()
+                )),
+                last_error.clone(),
+            );
+            tokio::select! {
+                _ = stop.cancelled() => {
+                    let _ = engine.watch_store().clear_status(&rule.id);
+                    return;
+                }
+                _ = tokio::time::sleep(Duration::from_millis(500)) => continue,
+            }
+        }
+        // Events where the OS can deliver them; polling where it cannot.
+        let (watcher, mode) = start_watcher(&rule, tx.clone());
+        let mut pending: HashMap<PathBuf, Pending> = HashMap::new();
+        let mut rescan_needed = true;
+        let mut next_rescan = Instant::now() + Duration::from_secs(rule.rescan_secs.max(1));
+        let mut last_status = (String::new(), u64::MAX);
+        let mut last_beat = Instant::now();
+        let mut tick = tokio::time::interval(Duration::from_millis(200));
+        loop {
+            if rescan_needed || Instant::now() >= next_rescan {
+                let found = {
+                    let (dir, rec, f) = (rule.dir.clone(), rule.recursive, filters.clone());
+                    tokio::task::spawn_blocking(move || scan::scan(&dir, rec, &f))
+                        .await
+                        .unwrap_or_default()
+                };
+                if let Some(e) = found.errors.first() {
+                    last_error = Some(format!(
+                        "{} unreadable entr{}: {e}",
+                        found.errors.len(),
+                        if found.errors.len() == 1 { "y" } else { "ies" }
+                    ));
+                }
+                for f in found.files {
+                    consider(&engine, &rule, &mut pending, f);
+                }
+                rescan_needed = false;
+                next_rescan = Instant::now() + Duration::from_secs(rule.rescan_secs.max(1));
+            }
+            tokio::select! {
+                _ = stop.cancelled() => {
+                    drop(watcher);
+                    let _ = engine.watch_store().clear_status(&rule.id);
+                    return;
+                }
+                hint = rx.recv() => match hint {
+                    Some(Hint::Rescan(why)) => {
+                        tracing::debug!("rule {}: rescan ({why})", rule.id);
+                        rescan_needed = true;
+                    }
+                    Some(Hint::Paths(_)) if engine.watch_registry().muted.lock().expect("registry lock").contains(&rule.id) => {}
+                    Some(Hint::Paths(paths)) => {
+                        for p in paths {
+                            look_at(&engine, &rule, &filters, &mut pending, &p, &mut rescan_needed);
+                        }
+                    }
+                    None => return,
+                },
+                _ = tick.tick() => {}
+            }
+            if !rule.dir.is_dir() {
+                break; // unavailable: back to the outer loop, which waits for it
+            }
+            take_settled(&engine, &rule, &mut pending, settle).await;
+            let (state, reason) = match &mode {
+                Mode::Events => ("watching".to_string(), None),
+                Mode::Polling(why) => ("degraded-polling".to_string(), Some(why.clone())),
+            };
+            let waiting = pending.len() as u64;
+            if (state.clone(), waiting) != last_status
+                || last_beat.elapsed() > Duration::from_secs(2)
+            {
+                if waiting != last_status.1 {
+                    engine.emit(Event::WatchChanged {
+                        rule: rule.id.clone(),
+                    });
+                }
+                set_status(&engine, &rule, &state, waiting, reason, last_error.clone());
+                last_status = (state, waiting);
+                last_beat = Instant::now();
+            }
+        }
+        drop(watcher);
+    }
+}
+
+/// Start an OS watcher for the rule, or a polling one (and say why) where watches cannot
+/// be added — e.g. the inotify watch limit.
+fn start_watcher(
+    rule: &Rule,
+    tx: mpsc::UnboundedSender<Hint>,
+) -> (Option<Box<dyn Watcher + Send>>, Mode) {
+    let mode = if rule.recursive {
+        notify::RecursiveMode::Recursive
+    } else {
+        notify::RecursiveMode::NonRecursive
+    };
+    let tx2 = tx.clone();
+    let native = notify::recommended_watcher(move |res| {
+        let _ = tx2.send(hint_of(res));
+    })
+    .and_then(|mut w| w.watch(&rule.dir, mode).map(|_| w));
+    match native {
+        Ok(w) => (Some(Box::new(w)), Mode::Events),
+        Err(e) => {
+            let why = match e.kind {
+                notify::ErrorKind::MaxFilesWatch => format!(
+                    "the OS limit on watched folders was reached ({e}); polling every 2 s instead. \
+                     Raise it with `sudo sysctl fs.inotify.max_user_watches=524288`"
+                ),
+                _ => format!("file events are unavailable here ({e}); polling every 2 s instead"),
+            };
+            let poll = notify::PollWatcher::new(
+                move |res| {
+                    let _ = tx.send(hint_of(res));
+                },
+                notify::Config::default().with_poll_interval(Duration::from_secs(2)),
+            )
+            .and_then(|mut w| w.watch(&rule.dir, mode).map(|_| w));
+            match poll {
+                Ok(w) => (Some(Box::new(w)), Mode::Polling(why)),
+                // Even polling failed: the periodic rescan is all that is left.
+                Err(_) => (None, Mode::Polling(why)),
+            }
+        }
+    }
+}
+
+fn look_at(
+    engine: &Engine,
+    rule: &Rule,
+    filters: &Filters,
+    pending: &mut HashMap<PathBuf, Pending>,
+    p: &Path,
+    rescan: &mut bool,
+) {
+    let Ok(rel) = p.strip_prefix(&rule.dir) else {
+        return;
+    };
+    if rel.as_os_str().is_empty() {
+        return;
+    }
+    match std::fs::symlink_metadata(p) {
+        Ok(m) if m.is_dir() => {
+            // A folder moved or created inside a recursive rule: its files raise no
+            // events of their own, so look inside.
+            if rule.recursive && !filters.skips_dir(rel) {
+                *rescan = true;
+            }
+        }
+        Ok(m) if m.is_file() => {
+            if (rule.recursive || rel.components().count() == 1) && filters.wants(rel) {
+                if let Some(info) = scan::stat(p) {
+                    consider(engine, rule, pending, info);
+                }
+            }
+        }
+        _ => {
+            pending.remove(p);
+        }
+    }
+}
+
+/// Track a file until it is quiet for the settle time.
+fn consider(engine: &Engine, rule: &Rule, pending: &mut HashMap<PathBuf, Pending>, info: FileInfo) {
+    match pending.get_mut(&info.path) {
+        Some(p) if p.info == info => {}
+        Some(p) => {
+            p.info = info;
+            p.since = Instant::now();
+        }
+        None => {
+            if engine.watch_store().seen(&rule.id, &info).unwrap_or(false) {
+                return;
+            }
+            pending.insert(
+                info.path.clone(),
+                Pending {
+                    info,
+                    since: Instant::now(),
+                },
+            );
+        }
+    }
+}
+
+/// Queue every file that has been quiet for the settle time (re-checked on disk).
+async fn take_settled(
+    engine: &Arc<Engine>,
+    rule: &Rule,
+    pending: &mut HashMap<PathBuf, Pending>,
+    settle: Duration,
+) {
+    let now = Instant::now();
+    let due: Vec<PathBuf> = pending
+        .iter()
+        .filter(|(_, p)| now.duration_since(p.since) >= settle)
+        .map(|(k, _)| k.clone())
+        .collect();
+    if due.is_empty() {
+        return;
+    }
+    let accepts = engine.provider(&rule.account).map(|p| p.limits()).ok();
+    let mut ready: Vec<FileInfo> = Vec::new();
+    let mut skipped: Vec<FileInfo> = Vec::new();
+    for path in due {
+        match scan::stat(&path) {
+            None => {
+                pending.remove(&path);
+            }
+            Some(now_info) => {
+                let p = pending.get_mut(&path).expect("pending entry");
+                if now_info != p.info {
+                    // Still being written: wait another quiet period.
+                    p.info = now_info;
+                    p.since = Instant::now();
+                    continue;
+                }
+                pending.remove(&path);
+                // By default a rule takes what its destination accepts (from the bytes);
+                // other files are left alone, not failed.
+                let not_accepted = rule.include.is_empty()
+                    && accepts.is_some_and(|l| {
+                        !l.accepts.is_empty()
+                            && !crate::media::sniff_path(&path).is_ok_and(|m| l.accepts_mime(&m))
+                    });
+                if not_accepted {
+                    skipped.push(now_info);
+                } else {
+                    ready.push(now_info);
+                }
+            }
+        }
+    }
+    let store = engine.watch_store();
+    if !skipped.is_empty() {
+        let _ = store.mark_seen_all(&rule.id, &skipped);
+    }
+    if ready.is_empty() {
+        return;
+    }
+    let paths: Vec<PathBuf> = ready.iter().map(|f| f.path.clone()).collect();
+    match engine.enqueue_paths(&paths, &rule.account, &format!("watch:{}", rule.id), false) {
+        Ok(ids) => {
+            let _ = store.mark(&rule.id, ready.iter().zip(ids.into_iter().map(Some)));
+        }
+        Err(e) => {
+            tracing::warn!("rule {}: could not queue files: {}", rule.id, e.message);
+            // Put them back: nothing is dropped.
+            for f in ready {
+                pending.insert(
+                    f.path.clone(),
+                    Pending {
+                        info: f,
+                        since: Instant::now(),
+                    },
+                );
+            }
+        }
+    }
+}
+
+fn set_status(
+    engine: &Engine,
+    rule: &Rule,
+    state: &str,
+    waiting: u64,
+    reason: Option<String>,
+    last_error: Option<String>,
+) {
+    let _ = engine.watch_store().set_status(
+        &rule.id,
+        &Status {
+            state: state.to_string(),
+            waiting,
+            reason,
+            last_error,
+            fresh: true,
+        },
+    );
+}
+
+/// After-upload actions (`move:SUBDIR`, `delete`), only for jobs that succeeded.
+async fn after_actions(engine: Arc<Engine>, stop: CancellationToken) {
+    let mut rx = engine.subscribe();
+    loop {
+        let ev = tokio::select! {
+            _ = stop.cancelled() => return,
+            ev = rx.recv() => ev,
+        };
+        let job = match ev {
+            Ok(Event::JobSucceeded { job }) => job,
+            Ok(_) => continue,
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(_) => return,
+        };
+        let Some(rule_id) = job.origin.strip_prefix("watch:") else {
+            continue;
+        };
+        let Some(rule) = engine.watch_rules().into_iter().find(|r| r.id == rule_id) else {
+            continue;
+        };
+        let src = PathBuf::from(&job.input);
+        let result = match &rule.after {
+            After::Keep => Ok(()),
+            After::Delete => std::fs::remove_file(&src),
+            After::Move(sub) => {
+                let dest_dir = rule.dir.join(sub);
+                let name = src.file_name().map(PathBuf::from).unwrap_or_default();
+                std::fs::create_dir_all(&dest_dir)
+                    .and_then(|_| std::fs::rename(&src, dest_dir.join(name)))
+            }
+        };
+        if let Err(e) = result {
+            tracing::warn!(
+                "rule {}: after-upload action on {}: {e}",
+                rule.id,
+                src.display()
+            );
+        }
+    }
+}

@@ -1,0 +1,469 @@
+//! Watch folders with real filesystem events in temp dirs. Each test asserts exactly what
+//! reached the destination (the local library, or a fake) and how many times.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ferry_core::library::Filter;
+use ferry_core::watch::{After, Existing, NewRule};
+use ferry_core::{Engine, JobStatus, Kind};
+use tokio_util::sync::CancellationToken;
+
+use crate::support::{png, TestEngine};
+
+/// A local-library destination, a watched folder, and `watch_run` in the background
+/// (stopped on drop).
+struct Harness {
+    t: TestEngine,
+    dir: PathBuf,
+    lib: PathBuf,
+    stop: CancellationToken,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Harness {
+    fn new() -> Harness {
+        let scratch = tempfile::tempdir().unwrap();
+        let lib = scratch.path().join("lib");
+        let t = TestEngine::with_account(Kind::Local, &[("dir", lib.display().to_string())], None);
+        let dir = t.dir.path().join("watched");
+        std::fs::create_dir_all(&dir).unwrap();
+        // Keep the scratch dir alive as long as the engine's.
+        std::mem::forget(scratch);
+        Harness {
+            t,
+            dir,
+            lib,
+            stop: CancellationToken::new(),
+            task: None,
+        }
+    }
+
+    fn engine(&self) -> &Arc<Engine> {
+        &self.t.engine
+    }
+
+    fn add(&self, f: impl FnOnce(&mut NewRule)) -> String {
+        let mut r = NewRule::new(&self.dir, "dest");
+        r.settle_secs = 0.5;
+        f(&mut r);
+        self.engine().watch_add(r).unwrap().id
+    }
+
+    fn start(&mut self) {
+        self.stop = CancellationToken::new();
+        let engine = self.engine().clone();
+        let stop = self.stop.clone();
+        self.task = Some(tokio::spawn(async move {
+            engine.watch_run(stop).await.unwrap();
+        }));
+    }
+
+    async fn stop(&mut self) {
+        self.stop.cancel();
+        if let Some(t) = self.task.take() {
+            tokio::time::timeout(Duration::from_secs(20), t)
+                .await
+                .expect("stops")
+                .unwrap();
+        }
+    }
+
+    async fn wait_watching(&self, id: &str) {
+        wait_for("the rule to be watching", Duration::from_secs(10), || {
+            self.engine()
+                .watch_list()
+                .unwrap()
+                .iter()
+                .any(|v| v.rule.id == id && v.state == "watching")
+        })
+        .await;
+    }
+
+    /// Names in the library with how often each was uploaded.
+    fn uploaded(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .engine()
+            .library(&Filter::default())
+            .unwrap()
+            .into_iter()
+            .map(|i| i.name)
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn jobs_done(&self) -> usize {
+        self.engine()
+            .jobs(false)
+            .unwrap()
+            .iter()
+            .filter(|j| j.status == JobStatus::Succeeded)
+            .count()
+    }
+
+    fn library_files(&self) -> Vec<PathBuf> {
+        crate::support::files_under(&self.lib)
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+async fn wait_for(what: &str, limit: Duration, cond: impl Fn() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Give the watcher time to (not) act: a few quiet periods.
+async fn quiet() {
+    tokio::time::sleep(Duration::from_millis(1800)).await;
+}
+
+fn write(p: &Path, bytes: &[u8]) {
+    std::fs::write(p, bytes).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_writer_is_uploaded_once_and_complete() {
+    let mut h = Harness::new();
+    let id = h.add(|r| r.settle_secs = 1.5);
+    h.start();
+    h.wait_watching(&id).await;
+    let path = h.dir.join("slow.png");
+    let full = png(500_000);
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&path).unwrap();
+        for piece in full.chunks(100_004) {
+            f.write_all(piece).unwrap();
+            f.flush().unwrap();
+            // Check the file is visible as waiting, never taken half-written.
+            tokio::time::sleep(Duration::from_millis(1000)).await;
+            assert_eq!(h.jobs_done(), 0, "nothing taken while it is being written");
+        }
+    }
+    wait_for("the upload", Duration::from_secs(20), || h.jobs_done() == 1).await;
+    quiet().await;
+    assert_eq!(h.uploaded(), vec!["slow.png"]);
+    let files = h.library_files();
+    assert_eq!(files.len(), 1);
+    assert_eq!(std::fs::read(&files[0]).unwrap(), full, "complete");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn temp_then_rename_is_taken_under_the_final_name_and_mv_from_outside_counts() {
+    let mut h = Harness::new();
+    let id = h.add(|_| {});
+    h.start();
+    h.wait_watching(&id).await;
+    write(&h.dir.join("x.tmp"), &png(1000));
+    std::fs::rename(h.dir.join("x.tmp"), h.dir.join("x.jpg")).unwrap();
+    let outside = h.t.dir.path().join("outside.png");
+    write(&outside, &png(2000));
+    std::fs::rename(&outside, h.dir.join("moved-in.png")).unwrap();
+    wait_for("both uploads", Duration::from_secs(15), || {
+        h.jobs_done() == 2
+    })
+    .await;
+    quiet().await;
+    assert_eq!(h.uploaded(), vec!["moved-in.png", "x.jpg"]);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_512_mib_copy_is_uploaded_once_after_it_ends() {
+    let mut h = Harness::new();
+    let id = h.add(|r| r.settle_secs = 1.0);
+    h.start();
+    h.wait_watching(&id).await;
+    let src = h.t.dir.path().join("big.mp4");
+    {
+        let mut f = std::fs::File::create(&src).unwrap();
+        let block = crate::support::noise(1 << 20);
+        for _ in 0..512 {
+            std::io::Write::write_all(&mut f, &block).unwrap();
+        }
+    }
+    let status = std::process::Command::new("cp")
+        .arg(&src)
+        .arg(h.dir.join("big.mp4"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    wait_for("the upload", Duration::from_secs(120), || {
+        h.jobs_done() == 1
+    })
+    .await;
+    quiet().await;
+    assert_eq!(h.uploaded(), vec!["big.mp4"]);
+    let files = h.library_files();
+    assert_eq!(files.len(), 1);
+    assert_eq!(std::fs::metadata(&files[0]).unwrap().len(), 512 << 20);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_10000_files_is_all_uploaded_none_twice() {
+    let mut h = Harness::new();
+    let id = h.add(|_| {});
+    h.start();
+    h.wait_watching(&id).await;
+    for i in 0..10_000u32 {
+        write(
+            &h.dir.join(format!("f{i:05}.bin")),
+            format!("file number {i}").as_bytes(),
+        );
+    }
+    wait_for("10,000 uploads", Duration::from_secs(300), || {
+        h.jobs_done() >= 10_000
+    })
+    .await;
+    quiet().await;
+    let names = h.uploaded();
+    assert_eq!(names.len(), 10_000, "none missed, none twice");
+    let mut dedup = names.clone();
+    dedup.dedup();
+    assert_eq!(dedup.len(), 10_000);
+    assert_eq!(h.library_files().len(), 10_000);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_added_while_stopped_are_uploaded_at_the_next_start() {
+    let mut h = Harness::new();
+    write(&h.dir.join("before.png"), &png(100));
+    let id = h.add(|r| r.existing = Existing::Skip);
+    h.start();
+    h.wait_watching(&id).await;
+    write(&h.dir.join("first.png"), &png(200));
+    wait_for("first", Duration::from_secs(10), || h.jobs_done() == 1).await;
+    h.stop().await;
+    write(&h.dir.join("while-stopped.png"), &png(300));
+    h.start();
+    wait_for("catch-up", Duration::from_secs(15), || h.jobs_done() == 2).await;
+    quiet().await;
+    assert_eq!(
+        h.uploaded(),
+        vec!["first.png", "while-stopped.png"],
+        "existing files were skipped"
+    );
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn existing_import_takes_what_is_already_there() {
+    let mut h = Harness::new();
+    write(&h.dir.join("old.png"), &png(100));
+    let id = h.add(|r| r.existing = Existing::Import);
+    h.start();
+    h.wait_watching(&id).await;
+    wait_for("the import", Duration::from_secs(10), || h.jobs_done() == 1).await;
+    assert_eq!(h.uploaded(), vec!["old.png"]);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rename_is_not_uploaded_again_but_an_edit_is() {
+    let mut h = Harness::new();
+    let id = h.add(|_| {});
+    h.start();
+    h.wait_watching(&id).await;
+    write(&h.dir.join("a.png"), &png(1000));
+    wait_for("upload", Duration::from_secs(10), || h.jobs_done() == 1).await;
+    std::fs::rename(h.dir.join("a.png"), h.dir.join("b.png")).unwrap();
+    quiet().await;
+    assert_eq!(h.library_files().len(), 1, "a rename sends nothing");
+    let mut edited = png(1000);
+    edited[500] ^= 1;
+    write(&h.dir.join("b.png"), &edited);
+    wait_for("the edit", Duration::from_secs(10), || {
+        h.library_files().len() == 2
+    })
+    .await;
+    quiet().await;
+    assert_eq!(h.library_files().len(), 2);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn excluded_and_temp_names_are_never_uploaded() {
+    let mut h = Harness::new();
+    let id = h.add(|r| r.exclude = vec!["*.raw".into()]);
+    h.start();
+    h.wait_watching(&id).await;
+    for n in [
+        "a.part",
+        "b.crdownload",
+        "c.tmp",
+        ".hidden.png",
+        "~$d.png",
+        "e.png~",
+        "f.raw",
+        ".DS_Store",
+    ] {
+        write(&h.dir.join(n), &png(50));
+    }
+    write(&h.dir.join("real.png"), &png(60));
+    wait_for("real.png", Duration::from_secs(10), || h.jobs_done() == 1).await;
+    quiet().await;
+    assert_eq!(h.uploaded(), vec!["real.png"]);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_upload_move_and_delete_happen_only_after_success() {
+    let mut h = Harness::new();
+    let moved = h.add(|r| r.after = After::Move("done".into()));
+    h.start();
+    h.wait_watching(&moved).await;
+    write(&h.dir.join("m.png"), &png(100));
+    wait_for("moved", Duration::from_secs(10), || {
+        h.dir.join("done/m.png").exists()
+    })
+    .await;
+    assert!(!h.dir.join("m.png").exists());
+    quiet().await;
+    assert_eq!(
+        h.uploaded(),
+        vec!["m.png"],
+        "the moved file is not taken again"
+    );
+    h.stop().await;
+
+    // A destination that refuses (bad key): delete must not happen.
+    let f = ferry_fakes::Fakes::start(ferry_fakes::Options::default()).await;
+    let t = TestEngine::with_account(
+        Kind::Synposter,
+        &[("api_url", f.synposter.api_url())],
+        Some("sk_live_wrongwrongwrongwrongwrongwrong00"),
+    );
+    let dir = t.dir.path().join("w");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut r = NewRule::new(&dir, "dest");
+    r.settle_secs = 0.3;
+    r.after = After::Delete;
+    let id = t.engine.watch_add(r).unwrap().id;
+    let stop = CancellationToken::new();
+    let task = tokio::spawn({
+        let (e, s) = (t.engine.clone(), stop.clone());
+        async move { e.watch_run(s).await.unwrap() }
+    });
+    wait_for("watching", Duration::from_secs(10), || {
+        t.engine
+            .watch_list()
+            .unwrap()
+            .iter()
+            .any(|v| v.rule.id == id && v.state == "watching")
+    })
+    .await;
+    write(&dir.join("keep-me.png"), &png(100));
+    wait_for("the failure", Duration::from_secs(10), || {
+        t.engine
+            .jobs(false)
+            .unwrap()
+            .iter()
+            .any(|j| j.status == JobStatus::Failed)
+    })
+    .await;
+    quiet().await;
+    assert!(dir.join("keep-me.png").exists(), "never deleted on failure");
+    stop.cancel();
+    task.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_removed_then_recreated_recovers() {
+    let mut h = Harness::new();
+    let id = h.add(|_| {});
+    h.start();
+    h.wait_watching(&id).await;
+    std::fs::remove_dir_all(&h.dir).unwrap();
+    wait_for("unavailable", Duration::from_secs(10), || {
+        h.engine()
+            .watch_list()
+            .unwrap()
+            .iter()
+            .any(|v| v.state == "unavailable" && v.reason.is_some())
+    })
+    .await;
+    std::fs::create_dir_all(&h.dir).unwrap();
+    h.wait_watching(&id).await;
+    write(&h.dir.join("back.png"), &png(100));
+    wait_for("upload after recovery", Duration::from_secs(10), || {
+        h.jobs_done() == 1
+    })
+    .await;
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_symlink_loop_does_not_hang_the_scan() {
+    let mut h = Harness::new();
+    std::fs::create_dir_all(h.dir.join("sub")).unwrap();
+    std::os::unix::fs::symlink(&h.dir, h.dir.join("sub/loop")).unwrap();
+    write(&h.dir.join("sub/deep.png"), &png(100));
+    let id = h.add(|r| {
+        r.recursive = true;
+        r.existing = Existing::Import;
+    });
+    h.start();
+    h.wait_watching(&id).await;
+    wait_for("upload", Duration::from_secs(10), || h.jobs_done() == 1).await;
+    quiet().await;
+    assert_eq!(h.uploaded(), vec!["deep.png"]);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overflow_rescan_finds_every_file_whose_events_were_lost() {
+    let mut h = Harness::new();
+    let id = h.add(|_| {});
+    h.start();
+    h.wait_watching(&id).await;
+    h.engine().watch_drop_events(&id, true);
+    for i in 0..50 {
+        write(&h.dir.join(format!("lost{i}.png")), &png(100 + i));
+    }
+    quiet().await;
+    assert_eq!(h.jobs_done(), 0, "their events were lost");
+    h.engine().watch_drop_events(&id, false);
+    let overflow =
+        notify::Event::new(notify::EventKind::Other).set_flag(notify::event::Flag::Rescan);
+    assert!(h.engine().watch_inject(&id, Ok(overflow)));
+    wait_for("the rescan's uploads", Duration::from_secs(20), || {
+        h.jobs_done() == 50
+    })
+    .await;
+    quiet().await;
+    assert_eq!(h.uploaded().len(), 50);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_resume_and_remove_rules() {
+    let h = Harness::new();
+    let id = h.add(|_| {});
+    assert!(h.engine().watch_pause(&id).unwrap().paused);
+    assert_eq!(h.engine().watch_list().unwrap()[0].state, "paused");
+    assert!(!h.engine().watch_resume(&id).unwrap().paused);
+    assert!(
+        h.engine().watch_add(NewRule::new(&h.dir, "dest")).is_err(),
+        "no duplicate rule"
+    );
+    assert!(h
+        .engine()
+        .watch_add(NewRule::new(h.dir.join("nope"), "dest"))
+        .is_err());
+    h.engine().watch_remove(&id).unwrap();
+    assert!(h.engine().watch_list().unwrap().is_empty());
+    assert!(h.engine().watch_remove(&id).is_err());
+}
