@@ -46,6 +46,8 @@ pub struct Registry {
     tasks: Mutex<HashMap<String, (CancellationToken, mpsc::UnboundedSender<Hint>)>>,
     /// Rules whose path events are dropped, to reproduce a lost-events overflow.
     muted: Mutex<std::collections::HashSet<String>>,
+    /// Use polling even where OS events work (diagnostics; tests of the fallback).
+    force_polling: std::sync::atomic::AtomicBool,
 }
 
 impl Engine {
@@ -150,6 +152,15 @@ impl Engine {
         }
     }
 
+    /// Watch by polling, as when the OS refuses more watches (takes effect for rules
+    /// started from now on).
+    #[doc(hidden)]
+    pub fn watch_force_polling(&self, on: bool) {
+        self.watch_registry()
+            .force_polling
+            .store(on, std::sync::atomic::Ordering::SeqCst);
+    }
+
     /// Deliver a watcher callback result to a running rule, as the OS watcher would.
     /// Returns false when the rule is not running in this process.
     pub fn watch_inject(&self, id: &str, res: notify::Result<notify::Event>) -> bool {
@@ -211,7 +222,11 @@ async fn rule_task(
             }
         }
         // Events where the OS can deliver them; polling where it cannot.
-        let (watcher, mode) = start_watcher(&rule, tx.clone());
+        let forced = engine
+            .watch_registry()
+            .force_polling
+            .load(std::sync::atomic::Ordering::SeqCst);
+        let (watcher, mode) = start_watcher(&rule, tx.clone(), forced);
         let mut pending: HashMap<PathBuf, Pending> = HashMap::new();
         let mut rescan_needed = true;
         let mut next_rescan = Instant::now() + Duration::from_secs(rule.rescan_secs.max(1));
@@ -291,6 +306,7 @@ async fn rule_task(
 fn start_watcher(
     rule: &Rule,
     tx: mpsc::UnboundedSender<Hint>,
+    force_polling: bool,
 ) -> (Option<Box<dyn Watcher + Send>>, Mode) {
     let mode = if rule.recursive {
         notify::RecursiveMode::Recursive
@@ -298,20 +314,18 @@ fn start_watcher(
         notify::RecursiveMode::NonRecursive
     };
     let tx2 = tx.clone();
-    let native = notify::recommended_watcher(move |res| {
-        let _ = tx2.send(hint_of(res));
-    })
-    .and_then(|mut w| w.watch(&rule.dir, mode).map(|_| w));
+    let native = if force_polling {
+        Err(notify::Error::generic("polling was forced"))
+    } else {
+        notify::recommended_watcher(move |res| {
+            let _ = tx2.send(hint_of(res));
+        })
+        .and_then(|mut w| w.watch(&rule.dir, mode).map(|_| w))
+    };
     match native {
         Ok(w) => (Some(Box::new(w)), Mode::Events),
         Err(e) => {
-            let why = match e.kind {
-                notify::ErrorKind::MaxFilesWatch => format!(
-                    "the OS limit on watched folders was reached ({e}); polling every 2 s instead. \
-                     Raise it with `sudo sysctl fs.inotify.max_user_watches=524288`"
-                ),
-                _ => format!("file events are unavailable here ({e}); polling every 2 s instead"),
-            };
+            let why = polling_reason(&e);
             let poll = notify::PollWatcher::new(
                 move |res| {
                     let _ = tx.send(hint_of(res));
@@ -325,6 +339,17 @@ fn start_watcher(
                 Err(_) => (None, Mode::Polling(why)),
             }
         }
+    }
+}
+
+/// Why a rule polls, and how to fix it, from the error that stopped OS watching.
+pub fn polling_reason(e: &notify::Error) -> String {
+    match e.kind {
+        notify::ErrorKind::MaxFilesWatch => format!(
+            "the OS limit on watched folders was reached ({e}); polling every 2 s instead. \
+             Raise it with `sudo sysctl fs.inotify.max_user_watches=524288`"
+        ),
+        _ => format!("file events are unavailable here ({e}); polling every 2 s instead"),
     }
 }
 

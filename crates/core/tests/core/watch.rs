@@ -467,3 +467,31 @@ async fn pause_resume_and_remove_rules() {
     assert!(h.engine().watch_list().unwrap().is_empty());
     assert!(h.engine().watch_remove(&id).is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn where_watches_cannot_be_added_the_rule_polls_and_says_why() {
+    let mut h = Harness::new();
+    h.engine().watch_force_polling(true);
+    let id = h.add(|_| {});
+    h.start();
+    wait_for("degraded polling", Duration::from_secs(10), || {
+        h.engine().watch_list().unwrap().iter().any(|v| {
+            v.rule.id == id
+                && v.state == "degraded-polling"
+                && v.reason.as_deref().is_some_and(|r| r.contains("polling"))
+        })
+    })
+    .await;
+    write(&h.dir.join("polled.png"), &png(100));
+    wait_for("the upload by polling", Duration::from_secs(15), || {
+        h.jobs_done() == 1
+    })
+    .await;
+    h.stop().await;
+    let limit = notify::Error::new(notify::ErrorKind::MaxFilesWatch);
+    let why = ferry_core::watch::runtime::polling_reason(&limit);
+    assert!(
+        why.contains("fs.inotify.max_user_watches"),
+        "says the fix: {why}"
+    );
+}
