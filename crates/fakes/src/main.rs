@@ -22,8 +22,15 @@ async fn main() {
         match arg.as_str() {
             "--print-endpoints" => {}
             "--discard-bytes" => opts.discard_bytes = true,
+            // Benchmarks measure Ferry, not the documented per-minute quotas.
+            "--no-rate-limits" => {
+                opts.postsyncer_rate_limit = u32::MAX;
+                opts.socialsyncer_rate_limit = u32::MAX;
+            }
             "-h" | "--help" => {
-                println!("usage: ferry-fakes [--print-endpoints] [--discard-bytes]");
+                println!(
+                    "usage: ferry-fakes [--print-endpoints] [--discard-bytes] [--no-rate-limits]"
+                );
                 return;
             }
             other => {

@@ -232,7 +232,7 @@ async fn rule_task(
         let mut next_rescan = Instant::now() + Duration::from_secs(rule.rescan_secs.max(1));
         let mut last_status = (String::new(), u64::MAX);
         let mut last_beat = Instant::now();
-        let mut tick = tokio::time::interval(Duration::from_millis(200));
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
         loop {
             if rescan_needed || Instant::now() >= next_rescan {
                 let found = {
