@@ -63,12 +63,13 @@ fn library_rows(home: &Path) -> Vec<serde_json::Value> {
         .clone()
 }
 
-/// Kill the child once `cond` holds (bounded wait).
-fn kill_when(child: &mut std::process::Child, what: &str, cond: impl Fn() -> bool) {
+/// Kill the child once `cond` holds (bounded wait). `log` is where its stderr goes.
+fn kill_when(child: &mut std::process::Child, log: &Path, what: &str, cond: impl Fn() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(120);
     while !cond() {
         if let Ok(Some(status)) = child.try_wait() {
-            panic!("ferry ended ({status}) before {what}");
+            let err = std::fs::read_to_string(log).unwrap_or_default();
+            panic!("ferry ended ({status}) before {what}:\n{err}");
         }
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(5));
@@ -106,17 +107,18 @@ async fn s3_upload_killed_midway_resumes_with_little_sent_twice() {
     );
 
     proxy.set_throttle(64 * MIB);
+    let log = dir.path().join("upload.log");
     let mut child = ferry(&home)
-        .args(["upload", "--to", "s3", "--json"])
+        .args(["-v", "upload", "--to", "s3", "--json"])
         .arg(&file)
         .env("FERRY_TEST_S3_SECRET", SECRET_KEY)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
     let p = proxy.clone();
     tokio::task::spawn_blocking(move || {
-        kill_when(&mut child, "half the file was sent", || {
+        kill_when(&mut child, &log, "half the file was sent", || {
             p.up_bytes() >= SIZE / 2
         });
     })
@@ -175,16 +177,17 @@ async fn presigned_put_killed_midway_is_sent_again_whole() {
         .unwrap();
     assert!(out.status.success());
     let mut child = ferry(&home)
-        .args(["upload", "--to", "ss", "--json"])
+        .args(["-v", "upload", "--to", "ss", "--json"])
         .arg(&file)
         .env("FERRY_TEST_SS_KEY", ferry_fakes::SOCIALSYNCER_KEY)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("upload.log")).unwrap())
         .spawn()
         .unwrap();
     let fake = fakes.socialsyncer.clone();
+    let log = dir.path().join("upload.log");
     tokio::task::spawn_blocking(move || {
-        kill_when(&mut child, "the PUT was under way", || {
+        kill_when(&mut child, &log, "the PUT was under way", || {
             fake.requests()
                 .iter()
                 .any(|r| r.method == "PUT" && r.body_len >= 32 * MIB)
