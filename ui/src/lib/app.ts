@@ -1,0 +1,57 @@
+// App-wide state shared by the screens: accounts, providers, the chosen destination, the
+// queue, and the live-region messages.
+import { get, writable } from "svelte/store";
+import type { AccountView, ProviderInfo, Settings } from "../bindings";
+import { api, subscribeEvents, toCommandError } from "../platform/tauri";
+import { announce, createQueueStore } from "./queue";
+
+export const accounts = writable<AccountView[]>([]);
+export const providers = writable<ProviderInfo[]>([]);
+export const destination = writable<string>("library");
+export const settings = writable<Settings | null>(null);
+export const queue = createQueueStore();
+export const liveMessage = writable<string>("");
+export const libraryVersion = writable(0);
+export const watchVersion = writable(0);
+export const startupError = writable<string>("");
+
+export function say(text: string) {
+  // Re-set even for the same text so screen readers hear it again.
+  liveMessage.set("");
+  queueMicrotask(() => liveMessage.set(text));
+}
+
+export function setAccounts(list: AccountView[]) {
+  accounts.set(list);
+  const cur = get(destination);
+  if (!list.some((a) => a.name === cur)) {
+    destination.set(list.find((a) => a.default)?.name ?? list[0]?.name ?? "library");
+  }
+}
+
+export function providerFor(kind: string): ProviderInfo | undefined {
+  return get(providers).find((p) => p.kind === kind);
+}
+
+export async function start() {
+  try {
+    const [info, provs, accts, jobs] = await Promise.all([
+      api.appInfo(), api.providersList(), api.accountsList(), api.queueList(),
+    ]);
+    providers.set(provs);
+    destination.set(info.defaultAccount || "library");
+    setAccounts(accts);
+    queue.load(jobs);
+    await subscribeEvents((e) => {
+      queue.apply(e);
+      const a = announce(e);
+      if (a) say(a.text);
+      if (e.type === "libraryChanged" || e.type === "jobSucceeded") libraryVersion.update((n) => n + 1);
+      if (e.type === "watchChanged") watchVersion.update((n) => n + 1);
+    });
+    settings.set(await api.settingsGet());
+  } catch (e) {
+    const err = toCommandError(e);
+    startupError.set(`${err.message} (${err.code})`);
+  }
+}

@@ -1,0 +1,49 @@
+import { describe, expect, test } from "vitest";
+import { formatBytes, formatEta, formatExpiry, formatSpeed, percent, phaseLabel } from "./format";
+
+describe("formatters", () => {
+  test("bytes use SI units with one decimal below ten", () => {
+    expect(formatBytes(0)).toBe("0 B");
+    expect(formatBytes(999)).toBe("999 B");
+    expect(formatBytes(1500)).toBe("1.5 KB");
+    expect(formatBytes(48_000_000)).toBe("48 MB");
+    expect(formatBytes(4 * 1024 ** 3)).toBe("4.3 GB");
+    expect(formatBytes(null)).toBe("—");
+  });
+
+  test("speed is empty when nothing moves", () => {
+    expect(formatSpeed(0)).toBe("");
+    expect(formatSpeed(2_500_000)).toBe("2.5 MB/s");
+  });
+
+  test("eta reads as seconds, minutes or hours left", () => {
+    expect(formatEta(null)).toBe("");
+    expect(formatEta(1.5)).toBe("2s left");
+    expect(formatEta(75)).toBe("1m 15s left");
+    expect(formatEta(3 * 3600 + 5 * 60)).toBe("3h 05m left");
+  });
+
+  test("percent is clamped and zero without a total", () => {
+    expect(percent(5, 10)).toBe(50);
+    expect(percent(20, 10)).toBe(100);
+    expect(percent(5, null)).toBe(0);
+    expect(percent(5, 0)).toBe(0);
+  });
+
+  test("expiry says expires in 6 days like SocialSyncer's week-long links", () => {
+    const now = new Date("2026-01-01T00:00:00Z");
+    expect(formatExpiry("2026-01-07T01:00:00Z", now)).toBe("expires in 6 days");
+    expect(formatExpiry("2026-01-01T03:00:00Z", now)).toBe("expires in 3 hours");
+    expect(formatExpiry("2026-01-01T00:10:00Z", now)).toBe("expires in 10 min");
+    expect(formatExpiry("2025-12-31T00:00:00Z", now)).toBe("expired");
+    expect(formatExpiry(null, now)).toBe("");
+  });
+
+  test("job statuses read as the phases a person expects", () => {
+    expect(phaseLabel("queued")).toBe("waiting");
+    expect(phaseLabel("preparing")).toBe("hashing");
+    expect(phaseLabel("uploading", "processing")).toBe("processing");
+    expect(phaseLabel("succeeded")).toBe("done");
+    expect(phaseLabel("waiting_retry")).toBe("retrying");
+  });
+});

@@ -1,0 +1,75 @@
+// Pure formatters: bytes, speed, ETA, relative expiry, phase labels.
+import type { JobStatus, Phase } from "../bindings";
+
+const UNITS = ["B", "KB", "MB", "GB", "TB"];
+
+export function formatBytes(n: number | null | undefined): string {
+  if (n == null || !Number.isFinite(n) || n < 0) return "—";
+  let v = n;
+  let i = 0;
+  while (v >= 1000 && i < UNITS.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return i === 0 ? `${v} B` : `${v < 10 ? v.toFixed(1) : Math.round(v)} ${UNITS[i]}`;
+}
+
+export function formatSpeed(bytesPerSec: number | null | undefined): string {
+  if (bytesPerSec == null || bytesPerSec <= 0) return "";
+  return `${formatBytes(bytesPerSec)}/s`;
+}
+
+export function formatEta(secs: number | null | undefined): string {
+  if (secs == null || !Number.isFinite(secs) || secs < 0) return "";
+  const s = Math.round(secs);
+  if (s < 60) return `${s}s left`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${String(s % 60).padStart(2, "0")}s left`;
+  const h = Math.floor(m / 60);
+  return `${h}h ${String(m % 60).padStart(2, "0")}m left`;
+}
+
+export function percent(sent: number, total: number | null): number {
+  if (!total || total <= 0) return 0;
+  return Math.max(0, Math.min(100, (sent / total) * 100));
+}
+
+/** "expires in 6 days" / "expires in 3 hours" / "expired". */
+export function formatExpiry(expiresAt: string | null, now: Date = new Date()): string {
+  if (!expiresAt) return "";
+  const t = Date.parse(expiresAt);
+  if (Number.isNaN(t)) return "";
+  const ms = t - now.getTime();
+  if (ms <= 0) return "expired";
+  const hours = ms / 3_600_000;
+  if (hours < 1) return `expires in ${Math.max(1, Math.round(ms / 60_000))} min`;
+  if (hours < 48) {
+    const h = Math.round(hours);
+    return `expires in ${h} hour${h === 1 ? "" : "s"}`;
+  }
+  const d = Math.floor(hours / 24);
+  return `expires in ${d} days`;
+}
+
+/** The phase a person sees for a job status (issue 5: waiting, hashing, uploading, ...). */
+export type PhaseLabel =
+  | "waiting" | "hashing" | "uploading" | "processing" | "done" | "failed" | "paused" | "cancelled" | "retrying";
+
+export function phaseLabel(status: JobStatus, phase?: Phase): PhaseLabel {
+  switch (status) {
+    case "queued": return "waiting";
+    case "preparing": return "hashing";
+    case "uploading": return phase === "processing" ? "processing" : "uploading";
+    case "processing": return "processing";
+    case "succeeded": return "done";
+    case "failed": return "failed";
+    case "cancelled": return "cancelled";
+    case "paused": return "paused";
+    case "waiting_retry": return "retrying";
+  }
+}
+
+export function isActive(status: JobStatus): boolean {
+  return status === "queued" || status === "preparing" || status === "uploading" ||
+    status === "processing" || status === "waiting_retry";
+}

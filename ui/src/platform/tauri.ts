@@ -1,0 +1,97 @@
+// The only module that imports @tauri-apps/*: a typed wrapper over the IPC contract in docs/ipc.md.
+import { invoke, Channel, convertFileSrc } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import { open as openDialog } from "@tauri-apps/plugin-dialog";
+import type {
+  AccountView, AddUrlsResult, AppInfo, CommandError, CopyFormat, Event, Job, LibraryFilter,
+  LibraryItem, ProviderInfo, RemoteMedia, Settings, WatchRuleView,
+} from "../bindings";
+
+export type QueueAction = "pause" | "resume" | "cancel" | "retry";
+export type Origin = "drop" | "pick" | "args";
+
+/** Normalise whatever a command rejected with into `{code, message}`. */
+export function toCommandError(e: unknown): CommandError {
+  if (e && typeof e === "object" && "code" in e && "message" in e) {
+    const o = e as { code: unknown; message: unknown };
+    return { code: String(o.code), message: String(o.message) };
+  }
+  if (e instanceof Error) return { code: "ui.error", message: e.message };
+  return { code: "ui.error", message: String(e) };
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    throw toCommandError(e);
+  }
+}
+
+export const api = {
+  appInfo: () => call<AppInfo>("app_info"),
+  providersList: () => call<ProviderInfo[]>("providers_list"),
+  accountsList: () => call<AccountView[]>("accounts_list"),
+  accountAdd: (name: string, kind: string, options: Record<string, string>, secret: string | null) =>
+    call<AccountView[]>("account_add", { name, kind, options, secret }),
+  accountRemove: (name: string) => call<AccountView[]>("account_remove", { name }),
+  accountTest: (name: string) => call<null>("account_test", { name }),
+  accountSetDefault: (name: string) => call<AccountView[]>("account_set_default", { name }),
+  queueAddPaths: (paths: string[], account: string, origin: Origin) =>
+    call<number[]>("queue_add_paths", { paths, account, origin }),
+  queueAddUrls: (text: string, account: string) => call<AddUrlsResult>("queue_add_urls", { text, account }),
+  queuePasteImage: (account: string) => call<number>("queue_paste_image", { account }),
+  queueList: () => call<Job[]>("queue_list"),
+  queueControl: (action: QueueAction, id: number | null) => call<number>("queue_control", { action, id }),
+  libraryList: (filter: LibraryFilter) => call<LibraryItem[]>("library_list", { filter }),
+  libraryRemote: (account: string) => call<RemoteMedia[]>("library_remote", { account }),
+  libraryRefresh: (account: string | null) => call<number>("library_refresh", { account }),
+  libraryDelete: (id: number) => call<LibraryItem>("library_delete", { id }),
+  libraryCopy: (id: number, format: CopyFormat) => call<string>("library_copy", { id, format }),
+  libraryOpen: (id: number) => call<null>("library_open", { id }),
+  libraryReveal: (id: number) => call<null>("library_reveal", { id }),
+  settingsGet: () => call<Settings>("settings_get"),
+  settingsSet: (settings: Settings) => call<Settings>("settings_set", { settings }),
+  watchList: () => call<WatchRuleView[]>("watch_list"),
+  watchAdd: (dir: string, account: string) => call<WatchRuleView[]>("watch_add", { dir, account }),
+  watchPause: (id: string) => call<WatchRuleView[]>("watch_pause", { id }),
+  watchResume: (id: string) => call<WatchRuleView[]>("watch_resume", { id }),
+  watchRemove: (id: string) => call<WatchRuleView[]>("watch_remove", { id }),
+};
+
+/** Subscribe to the engine's event Channel. */
+export async function subscribeEvents(onEvent: (e: Event) => void): Promise<void> {
+  const channel = new Channel<Event>();
+  channel.onmessage = onEvent;
+  await call<null>("events_subscribe", { channel });
+}
+
+export type DragKind = "enter" | "over" | "leave" | "drop";
+
+/** Native drag and drop: Tauri's window events carry real paths. */
+export async function onDragDrop(handler: (kind: DragKind, paths: string[]) => void): Promise<UnlistenFn> {
+  const kinds: DragKind[] = ["enter", "over", "leave", "drop"];
+  const unlistens = await Promise.all(
+    kinds.map((k) =>
+      listen<{ paths?: string[] }>(`tauri://drag-${k}`, (ev) => handler(k, ev.payload?.paths ?? [])),
+    ),
+  );
+  return () => unlistens.forEach((u) => u());
+}
+
+export async function pickFiles(): Promise<string[]> {
+  const r = await openDialog({ multiple: true, directory: false });
+  if (r == null) return [];
+  return Array.isArray(r) ? r : [r];
+}
+
+export async function pickFolder(): Promise<string | null> {
+  const r = await openDialog({ multiple: false, directory: true });
+  if (r == null) return null;
+  return Array.isArray(r) ? (r[0] ?? null) : r;
+}
+
+/** A thumbnail path inside the cache, served through the asset protocol. */
+export function assetUrl(path: string): string {
+  return convertFileSrc(path);
+}

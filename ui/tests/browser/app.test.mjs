@@ -1,0 +1,345 @@
+// The built UI in headless Chromium against a mocked Rust side (see harness.mjs).
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { callsOf, launch, openApp, screenshot, startServer } from "./harness.mjs";
+
+/** @type {Awaited<ReturnType<typeof startServer>>} */
+let server;
+/** @type {import("playwright-core").Browser} */
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function poll(fn, what, ms = 5000) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    last = await fn();
+    if (last) return last;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.fail(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
+}
+
+describe("queue", () => {
+  test("dropping files shows the overlay naming the destination and queues the dropped paths", async () => {
+    const { page, context, errors } = await openApp(browser, server.url);
+    await page.getByTestId("destination-picker").selectOption("blog");
+    await page.evaluate(() => window.__ferryMock.emit("tauri://drag-enter", { paths: ["/home/ada/a.jpg"], position: { x: 10, y: 10 } }));
+    const overlay = page.getByTestId("drop-overlay");
+    await overlay.waitFor();
+    assert.equal(await page.getByTestId("drop-destination").textContent(), "blog");
+    await screenshot(page, "queue-drop-overlay");
+    await page.evaluate(() => window.__ferryMock.emit("tauri://drag-drop", { paths: ["/home/ada/a.jpg", "/home/ada/Trip"], position: { x: 10, y: 10 } }));
+    await overlay.waitFor({ state: "detached" });
+    const calls = await poll(async () => (await callsOf(page, "queue_add_paths")).length && callsOf(page, "queue_add_paths"), "queue_add_paths");
+    assert.deepEqual(calls, [{ paths: ["/home/ada/a.jpg", "/home/ada/Trip"], account: "blog", origin: "drop" }]);
+    await page.locator('[data-testid="queue-row"]', { hasText: "a.jpg" }).waitFor();
+    await page.locator('[data-testid="queue-row"]', { hasText: "Trip" }).waitFor();
+    assert.match(await page.getByTestId("live-region").textContent(), /Queued 2 files for blog/);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test("leaving the window without dropping hides the overlay and queues nothing", async () => {
+    const { page, context } = await openApp(browser, server.url);
+    await page.evaluate(() => window.__ferryMock.emit("tauri://drag-over", { position: { x: 1, y: 1 } }));
+    await page.getByTestId("drop-overlay").waitFor();
+    await page.evaluate(() => window.__ferryMock.emit("tauri://drag-leave", null));
+    await page.getByTestId("drop-overlay").waitFor({ state: "detached" });
+    assert.deepEqual(await callsOf(page, "queue_add_paths"), []);
+    await context.close();
+  });
+
+  test("a dropped path the engine refuses is reported with its code", async () => {
+    const { page, context } = await openApp(browser, server.url);
+    await page.evaluate(() => window.__ferryMock.emit("tauri://drag-drop", { paths: ["/tmp/missing.jpg"], position: { x: 1, y: 1 } }));
+    const err = page.getByTestId("drop-error");
+    await err.waitFor();
+    assert.match(await err.textContent(), /does not exist \(input\.not_found\)/);
+    await context.close();
+  });
+
+  test("picking files with the dialog queues them with origin pick", async () => {
+    const { page, context } = await openApp(browser, server.url);
+    await page.getByTestId("pick-files").click();
+    await poll(async () => (await callsOf(page, "queue_add_paths")).length, "queue_add_paths");
+    assert.deepEqual(await callsOf(page, "queue_add_paths"), [
+      { paths: ["/home/ada/Pictures/picked-1.jpg", "/home/ada/Pictures/picked-2.jpg"], account: "library", origin: "pick" },
+    ]);
+    await context.close();
+  });
+
+  test("pasted URLs are queued and invalid lines are reported inline", async () => {
+    const { page, context } = await openApp(browser, server.url);
+    const text = "https://example.test/cat.jpg\n\nftp://old.example.test/a.png\nhttps://example.test/dog.mp4";
+    await page.getByTestId("paste-box").fill(text);
+    await page.getByTestId("paste-submit").click();
+    const invalid = page.getByTestId("paste-invalid");
+    await invalid.waitFor();
+    assert.deepEqual(await callsOf(page, "queue_add_urls"), [{ text, account: "library" }]);
+    const items = await invalid.locator("li").allTextContents();
+    assert.equal(items.length, 1);
+    assert.match(items[0], /line 3: ftp:\/\/old\.example\.test\/a\.png — not an http\(s\) URL/);
+    await page.locator('[data-testid="queue-row"]', { hasText: "cat.jpg" }).waitFor();
+    await page.locator('[data-testid="queue-row"]', { hasText: "dog.mp4" }).waitFor();
+    // The box keeps the text so the bad line can be fixed.
+    assert.equal(await page.getByTestId("paste-box").inputValue(), text);
+    await screenshot(page, "queue-paste-invalid");
+    await context.close();
+  });
+
+  test("Ctrl+V outside any field queues pasted URLs", async () => {
+    const { page, context } = await openApp(browser, server.url);
+    await page.evaluate(() => {
+      const data = new DataTransfer();
+      data.setData("text/plain", "https://example.test/from-clipboard.jpg");
+      document.body.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true }));
+    });
+    await poll(async () => (await callsOf(page, "queue_add_urls")).length, "queue_add_urls");
+    assert.deepEqual(await callsOf(page, "queue_add_urls"), [{ text: "https://example.test/from-clipboard.jpg", account: "library" }]);
+    await context.close();
+  });
+
+  test("a pasted image is handed to Rust, and copied files are queued as paths", async () => {
+    const { page, context } = await openApp(browser, server.url);
+    await page.evaluate(() => {
+      const data = new DataTransfer();
+      data.items.add(new File([new Uint8Array([137, 80, 78, 71])], "image.png", { type: "image/png" }));
+      document.body.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true }));
+      const files = new DataTransfer();
+      files.setData("text/uri-list", "file:///home/ada/My%20Docs/report.pdf");
+      document.body.dispatchEvent(new ClipboardEvent("paste", { clipboardData: files, bubbles: true }));
+    });
+    await poll(async () => (await callsOf(page, "queue_paste_image")).length && (await callsOf(page, "queue_add_paths")).length, "paste calls");
+    assert.deepEqual(await callsOf(page, "queue_paste_image"), [{ account: "library" }]);
+    assert.deepEqual(await callsOf(page, "queue_add_paths"), [{ paths: ["/home/ada/My Docs/report.pdf"], account: "library", origin: "pick" }]);
+    await context.close();
+  });
+
+  test("progress over the Channel moves the bar and shows speed and ETA, then done is announced", async () => {
+    const { page, context } = await openApp(browser, server.url);
+    const row = page.locator('[data-testid="queue-row"][data-job-id="3"]');
+    await row.waitFor();
+    const before = Number(await row.getByTestId("job-progress").getAttribute("data-value"));
+    await page.evaluate(() => window.__ferryMock.send({ type: "jobProgress", id: 3, phase: "uploading", bytesSent: 3_750_000, bytesTotal: 5_000_000, speed: 2_500_000, etaSecs: 1.5 }));
+    await poll(async () => Number(await row.getByTestId("job-progress").getAttribute("data-value")) === 75, "bar at 75%");
+    assert.ok(before < 75);
+    assert.equal(await row.getByTestId("job-speed").textContent(), "2.5 MB/s");
+    assert.equal(await row.getByTestId("job-eta").textContent(), "2s left");
+    assert.equal(await row.getAttribute("data-phase"), "uploading");
+    await screenshot(page, "queue-progress");
+    await page.evaluate(() => window.__ferryMock.send({ type: "jobProgress", id: 3, phase: "processing", bytesSent: 5_000_000, bytesTotal: 5_000_000, speed: 0, etaSecs: null }));
+    await poll(async () => (await row.getAttribute("data-phase")) === "processing", "processing phase");
+    await page.evaluate(() => {
+      const j = window.__ferryMock.job(3);
+      window.__ferryMock.send({ type: "jobSucceeded", job: { ...j, status: "succeeded", bytesSent: 5_000_000, media: [{ id: "x", name: j.name, url: "https://cdn.example.test/team-offsite.png", mime_type: "image/png", size: 5_000_000, status: "ready", expires_at: null }] } });
+    });
+    await poll(async () => (await row.getAttribute("data-status")) === "succeeded", "succeeded");
+    assert.equal(await row.getByTestId("job-phase").textContent(), "done");
+    assert.equal(await row.getByTestId("job-url").textContent(), "https://cdn.example.test/team-offsite.png");
+    await poll(async () => /Uploaded team-offsite\.png/.test(await page.getByTestId("live-region").textContent()), "announcement");
+    await context.close();
+  });
+
+  test("a failure shows its plain words and code, is announced, and can be retried", async () => {
+    const { page, context } = await openApp(browser, server.url);
+    const seeded = page.locator('[data-testid="queue-row"][data-job-id="2"]');
+    assert.equal(await seeded.getByTestId("job-error-code").textContent(), "provider.rate_limited");
+    assert.match(await seeded.getByTestId("job-error").textContent(), /FastPix is limiting requests/);
+    // Remote text is text: the name's markup is shown literally, never parsed.
+    assert.equal(await seeded.getByTestId("job-name").textContent(), "interview-cut-<b>2</b>.mp4");
+    assert.equal(await seeded.locator("b").count(), 0);
+    await page.evaluate(() => {
+      const j = window.__ferryMock.job(4);
+      window.__ferryMock.send({ type: "jobFailed", job: { ...j, status: "failed", error: null }, code: "limit.too_large", message: "podcast-ep12.mp3 is 48 MB; this destination takes at most 25 MB", retryable: false });
+    });
+    const row = page.locator('[data-testid="queue-row"][data-job-id="4"]');
+    await poll(async () => (await row.getAttribute("data-status")) === "failed", "failed");
+    assert.equal(await row.getByTestId("job-error-code").textContent(), "limit.too_large");
+    await poll(async () => /Failed: podcast-ep12\.mp3 — .*\(limit\.too_large\)/.test(await page.getByTestId("live-region").textContent()), "announcement");
+    await row.getByTestId("job-retry-button").click();
+    await poll(async () => (await callsOf(page, "queue_control")).length, "queue_control");
+    assert.deepEqual(await callsOf(page, "queue_control"), [{ action: "retry", id: 4 }]);
+    await page.getByTestId("pause-all").click();
+    await poll(async () => (await callsOf(page, "queue_control")).length === 2, "pause all");
+    assert.deepEqual((await callsOf(page, "queue_control"))[1], { action: "pause", id: null });
+    await screenshot(page, "queue");
+    await context.close();
+  });
+
+  test("1,000 jobs render as a short window of rows and scroll", async () => {
+    const { page, context } = await openApp(browser, server.url, { scenario: { manyJobs: 1000 } });
+    await page.getByTestId("queue-list").waitFor();
+    const rendered = await page.getByTestId("queue-row").count();
+    assert.ok(rendered > 3 && rendered < 60, `rendered ${rendered} rows`);
+    assert.match(await page.getByTestId("total").textContent(), /1004 jobs/);
+    await page.getByTestId("queue-list").evaluate((el) => { el.scrollTop = el.scrollHeight; el.dispatchEvent(new Event("scroll")); });
+    await page.locator('[data-testid="queue-row"][data-job-id="1000"]').waitFor();
+    await context.close();
+  });
+});
+
+describe("library", () => {
+  test("lists newest first and filters by destination, status and search; copies a link", async () => {
+    const { page, context } = await openApp(browser, server.url);
+    await page.getByTestId("nav-library").click();
+    const rows = page.getByTestId("library-row");
+    await rows.first().waitFor();
+    assert.deepEqual(await rows.getByTestId("library-name").allTextContents(), ["harbour-sunrise.jpg", "launch-teaser.mp4", "poster-final.png", "team-photo.jpg"]);
+    assert.equal(await page.locator('[data-item-id="3"] [data-testid="library-status"]').textContent(), "expires in 6 days");
+    assert.equal(await page.locator('[data-item-id="2"] [data-testid="library-status"]').textContent(), "processing");
+    // Thumbnails for images come through convertFileSrc.
+    assert.match(await page.locator('[data-item-id="1"] img').getAttribute("src"), /\/__thumb\/sunrise\.png$/);
+    await screenshot(page, "library");
+
+    await page.getByTestId("library-filter-account").selectOption("video");
+    await poll(async () => (await rows.count()) === 1, "account filter");
+    assert.equal(await rows.getByTestId("library-name").textContent(), "launch-teaser.mp4");
+    await page.getByTestId("library-filter-account").selectOption("");
+    await page.getByTestId("library-filter-status").selectOption("ready");
+    await poll(async () => (await rows.count()) === 3, "status filter");
+    await page.getByTestId("library-search").fill("FINAL");
+    await poll(async () => (await rows.count()) === 1, "search");
+    assert.equal(await rows.getByTestId("library-url").textContent(), "https://media.example.test/poster-final.png");
+    await page.getByTestId("library-search").fill("nothing-like-this");
+    await page.getByTestId("library-empty").waitFor();
+
+    await page.getByTestId("library-search").fill("");
+    await page.getByTestId("library-filter-status").selectOption("");
+    await page.getByTestId("library-copy-format").selectOption("markdown");
+    await page.locator('[data-item-id="1"] [data-testid="library-copy"]').click();
+    await poll(async () => (await callsOf(page, "library_copy")).length, "library_copy");
+    assert.deepEqual(await callsOf(page, "library_copy"), [{ id: 1, format: "markdown" }]);
+    // Delete only where the provider supports it (local and FastPix here, not Synposter).
+    assert.equal(await page.locator('[data-item-id="4"] [data-testid="library-delete"]').count(), 0);
+    await page.locator('[data-item-id="2"] [data-testid="library-delete"]').click();
+    await page.locator('[data-item-id="2"] [data-testid="library-delete"]').click();
+    await poll(async () => (await callsOf(page, "library_delete")).length, "library_delete");
+    await context.close();
+  });
+
+  test("the remote tab lists an account's own library", async () => {
+    const { page, context } = await openApp(browser, server.url);
+    await page.getByTestId("nav-library").click();
+    await page.getByTestId("library-tab-remote").click();
+    await page.getByTestId("remote-account").selectOption("video");
+    await page.getByTestId("remote-row").first().waitFor();
+    assert.deepEqual(await callsOf(page, "library_remote"), [{ account: "video" }]);
+    await screenshot(page, "library-remote");
+    await context.close();
+  });
+});
+
+describe("accounts", () => {
+  test("the form is generated from the option table and the secret goes to account_add, never shown", async () => {
+    const { page, context } = await openApp(browser, server.url);
+    await page.getByTestId("nav-accounts").click();
+    await page.getByTestId("account-kind").selectOption("synposter");
+    assert.equal(await page.getByTestId("account-option-base_url").getAttribute("placeholder"), "https://api.synposter.com");
+    assert.equal(await page.getByTestId("account-option-workspace").getAttribute("required"), "");
+    assert.equal(await page.getByTestId("account-secret").getAttribute("type"), "password");
+    assert.equal(await page.getByTestId("account-option-api_key").count(), 0);
+    await page.getByTestId("account-name").fill("press");
+    await page.getByTestId("account-option-workspace").fill("ws_9");
+    await page.getByTestId("account-secret").fill("sk-live-TOPSECRET");
+    await screenshot(page, "accounts-form");
+    await page.getByTestId("account-submit").click();
+    await page.locator('[data-testid="account-row"][data-account="press"]').waitFor();
+    assert.deepEqual(await callsOf(page, "account_add"), [{ name: "press", kind: "synposter", options: { workspace: "ws_9" }, secret: "sk-live-TOPSECRET" }]);
+    const html = await page.content();
+    assert.ok(!html.includes("TOPSECRET"), "the secret is not in the page after saving");
+    assert.match(await page.locator('[data-account="press"]').textContent(), /key in the OS keychain/);
+    // The new account is a destination.
+    assert.ok((await page.getByTestId("destination-picker").locator("option").allTextContents()).some((t) => t.startsWith("press")));
+    await context.close();
+  });
+
+  test("test connection reports the provider's error with its code; set default and remove", async () => {
+    const { page, context } = await openApp(browser, server.url);
+    await page.getByTestId("nav-accounts").click();
+    const video = page.locator('[data-testid="account-row"][data-account="video"]');
+    await video.getByTestId("account-test").click();
+    await poll(async () => /FastPix refused the access token \(401\) \(auth\.invalid\)/.test(await video.getByTestId("account-message").textContent()), "test error");
+    await screenshot(page, "accounts");
+    await video.getByTestId("account-default").click();
+    await poll(async () => (await callsOf(page, "account_set_default")).length, "set default");
+    await page.locator('[data-account="blog"]').getByTestId("account-remove").click();
+    await page.locator('[data-account="blog"]').waitFor({ state: "detached" });
+    await context.close();
+  });
+});
+
+describe("watch and settings", () => {
+  test("watch folders list with state and reason; add, pause and remove", async () => {
+    const { page, context } = await openApp(browser, server.url);
+    await page.getByTestId("nav-watch").click();
+    await page.getByTestId("watch-row").first().waitFor();
+    assert.match(await page.locator('[data-rule-id="w2"] [data-testid="watch-reason"]').textContent(), /folder is gone/);
+    await screenshot(page, "watch");
+    await page.getByTestId("watch-add").click();
+    await page.locator('[data-testid="watch-row"]', { hasText: "/home/ada/Incoming" }).waitFor();
+    assert.deepEqual(await callsOf(page, "watch_add"), [{ dir: "/home/ada/Incoming", account: "library" }]);
+    await page.locator('[data-rule-id="w1"]').getByRole("button", { name: /Pause watching/ }).click();
+    await poll(async () => (await page.locator('[data-rule-id="w1"]').getAttribute("data-state")) === "paused", "paused");
+    await page.locator('[data-rule-id="w1"]').getByRole("button", { name: /Stop watching/ }).click();
+    await page.locator('[data-rule-id="w1"]').waitFor({ state: "detached" });
+    await context.close();
+  });
+
+  test("the watch screen degrades with a clear message when the commands are missing", async () => {
+    const { page, context } = await openApp(browser, server.url, { scenario: { watchUnavailable: true } });
+    await page.getByTestId("nav-watch").click();
+    const msg = page.getByTestId("watch-unavailable");
+    await msg.waitFor();
+    assert.match(await msg.textContent(), /not available in this build: command watch_list not found/);
+    await context.close();
+  });
+
+  test("settings load and save", async () => {
+    const { page, context } = await openApp(browser, server.url);
+    await page.getByTestId("nav-settings").click();
+    await page.getByTestId("settings-concurrency").fill("5");
+    await page.getByTestId("settings-copy-format").selectOption("html");
+    await page.getByTestId("settings-start-minimised").check();
+    await screenshot(page, "settings");
+    await page.getByTestId("settings-save").click();
+    await page.getByTestId("settings-saved").waitFor();
+    assert.deepEqual(await callsOf(page, "settings_set"), [{ settings: { concurrency: 5, perAccount: 2, defaultAccount: "library", copyFormat: "html", startMinimised: true, closeToTray: true } }]);
+    await context.close();
+  });
+});
+
+describe("look and keyboard", () => {
+  test("every screen is reachable with the keyboard and focus is visible", async () => {
+    const { page, context } = await openApp(browser, server.url);
+    await page.keyboard.press("Tab");
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("data-testid")), "nav-queue");
+    await page.keyboard.press("Tab");
+    await page.keyboard.press("Enter");
+    await page.getByTestId("screen-library").waitFor();
+    const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+    assert.equal(outline, "solid");
+    await context.close();
+  });
+
+  test("dark mode screenshots of every screen", async () => {
+    const { page, context } = await openApp(browser, server.url, { colorScheme: "dark" });
+    const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    assert.equal(bg, "rgb(20, 23, 28)");
+    for (const s of ["queue", "library", "watch", "accounts", "settings"]) {
+      await page.getByTestId(`nav-${s}`).click();
+      await page.getByTestId(`screen-${s}`).waitFor();
+      await page.waitForTimeout(150);
+      await screenshot(page, `dark-${s}`);
+    }
+    await context.close();
+  });
+});

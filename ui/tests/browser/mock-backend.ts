@@ -1,0 +1,230 @@
+// Test-only: a fake Rust side for the built UI, injected with page.addInitScript before the
+// app loads. Built to dist-mock/mock.js by vite.mock.config.ts; never part of dist/.
+import { mockIPC, mockWindows } from "@tauri-apps/api/mocks";
+import type {
+  AccountView, Event, Job, LibraryItem, ProviderInfo, Settings, WatchRuleView,
+} from "../../src/bindings";
+
+type Args = Record<string, unknown>;
+interface Call { cmd: string; args: Args }
+interface Scenario { watchUnavailable?: boolean; manyJobs?: number; emptyQueue?: boolean }
+
+declare global {
+  interface Window {
+    __TAURI_INTERNALS__: {
+      runCallback: (id: number, data: unknown) => void;
+      invoke: (cmd: string, args?: unknown) => Promise<unknown>;
+      convertFileSrc: (path: string, protocol?: string) => string;
+    };
+    __ferryScenario?: Scenario;
+    __ferryMock: {
+      calls: Call[];
+      send: (e: Event) => void;
+      emit: (event: string, payload: unknown) => Promise<void>;
+      job: (id: number) => Job | undefined;
+    };
+  }
+}
+
+const scenario: Scenario = window.__ferryScenario ?? {};
+const now = Date.now();
+const iso = (msAgo: number) => new Date(now - msAgo).toISOString();
+
+const features = (f: Partial<ProviderInfo["features"]>): ProviderInfo["features"] => ({
+  importUrl: false, testCredentials: false, listRemote: false, refreshStatus: false,
+  deleteRemote: false, resumable: false, ...f,
+});
+
+const providers: ProviderInfo[] = [
+  { kind: "local", displayName: "Local library", accepts: "*/*", maxBytes: null,
+    features: features({ importUrl: true, listRemote: true, deleteRemote: true }),
+    options: [{ name: "dir", help: "Folder the library copies files into.", default: null, required: false, secret: false }] },
+  { kind: "synposter", displayName: "Synposter", accepts: "image/*,video/*", maxBytes: 524288000,
+    features: features({ importUrl: true, testCredentials: true }),
+    options: [
+      { name: "base_url", help: "API base URL.", default: "https://api.synposter.com", required: false, secret: false },
+      { name: "workspace", help: "Workspace id the media belongs to.", default: null, required: true, secret: false },
+      { name: "api_key", help: "API key from Settings → API.", default: null, required: true, secret: true },
+    ] },
+  { kind: "fastpix", displayName: "FastPix", accepts: "video/*,audio/*", maxBytes: null,
+    features: features({ importUrl: true, testCredentials: true, listRemote: true, refreshStatus: true, deleteRemote: true, resumable: true }),
+    options: [
+      { name: "access_token_id", help: "Access token id.", default: null, required: true, secret: false },
+      { name: "secret_key", help: "Secret key.", default: null, required: true, secret: true },
+    ] },
+  { kind: "socialsyncer", displayName: "SocialSyncer", accepts: "image/*,video/*", maxBytes: 104857600,
+    features: features({ importUrl: true, testCredentials: true }),
+    options: [{ name: "token", help: "Bearer token.", default: null, required: true, secret: true }] },
+];
+
+let accounts: AccountView[] = [
+  { name: "library", kind: "local", options: {}, secret: "none", default: true },
+  { name: "blog", kind: "synposter", options: { workspace: "ws_42" }, secret: "keychain", default: false },
+  { name: "video", kind: "fastpix", options: { access_token_id: "tok_1" }, secret: "keychain", default: false },
+  { name: "social", kind: "socialsyncer", options: {}, secret: "env:SOCIAL_TOKEN", default: false },
+];
+
+function job(id: number, p: Partial<Job>): Job {
+  return {
+    id, account: "library", sourceKind: "path", input: `/home/ada/Pictures/${p.name ?? `file-${id}.jpg`}`,
+    name: `file-${id}.jpg`, origin: "drop", status: "queued", force: false, attempts: 0, error: null,
+    bytesSent: 0, bytesTotal: 2_400_000, deduplicated: false, media: [], createdAt: iso(60_000),
+    updatedAt: iso(1000), retryAt: null, ...p,
+  };
+}
+
+const jobs = new Map<number, Job>();
+if (!scenario.emptyQueue) {
+  const seed: Job[] = [
+    job(1, { name: "harbour-sunrise.jpg", status: "succeeded", bytesSent: 3_100_000, bytesTotal: 3_100_000,
+      media: [{ id: "m1", name: "harbour-sunrise.jpg", url: "https://cdn.example.test/harbour-sunrise.jpg", mime_type: "image/jpeg", size: 3_100_000, status: "ready", expires_at: null }] }),
+    job(2, { name: "interview-cut-<b>2</b>.mp4", account: "video", status: "failed", bytesSent: 1_000_000, bytesTotal: 84_000_000, attempts: 3,
+      error: { code: "provider.rate_limited", message: "FastPix is limiting requests; try again in a minute" } }),
+    job(3, { name: "team-offsite.png", account: "blog", status: "uploading", bytesSent: 1_200_000, bytesTotal: 5_000_000 }),
+    job(4, { name: "podcast-ep12.mp3", status: "queued", bytesSent: 0, bytesTotal: 48_000_000 }),
+  ];
+  for (const j of seed) jobs.set(j.id, j);
+}
+for (let i = 0; i < (scenario.manyJobs ?? 0); i++) {
+  const id = 1000 + i;
+  jobs.set(id, job(id, { name: `bulk-${i}.jpg`, status: i % 3 === 0 ? "succeeded" : "queued", bytesSent: i % 3 === 0 ? 2_400_000 : 0 }));
+}
+let nextJob = 2000 + (scenario.manyJobs ?? 0);
+
+const library: LibraryItem[] = [
+  { id: 1, account: "library", provider: "local", remote_id: "r1", name: "harbour-sunrise.jpg", mime_type: "image/jpeg", size: 3_100_000,
+    content_hash: "h1", url: "https://cdn.example.test/harbour-sunrise.jpg", status: "ready", created_at: iso(60_000), expires_at: null,
+    job_id: 1, source: "/home/ada/Pictures/harbour-sunrise.jpg", thumbnail: "/home/ada/.cache/ferry/thumbs/sunrise.png" },
+  { id: 2, account: "video", provider: "fastpix", remote_id: "r2", name: "launch-teaser.mp4", mime_type: "video/mp4", size: 120_000_000,
+    content_hash: "h2", url: "https://stream.example.test/launch-teaser.m3u8", status: "processing", created_at: iso(3_600_000), expires_at: null,
+    job_id: null, source: "/home/ada/Videos/launch-teaser.mp4", thumbnail: null },
+  { id: 3, account: "social", provider: "socialsyncer", remote_id: "r3", name: "poster-final.png", mime_type: "image/png", size: 900_000,
+    content_hash: "h3", url: "https://media.example.test/poster-final.png", status: "ready", created_at: iso(7_200_000),
+    expires_at: new Date(now + 6 * 86_400_000 + 3_600_000).toISOString(), job_id: null, source: null, thumbnail: "/home/ada/.cache/ferry/thumbs/poster.png" },
+  { id: 4, account: "blog", provider: "synposter", remote_id: "r4", name: "team-photo.jpg", mime_type: "image/jpeg", size: 2_200_000,
+    content_hash: "h4", url: "https://cdn.synposter.example.test/team-photo.jpg", status: "ready", created_at: iso(86_400_000), expires_at: null,
+    job_id: null, source: "/home/ada/Pictures/team-photo.jpg", thumbnail: "/home/ada/.cache/ferry/thumbs/team.png" },
+];
+
+let watchRules: WatchRuleView[] = [
+  { id: "w1", dir: "/home/ada/Screenshots", account: "library", recursive: false, include: [], exclude: [], settle_secs: 2,
+    existing: "skip", after: "keep", paused: false, rescan_secs: 600, state: "watching", waiting: 1, reason: null, lastError: null },
+  { id: "w2", dir: "/media/usb/DCIM", account: "blog", recursive: true, include: [], exclude: [], settle_secs: 2,
+    existing: "skip", after: "keep", paused: false, rescan_secs: 600, state: "unavailable", waiting: 0,
+    reason: "the folder is gone (unplugged drive?); Ferry rescans when it comes back", lastError: null },
+];
+
+let settings: Settings = { concurrency: 3, perAccount: 2, defaultAccount: "library", copyFormat: "markdown", startMinimised: false, closeToTray: true };
+
+const calls: Call[] = [];
+let channelId: number | null = null;
+let channelIndex = 0;
+
+function send(e: Event) {
+  if (channelId == null) throw new Error("events_subscribe was not called");
+  window.__TAURI_INTERNALS__.runCallback(channelId, { index: channelIndex++, message: e });
+}
+
+function reject(code: string, message: string): never {
+  throw { code, message };
+}
+
+function addJob(p: Partial<Job>): number {
+  const id = nextJob++;
+  const j = job(id, p);
+  jobs.set(id, j);
+  setTimeout(() => send({ type: "jobAdded", job: j }), 0);
+  return id;
+}
+
+function handle(cmd: string, args: Args): unknown {
+  switch (cmd) {
+    case "app_info": return { version: "0.1.0", defaultAccount: "library", accounts: accounts.length, home: "/home/ada/.local/share/ferry" };
+    case "providers_list": return providers;
+    case "accounts_list": return accounts;
+    case "account_add": {
+      const name = String(args.name);
+      if (accounts.some((a) => a.name === name)) reject("config.duplicate_account", `an account named ${name} already exists`);
+      accounts = [...accounts, { name, kind: args.kind as AccountView["kind"], options: args.options as Record<string, string>, secret: args.secret ? "keychain" : "none", default: false }];
+      return accounts;
+    }
+    case "account_remove": accounts = accounts.filter((a) => a.name !== args.name); return accounts;
+    case "account_set_default": accounts = accounts.map((a) => ({ ...a, default: a.name === args.name })); return accounts;
+    case "account_test":
+      if (args.name === "video") reject("auth.invalid", "FastPix refused the access token (401)");
+      return null;
+    case "queue_list": return [...jobs.values()].sort((a, b) => a.id - b.id);
+    case "queue_add_paths": {
+      const paths = args.paths as string[];
+      if (paths.some((p) => p.includes("missing"))) reject("input.not_found", "/tmp/missing.jpg does not exist");
+      return paths.map((p) => addJob({ name: p.split("/").pop() ?? p, input: p, account: String(args.account), origin: String(args.origin) }));
+    }
+    case "queue_add_urls": {
+      const ids: number[] = [];
+      const invalid: { line: number; input: string; message: string }[] = [];
+      String(args.text).split("\n").forEach((raw, i) => {
+        const input = raw.trim();
+        if (!input) return;
+        if (!/^https?:\/\/[^/\s]+/.test(input)) invalid.push({ line: i + 1, input, message: "not an http(s) URL" });
+        else ids.push(addJob({ sourceKind: "url", input, name: input.split("/").pop() || input, account: String(args.account), origin: "paste" }));
+      });
+      return { jobs: ids, invalid };
+    }
+    case "queue_paste_image": return addJob({ name: "pasted-image.png", account: String(args.account), origin: "paste" });
+    case "queue_control": return args.id == null ? jobs.size : 1;
+    case "events_subscribe": channelId = (args.channel as { id: number }).id; channelIndex = 0; return null;
+    case "library_list": return [...library].sort((a, b) => b.created_at.localeCompare(a.created_at));
+    case "library_remote":
+      return [{ id: "v1", name: "launch-teaser.mp4", url: "https://stream.example.test/launch-teaser.m3u8", mime_type: "video/mp4", size: 120_000_000, status: "processing", expires_at: null }];
+    case "library_refresh": return 0;
+    case "library_copy": {
+      const it = library.find((i) => i.id === args.id);
+      if (!it?.url) reject("library.no_url", "this item has no URL");
+      return args.format === "markdown" ? `![${it.name}](${it.url})` : it.url;
+    }
+    case "library_open": case "library_reveal": return null;
+    case "library_delete": {
+      const it = library.find((i) => i.id === args.id)!;
+      it.status = "deleted";
+      return it;
+    }
+    case "settings_get": return settings;
+    case "settings_set": settings = args.settings as Settings; return settings;
+    case "watch_list":
+      if (scenario.watchUnavailable) reject("ipc.unknown_command", "command watch_list not found");
+      return watchRules;
+    case "watch_add":
+      watchRules = [...watchRules, { ...watchRules[0], id: `w${watchRules.length + 1}`, dir: String(args.dir), account: String(args.account), waiting: 0 }];
+      return watchRules;
+    case "watch_pause": watchRules = watchRules.map((r) => (r.id === args.id ? { ...r, paused: true, state: "paused" } : r)); return watchRules;
+    case "watch_resume": watchRules = watchRules.map((r) => (r.id === args.id ? { ...r, paused: false, state: "watching" } : r)); return watchRules;
+    case "watch_remove": watchRules = watchRules.filter((r) => r.id !== args.id); return watchRules;
+    case "plugin:dialog|open": {
+      const o = (args.options ?? {}) as { directory?: boolean };
+      return o.directory ? "/home/ada/Incoming" : ["/home/ada/Pictures/picked-1.jpg", "/home/ada/Pictures/picked-2.jpg"];
+    }
+    default:
+      reject("ipc.unknown_command", `mock has no command ${cmd}`);
+  }
+}
+
+mockWindows("main");
+mockIPC(
+  (cmd, args) => {
+    const a = (args ?? {}) as Args;
+    calls.push({ cmd, args: JSON.parse(JSON.stringify(a, (k, v) => (k === "channel" ? "<channel>" : v))) });
+    return handle(cmd, a);
+  },
+  { shouldMockEvents: true },
+);
+// Thumbnails come from the test server (it draws a coloured square per file name).
+window.__TAURI_INTERNALS__.convertFileSrc = (p: string) => `/__thumb/${encodeURIComponent(p.split("/").pop() ?? p)}`;
+
+window.__ferryMock = {
+  calls,
+  send,
+  emit: async (event, payload) => {
+    await window.__TAURI_INTERNALS__.invoke("plugin:event|emit", { event, payload });
+  },
+  job: (id) => jobs.get(id),
+};
