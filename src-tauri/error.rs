@@ -1,11 +1,29 @@
-//! The one error shape the UI receives: `{code, message}` with a stable code.
+//! The one error shape the UI receives: `{code, message}` with a stable code. Engine
+//! errors keep their code (`auth.invalid`, `config.unknown_account`…); the shell adds a
+//! few of its own for what only a desktop has (`clipboard.*`, `desktop.*`). Messages are
+//! the engine's words, which never hold a secret.
 
 use serde::Serialize;
+use ts_rs::TS;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct CommandError {
     pub code: String,
     pub message: String,
+}
+
+impl CommandError {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        CommandError {
+            code: code.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// Bad input from the UI, in the engine's vocabulary.
+    pub fn input(code: ferry_core::Code, message: impl Into<String>) -> Self {
+        CommandError::new(code.as_str(), message)
+    }
 }
 
 impl From<ferry_core::Error> for CommandError {
@@ -16,3 +34,11 @@ impl From<ferry_core::Error> for CommandError {
         }
     }
 }
+
+impl std::fmt::Display for CommandError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} [{}]", self.message, self.code)
+    }
+}
+
+pub type CmdResult<T> = Result<T, CommandError>;

@@ -1,35 +1,134 @@
 //! The Ferry desktop shell: the only Rust code that may `use tauri`. It holds one
-//! `ferry_core::Engine` in Tauri state and exposes thin commands over it; behaviour lives
-//! in ferry-core. File bytes never cross IPC: the UI hands over paths and URLs.
+//! `ferry_core::Engine` in Tauri state, exposes thin commands over it (docs/ipc.md),
+//! runs the queue in the background and streams its events to the UI. Behaviour lives
+//! in ferry-core; file bytes never cross IPC (the UI hands over paths and URLs), and no
+//! secret ever goes back to the page.
 
+pub mod background;
+pub mod bindings;
 pub mod commands;
+pub mod desktop;
 pub mod error;
+pub mod events;
+pub mod input;
+pub mod ipc;
+pub mod staging;
 pub mod state;
+
+use std::time::Duration;
+
+use tauri::{AppHandle, Manager, Runtime};
 
 pub use error::CommandError;
 pub use state::AppState;
 
-/// Add Ferry's state and commands to a builder of any runtime (the real one, or
-/// `tauri::test::mock_builder()` in tests).
-pub fn setup<R: tauri::Runtime>(
+/// How long the app waits at exit for running jobs to stop and be journaled.
+const EXIT_GRACE: Duration = Duration::from_secs(3);
+
+/// Add Ferry's state, plugins, commands and background work to a builder of any runtime
+/// (the real one, or `tauri::test::mock_builder()` in tests). The queue runner, the
+/// watch rules and the thumbnailer start when the app is built.
+pub fn setup<R: Runtime>(
     builder: tauri::Builder<R>,
     engine: ferry_core::Engine,
 ) -> tauri::Builder<R> {
     builder
-        .manage(AppState { engine })
-        .invoke_handler(tauri::generate_handler![commands::app::app_info])
+        .manage(AppState::new(engine))
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_clipboard_manager::init())
+        .plugin(tauri_plugin_opener::init())
+        .plugin(background_plugin())
+        .invoke_handler(tauri::generate_handler![
+            commands::app::app_info,
+            commands::app::providers_list,
+            commands::accounts::accounts_list,
+            commands::accounts::account_add,
+            commands::accounts::account_remove,
+            commands::accounts::account_test,
+            commands::accounts::account_set_default,
+            commands::queue::queue_add_paths,
+            commands::queue::queue_add_urls,
+            commands::queue::queue_paste_image,
+            commands::queue::queue_list,
+            commands::queue::queue_control,
+            commands::events::events_subscribe,
+            commands::library::library_list,
+            commands::library::library_remote,
+            commands::library::library_refresh,
+            commands::library::library_delete,
+            commands::library::library_copy,
+            commands::library::library_open,
+            commands::library::library_reveal,
+            commands::settings::settings_get,
+            commands::settings::settings_set,
+            commands::watch::watch_list,
+            commands::watch::watch_add,
+            commands::watch::watch_pause,
+            commands::watch::watch_resume,
+            commands::watch::watch_remove,
+        ])
+}
+
+/// The background work as a plugin: plugins are set up when the app is built (the app's
+/// own `setup` hook waits for the event loop, which the mock runtime of the tests never
+/// runs), so the queue runs the same way in tests and in the real app.
+fn background_plugin<R: Runtime>() -> tauri::plugin::TauriPlugin<R> {
+    tauri::plugin::Builder::new("ferry-background")
+        .setup(|app, _api| {
+            let state = app.state::<AppState>();
+            std::fs::create_dir_all(&state.thumbs)?;
+            // The asset protocol serves this one folder and nothing else.
+            app.asset_protocol_scope()
+                .allow_directory(&state.thumbs, false)?;
+            let runner = background::start_runner(state.engine.clone(), state.stop.clone());
+            *state.runner.lock().expect("runner lock") = Some(runner);
+            background::start_thumbnailer(
+                state.engine.clone(),
+                state.thumbs.clone(),
+                state.shell_events.clone(),
+                state.stop.clone(),
+            );
+            Ok(())
+        })
+        .build()
+}
+
+/// Stop the background work and give running jobs a moment to be journaled (they resume
+/// at the next start).
+pub fn shutdown<R: Runtime>(app: &AppHandle<R>) {
+    let state = app.state::<AppState>();
+    state.stop.cancel();
+    let runner = state.runner.lock().expect("runner lock").take();
+    if let Some(runner) = runner {
+        tauri::async_runtime::block_on(async {
+            let _ = tokio::time::timeout(EXIT_GRACE, runner).await;
+        });
+    }
 }
 
 pub fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FERRY_LOG")
+                .unwrap_or_else(|_| "warn,ferry_app=info,ferry_core=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
     let engine = ferry_core::config::Home::from_env().and_then(ferry_core::Engine::open);
     let engine = match engine {
         Ok(e) => e,
         Err(e) => {
-            eprintln!("ferry: {} [{}]", e.message, e.code);
+            eprintln!("ferry: {} [{}]", e.message, e.code.as_str());
             std::process::exit(2);
         }
     };
-    setup(tauri::Builder::default(), engine)
+    // Single instance first: a second launch hands over its files before anything starts.
+    let builder = tauri::Builder::default()
+        .plugin(desktop::single_instance(&engine))
+        .plugin(tauri_plugin_notification::init());
+    setup(builder, engine)
+        .plugin(desktop::plugin())
         .run(tauri::generate_context!())
         .expect("error while running the Ferry app");
 }

@@ -1,41 +1,18 @@
-//! The desktop app's own tests: its commands through Tauri's mock runtime.
+//! The desktop app's own tests, one binary: every IPC command through Tauri's mock
+//! runtime (success shapes and the `{code, message}` errors), the event Channel's
+//! batching, the notification tally, and the generated TypeScript bindings.
+//!
+//! Uploads go to the local library and to ferry-fakes on 127.0.0.1; the clipboard tests
+//! need an X display (scripts/test runs them under xvfb-run).
 
-use std::sync::Arc;
+mod support;
 
-use ferry_core::config::Home;
-use ferry_core::secrets::MemoryStore;
-use tauri::test::{mock_builder, mock_context, noop_assets};
-
-fn app(home: &std::path::Path) -> tauri::App<tauri::test::MockRuntime> {
-    let engine =
-        ferry_core::Engine::with_secret_store(Home::at(home), Arc::new(MemoryStore::default()))
-            .expect("engine");
-    ferry_app::setup(mock_builder(), engine)
-        .build(mock_context(noop_assets()))
-        .expect("app")
-}
-
-#[test]
-fn app_info_reports_the_default_library_account() {
-    let dir = tempfile::tempdir().unwrap();
-    let app = app(dir.path());
-    let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
-        .build()
-        .unwrap();
-    let res = tauri::test::get_ipc_response(
-        &webview,
-        tauri::webview::InvokeRequest {
-            cmd: "app_info".into(),
-            callback: tauri::ipc::CallbackFn(0),
-            error: tauri::ipc::CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: tauri::ipc::InvokeBody::default(),
-            headers: Default::default(),
-            invoke_key: tauri::test::INVOKE_KEY.to_string(),
-        },
-    )
-    .expect("app_info succeeds");
-    let info: serde_json::Value = res.deserialize().unwrap();
-    assert_eq!(info["defaultAccount"], "library");
-    assert_eq!(info["accounts"], 1);
-}
+mod accounts;
+mod app;
+mod bindings;
+mod events;
+mod library;
+mod queue;
+mod settings;
+mod tally;
+mod watch;

@@ -1,24 +1,28 @@
-//! About the app itself.
+//! About the app itself, and the destination kinds it knows.
 
-use serde::Serialize;
+use tauri::State;
 
-use crate::error::CommandError;
+use crate::error::CmdResult;
+use crate::ipc::{AppInfo, ProviderInfo};
 use crate::state::AppState;
 
-/// What the UI shows in its header and about box.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct AppInfo {
-    pub version: String,
-    pub default_account: String,
-    pub accounts: usize,
-}
-
 #[tauri::command]
-pub fn app_info(state: tauri::State<'_, AppState>) -> Result<AppInfo, CommandError> {
+pub fn app_info(state: State<'_, AppState>) -> CmdResult<AppInfo> {
+    let cfg = state.engine.config();
     Ok(AppInfo {
         version: env!("CARGO_PKG_VERSION").to_string(),
-        default_account: state.engine.default_account(),
-        accounts: state.engine.accounts().len(),
+        default_account: cfg.settings.default_account.clone(),
+        accounts: cfg.accounts.len(),
+        home: state.engine.home().data_dir.display().to_string(),
     })
+}
+
+/// Every destination kind with its option table, limits and features: the account form
+/// is generated from this.
+#[tauri::command]
+pub fn providers_list() -> CmdResult<Vec<ProviderInfo>> {
+    Ok(ferry_core::Kind::ALL
+        .into_iter()
+        .map(ProviderInfo::of)
+        .collect())
 }

@@ -78,6 +78,16 @@ pub struct Settings {
     pub per_account: usize,
     #[serde(default = "default_account")]
     pub default_account: String,
+    /// How the desktop copies a link after upload or from the library.
+    #[serde(default)]
+    pub copy_format: crate::links::CopyFormat,
+    /// The desktop app starts with its window hidden (in the tray).
+    #[serde(default)]
+    pub start_minimised: bool,
+    /// Closing the desktop window keeps Ferry running in the tray while watch rules are
+    /// active.
+    #[serde(default)]
+    pub close_to_tray: bool,
 }
 
 fn default_concurrency() -> usize {
@@ -96,6 +106,9 @@ impl Default for Settings {
             concurrency: default_concurrency(),
             per_account: default_per_account(),
             default_account: default_account(),
+            copy_format: Default::default(),
+            start_minimised: false,
+            close_to_tray: false,
         }
     }
 }

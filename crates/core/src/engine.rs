@@ -40,6 +40,7 @@ pub enum SecretInput {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AccountView {
     pub name: String,
     pub kind: Kind,

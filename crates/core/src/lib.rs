@@ -5,21 +5,25 @@
 //! Used by the desktop shell (`src-tauri`) and the `ferry` CLI. It must never depend on
 //! tauri, clap, a terminal or any screen type: hosts receive progress through callbacks.
 
+pub mod catalog;
 pub mod config;
 pub mod db;
 pub mod engine;
 pub mod error;
 pub mod import;
 pub mod library;
+pub mod links;
 pub mod media;
 pub mod providers;
 pub mod queue;
 pub mod secrets;
+pub mod thumbs;
 pub mod transfer;
 pub mod watch;
 
 pub use engine::{expand_paths, AccountView, Engine, SecretInput};
 pub use error::{Code, Error, Result};
+pub use links::CopyFormat;
 pub use providers::{Kind, MediaStatus, RemoteMedia};
 pub use queue::runner::RunOptions;
 pub use queue::{Event, Job, JobId, JobStatus, Selector};

@@ -14,6 +14,7 @@ use crate::error::Result;
 use crate::providers::{Kind, MediaStatus, RemoteMedia};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "LibraryStatus"))]
 #[serde(rename_all = "lowercase")]
 pub enum ItemStatus {
     Processing,
@@ -56,6 +57,7 @@ impl From<MediaStatus> for ItemStatus {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LibraryItem {
     pub id: i64,
     pub account: String,

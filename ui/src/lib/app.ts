@@ -48,6 +48,11 @@ export async function start() {
       if (a) say(a.text);
       if (e.type === "libraryChanged" || e.type === "jobSucceeded") libraryVersion.update((n) => n + 1);
       if (e.type === "watchChanged") watchVersion.update((n) => n + 1);
+    }, async () => {
+      // Events were dropped: reload what the events would have updated.
+      queue.load(await api.queueList());
+      libraryVersion.update((n) => n + 1);
+      watchVersion.update((n) => n + 1);
     });
     settings.set(await api.settingsGet());
   } catch (e) {

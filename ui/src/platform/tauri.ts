@@ -3,7 +3,7 @@ import { invoke, Channel, convertFileSrc } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import { open as openDialog } from "@tauri-apps/plugin-dialog";
 import type {
-  AccountView, AddUrlsResult, AppInfo, CommandError, CopyFormat, Event, Job, LibraryFilter,
+  AccountView, AddUrlsResult, AppInfo, ChannelMessage, CommandError, CopyFormat, Event, Job, LibraryFilter,
   LibraryItem, ProviderInfo, RemoteMedia, Settings, WatchRuleView,
 } from "../bindings";
 
@@ -59,10 +59,18 @@ export const api = {
   watchRemove: (id: string) => call<WatchRuleView[]>("watch_remove", { id }),
 };
 
-/** Subscribe to the engine's event Channel. */
-export async function subscribeEvents(onEvent: (e: Event) => void): Promise<void> {
-  const channel = new Channel<Event>();
-  channel.onmessage = onEvent;
+/**
+ * Subscribe to the engine's event Channel. Rust sends at most 10 messages a second: one
+ * event, a `batch` of events (in order), or `lagged` when events were dropped and the
+ * caller must reload what it shows.
+ */
+export async function subscribeEvents(onEvent: (e: Event) => void, onLagged?: () => void): Promise<void> {
+  const channel = new Channel<ChannelMessage>();
+  channel.onmessage = (m) => {
+    if (m.type === "batch") m.events.forEach(onEvent);
+    else if (m.type === "lagged") onLagged?.();
+    else onEvent(m);
+  };
   await call<null>("events_subscribe", { channel });
 }
 

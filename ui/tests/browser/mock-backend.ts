@@ -108,9 +108,9 @@ const library: LibraryItem[] = [
 
 let watchRules: WatchRuleView[] = [
   { id: "w1", dir: "/home/ada/Screenshots", account: "library", recursive: false, include: [], exclude: [], settle_secs: 2,
-    existing: "skip", after: "keep", paused: false, rescan_secs: 600, state: "watching", waiting: 1, reason: null, lastError: null },
+    existing: "skip", after: { action: "keep" }, paused: false, rescan_secs: 600, state: "watching", waiting: 1, reason: null, lastError: null },
   { id: "w2", dir: "/media/usb/DCIM", account: "blog", recursive: true, include: [], exclude: [], settle_secs: 2,
-    existing: "skip", after: "keep", paused: false, rescan_secs: 600, state: "unavailable", waiting: 0,
+    existing: "skip", after: { action: "keep" }, paused: false, rescan_secs: 600, state: "unavailable", waiting: 0,
     reason: "the folder is gone (unplugged drive?); Ferry rescans when it comes back", lastError: null },
 ];
 

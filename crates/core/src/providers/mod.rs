@@ -27,6 +27,7 @@ pub mod synposter;
 
 /// Every kind of destination Ferry knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     Local,
@@ -124,6 +125,7 @@ impl std::fmt::Display for Kind {
 
 /// One row of a provider's option table.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OptionSpec {
     pub name: &'static str,
     pub help: &'static str,
@@ -196,6 +198,7 @@ pub struct Features {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum MediaStatus {
     Ready,
@@ -205,6 +208,7 @@ pub enum MediaStatus {
 
 /// One item as it now exists at the destination.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RemoteMedia {
     pub id: String,
     pub name: String,

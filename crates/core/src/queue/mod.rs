@@ -20,6 +20,7 @@ pub mod runner;
 pub type JobId = i64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum SourceKind {
     Path,
@@ -39,6 +40,7 @@ impl SourceKind {
 /// `queued → preparing → uploading → processing → succeeded | failed | cancelled`,
 /// plus `paused` and `waiting_retry` (until `retry_at`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
     Queued,
@@ -98,12 +100,14 @@ impl JobStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct JobError {
     pub code: String,
     pub message: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Job {
     pub id: JobId,
@@ -155,6 +159,7 @@ pub enum Selector {
 
 /// What the engine tells its host. Progress is throttled to about 10 a second per job.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", tag = "type")]
 pub enum Event {
     JobAdded {

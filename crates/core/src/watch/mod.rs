@@ -19,6 +19,7 @@ pub mod store;
 
 /// What to do with files already in the folder when the rule is added.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum Existing {
     #[default]
@@ -28,6 +29,7 @@ pub enum Existing {
 
 /// What to do with a file after it was uploaded — never on failure.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase", tag = "action", content = "dir")]
 pub enum After {
     #[default]
@@ -70,6 +72,7 @@ impl After {
 
 /// One watch rule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Rule {
     /// Short id used by the CLI and the desktop (`w1`, `w2`…).
     pub id: String,
@@ -134,6 +137,7 @@ impl NewRule {
 
 /// A rule with its live state, as `ferry watch list` and the desktop show it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "WatchRuleView"))]
 #[serde(rename_all = "camelCase")]
 pub struct RuleView {
     #[serde(flatten)]

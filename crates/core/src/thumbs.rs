@@ -1,0 +1,180 @@
+//! Thumbnails of library images: decoded from the file Ferry sent (its source path, or the
+//! local library's copy), shrunk to fit a small square, written into a cache folder the
+//! host names, and recorded on the library item.
+//!
+//! Hosts decide where the cache lives and how it is served (the desktop serves it through
+//! its asset protocol, scoped to that folder only). This module never fetches remote
+//! media to make a thumbnail, and holds nothing but derived pixels.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Code, Error, Result};
+use crate::library::{Filter, ItemStatus, Library, LibraryItem};
+
+/// Longest side of a thumbnail, in pixels (2× a 160 px row, for HiDPI screens).
+pub const MAX_SIDE: u32 = 320;
+/// Larger sources are skipped: decoding them would cost more memory than a thumbnail is
+/// worth.
+const MAX_SOURCE_BYTES: u64 = 64 * 1024 * 1024;
+/// Decoder allocation cap: a small file can still claim a huge canvas.
+const MAX_DECODE_ALLOC: u64 = 512 * 1024 * 1024;
+
+/// The local file a thumbnail can be made from, if there is one: the path it was sent
+/// from, else the local library's own copy (a `file://` URL).
+pub fn source_of(item: &LibraryItem) -> Option<PathBuf> {
+    let from_source = item
+        .source
+        .as_deref()
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute() && p.is_file());
+    from_source.or_else(|| {
+        item.url
+            .as_deref()
+            .and_then(|u| url::Url::parse(u).ok())
+            .filter(|u| u.scheme() == "file")
+            .and_then(|u| u.to_file_path().ok())
+            .filter(|p| p.is_file())
+    })
+}
+
+/// Whether an item is an image Ferry can show a thumbnail of.
+pub fn wants_thumbnail(item: &LibraryItem) -> bool {
+    item.mime_type
+        .as_deref()
+        .is_some_and(|m| m.starts_with("image/"))
+        && !matches!(item.status, ItemStatus::Deleted | ItemStatus::Failed)
+}
+
+/// Make the thumbnail of `src` as `cache/<key>.png` (with alpha) or `.jpg`, atomically.
+pub fn generate(src: &Path, cache: &Path, key: &str) -> Result<PathBuf> {
+    let size = std::fs::metadata(src)
+        .map_err(|e| Error::io(e, src.display()))?
+        .len();
+    if size > MAX_SOURCE_BYTES {
+        return Err(Error::new(
+            Code::LimitTooLarge,
+            format!("{} is too large to make a thumbnail of", src.display()),
+        ));
+    }
+    let mut reader = image::ImageReader::open(src)
+        .map_err(|e| Error::io(e, src.display()))?
+        .with_guessed_format()
+        .map_err(|e| Error::io(e, src.display()))?;
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(MAX_DECODE_ALLOC);
+    reader.limits(limits);
+    let img = reader.decode().map_err(|e| {
+        Error::new(
+            Code::InputUnsupportedType,
+            format!("{}: cannot decode for a thumbnail: {e}", src.display()),
+        )
+    })?;
+    let thumb = img.thumbnail(MAX_SIDE, MAX_SIDE);
+    std::fs::create_dir_all(cache).map_err(|e| Error::io(e, cache.display()))?;
+    let (ext, format) = if thumb.color().has_alpha() {
+        ("png", image::ImageFormat::Png)
+    } else {
+        ("jpg", image::ImageFormat::Jpeg)
+    };
+    let thumb = if format == image::ImageFormat::Jpeg {
+        image::DynamicImage::ImageRgb8(thumb.to_rgb8())
+    } else {
+        thumb
+    };
+    let dest = cache.join(format!("{key}.{ext}"));
+    let tmp = tempfile::NamedTempFile::new_in(cache).map_err(|e| Error::io(e, cache.display()))?;
+    thumb
+        .save_with_format(tmp.path(), format)
+        .map_err(|e| Error::new(Code::Io, format!("{}: {e}", dest.display())))?;
+    tmp.persist(&dest)
+        .map_err(|e| Error::io(e.error, dest.display()))?;
+    Ok(dest)
+}
+
+/// Give the newest `limit` library images a thumbnail where they lack one (or its file is
+/// gone from the cache). Items in `skip` are left alone; items that cannot get one are
+/// added to it, so a broken file is tried once per process. Returns how many were made.
+pub fn fill_missing(
+    library: &Library,
+    cache: &Path,
+    limit: usize,
+    skip: &mut HashSet<i64>,
+) -> Result<usize> {
+    let items = library.list(&Filter {
+        limit: Some(limit),
+        ..Filter::default()
+    })?;
+    let mut made = 0;
+    for item in items {
+        let present = item
+            .thumbnail
+            .as_deref()
+            .is_some_and(|t| Path::new(t).is_file());
+        if present || skip.contains(&item.id) || !wants_thumbnail(&item) {
+            continue;
+        }
+        let Some(src) = source_of(&item) else {
+            skip.insert(item.id);
+            continue;
+        };
+        match generate(&src, cache, &item.id.to_string()) {
+            Ok(path) => {
+                library.set_thumbnail(item.id, &path.to_string_lossy())?;
+                made += 1;
+            }
+            Err(e) => {
+                tracing::debug!("no thumbnail for library item {}: {}", item.id, e.message);
+                skip.insert(item.id);
+            }
+        }
+    }
+    Ok(made)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_png(path: &Path, w: u32, h: u32, alpha: bool) {
+        if alpha {
+            image::RgbaImage::from_pixel(w, h, image::Rgba([10, 20, 30, 128]))
+                .save(path)
+                .unwrap();
+        } else {
+            image::RgbImage::from_pixel(w, h, image::Rgb([10, 20, 30]))
+                .save(path)
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn a_large_image_becomes_a_small_thumbnail_keeping_its_shape() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("wide.png");
+        write_png(&src, 1600, 800, false);
+        let out = generate(&src, &dir.path().join("cache"), "7").unwrap();
+        assert_eq!(out.file_name().unwrap(), "7.jpg");
+        let t = image::open(&out).unwrap();
+        assert_eq!((t.width(), t.height()), (320, 160));
+    }
+
+    #[test]
+    fn transparent_images_keep_their_alpha_as_png() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("a.png");
+        write_png(&src, 40, 40, true);
+        let out = generate(&src, dir.path(), "a").unwrap();
+        assert_eq!(out.extension().unwrap(), "png");
+        assert!(image::open(&out).unwrap().color().has_alpha());
+    }
+
+    #[test]
+    fn bytes_that_are_not_an_image_are_refused_with_a_code() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("x.png");
+        std::fs::write(&src, b"not an image at all").unwrap();
+        let err = generate(&src, dir.path(), "x").unwrap_err();
+        assert_eq!(err.code, Code::InputUnsupportedType);
+    }
+}

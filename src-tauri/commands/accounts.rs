@@ -1,0 +1,66 @@
+//! Accounts: list, add (the secret goes straight to the OS keychain and never comes
+//! back), test, remove, choose the default. Mutations answer with the new list.
+
+use std::collections::BTreeMap;
+
+use ferry_core::secrets::Secret;
+use ferry_core::{AccountView, Kind, SecretInput};
+use tauri::State;
+
+use crate::error::CmdResult;
+use crate::state::AppState;
+
+#[tauri::command]
+pub fn accounts_list(state: State<'_, AppState>) -> CmdResult<Vec<AccountView>> {
+    Ok(state.engine.accounts())
+}
+
+/// `options` are the kind's non-secret options; empty values mean "not set" (a form's
+/// blank field). `secret` is the kind's secret option, if it has one.
+#[tauri::command]
+pub fn account_add(
+    state: State<'_, AppState>,
+    name: String,
+    kind: String,
+    options: BTreeMap<String, String>,
+    secret: Option<String>,
+) -> CmdResult<Vec<AccountView>> {
+    let kind = Kind::parse(&kind)?;
+    let options: Vec<(String, String)> = options
+        .into_iter()
+        .map(|(k, v)| (k, v.trim().to_string()))
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    let secret = match secret {
+        Some(s) if !s.is_empty() => SecretInput::Value(Secret::new(s)),
+        _ => SecretInput::None,
+    };
+    state
+        .engine
+        .account_add(name.trim(), kind, &options, secret)?;
+    Ok(state.engine.accounts())
+}
+
+#[tauri::command]
+pub fn account_remove(state: State<'_, AppState>, name: String) -> CmdResult<Vec<AccountView>> {
+    state.engine.account_remove(&name)?;
+    Ok(state.engine.accounts())
+}
+
+/// A cheap authenticated call to the destination; rejects with the provider's error.
+#[tauri::command]
+pub async fn account_test(state: State<'_, AppState>, name: String) -> CmdResult<()> {
+    Ok(state.engine.account_test(&name).await?)
+}
+
+#[tauri::command]
+pub fn account_set_default(
+    state: State<'_, AppState>,
+    name: String,
+) -> CmdResult<Vec<AccountView>> {
+    state.engine.config().account(&name)?;
+    state
+        .engine
+        .update_settings(|s| s.default_account = name.clone())?;
+    Ok(state.engine.accounts())
+}

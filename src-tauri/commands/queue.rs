@@ -1,0 +1,111 @@
+//! The queue: add paths (drop, dialog, launch arguments), URLs and clipboard images; list
+//! jobs; pause, resume, cancel or retry one job or all. The background runner does the
+//! uploading; these only write jobs to the journal and steer them.
+
+use ferry_core::{Code, Job, Selector};
+use tauri::{AppHandle, Runtime, State};
+use tauri_plugin_clipboard_manager::ClipboardExt;
+
+use crate::error::{CmdResult, CommandError};
+use crate::input;
+use crate::ipc::{AddUrlsResult, InvalidLine, QueueAction};
+use crate::state::AppState;
+
+/// Queue files and folders (folders expand to their files). Every path must be absolute
+/// and exist; otherwise nothing is queued.
+#[tauri::command]
+pub fn queue_add_paths(
+    state: State<'_, AppState>,
+    paths: Vec<String>,
+    account: String,
+    origin: String,
+) -> CmdResult<Vec<i64>> {
+    let origin = input::origin(&origin)?;
+    let files = input::checked_paths(&paths)?;
+    Ok(state
+        .engine
+        .enqueue_paths(&files, &account, origin.as_str(), false)?)
+}
+
+/// One URL per non-empty line. Lines that are not importable URLs are reported with
+/// their line number; the rest are queued.
+#[tauri::command]
+pub fn queue_add_urls(
+    state: State<'_, AppState>,
+    text: String,
+    account: String,
+) -> CmdResult<AddUrlsResult> {
+    let lines = input::url_lines(&text);
+    if lines.is_empty() {
+        return Err(CommandError::input(
+            Code::InputEmpty,
+            "nothing to import: paste one URL per line",
+        ));
+    }
+    let urls: Vec<String> = lines.iter().map(|(_, l)| l.clone()).collect();
+    let results = state.engine.enqueue_urls(&urls, &account, "paste")?;
+    let mut out = AddUrlsResult {
+        jobs: vec![],
+        invalid: vec![],
+    };
+    for ((line, input), res) in lines.into_iter().zip(results) {
+        match res {
+            Ok(id) => out.jobs.push(id),
+            Err(e) => out.invalid.push(InvalidLine {
+                line,
+                input,
+                message: e.message,
+                code: e.code.as_str().to_string(),
+            }),
+        }
+    }
+    Ok(out)
+}
+
+/// Save the image on the clipboard as a PNG under FERRY_HOME/staging (so nothing is lost
+/// if the upload fails) and queue it.
+#[tauri::command]
+pub async fn queue_paste_image<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    account: String,
+) -> CmdResult<i64> {
+    state.engine.config().account(&account)?;
+    // Reading the clipboard may wait on another app; this runs on a worker thread, never
+    // the main one (where arboard can deadlock on Linux).
+    let image = app.clipboard().read_image().map_err(|e| {
+        CommandError::new(
+            "clipboard.no_image",
+            format!("the clipboard holds no image: {e}"),
+        )
+    })?;
+    let path =
+        crate::staging::save_png(&state.staging, image.rgba(), image.width(), image.height())?;
+    let ids = state
+        .engine
+        .enqueue_paths(&[path], &account, "paste", false)?;
+    Ok(ids[0])
+}
+
+/// Every job, oldest first.
+#[tauri::command]
+pub fn queue_list(state: State<'_, AppState>) -> CmdResult<Vec<Job>> {
+    Ok(state.engine.jobs(false)?)
+}
+
+/// `id` null means every job the action applies to. Returns how many jobs changed.
+#[tauri::command]
+pub async fn queue_control(
+    state: State<'_, AppState>,
+    action: String,
+    id: Option<i64>,
+) -> CmdResult<usize> {
+    let sel = id.map_or(Selector::All, Selector::One);
+    let e = &state.engine;
+    Ok(match input::queue_action(&action)? {
+        QueueAction::Pause => e.pause(sel)?,
+        QueueAction::Resume => e.resume(sel)?,
+        QueueAction::Retry => e.retry(sel)?,
+        QueueAction::Cancel => e.cancel(sel).await?,
+    })
+}

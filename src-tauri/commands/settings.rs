@@ -1,0 +1,48 @@
+//! Settings: concurrency, the default destination, the copy format, start minimised and
+//! close to tray. Concurrency changes apply from the next start of the app.
+
+use ferry_core::Code;
+use tauri::State;
+
+use crate::error::{CmdResult, CommandError};
+use crate::input;
+use crate::ipc::Settings;
+use crate::state::AppState;
+
+#[tauri::command]
+pub fn settings_get(state: State<'_, AppState>) -> CmdResult<Settings> {
+    Ok(Settings::from(&state.engine.config().settings))
+}
+
+/// Check and save every field; answers with what is now saved. Taken as JSON so a
+/// malformed field is a `{code, message}` like any other refusal.
+#[tauri::command]
+pub fn settings_set(
+    state: State<'_, AppState>,
+    settings: serde_json::Value,
+) -> CmdResult<Settings> {
+    let settings: Settings = serde_json::from_value(settings)
+        .map_err(|e| CommandError::input(Code::InputInvalid, format!("settings: {e}")))?;
+    let concurrency = input::concurrency("concurrency", settings.concurrency)?;
+    let per_account = input::concurrency("perAccount", settings.per_account)?;
+    if !state
+        .engine
+        .config()
+        .accounts
+        .contains_key(&settings.default_account)
+    {
+        return Err(CommandError::input(
+            Code::ConfigUnknownAccount,
+            format!("no account named `{}`", settings.default_account),
+        ));
+    }
+    state.engine.update_settings(|s| {
+        s.concurrency = concurrency;
+        s.per_account = per_account;
+        s.default_account = settings.default_account;
+        s.copy_format = settings.copy_format;
+        s.start_minimised = settings.start_minimised;
+        s.close_to_tray = settings.close_to_tray;
+    })?;
+    Ok(Settings::from(&state.engine.config().settings))
+}

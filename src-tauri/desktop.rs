@@ -1,0 +1,191 @@
+//! What only the real desktop app has (not the mock runtime of the tests): the tray menu,
+//! close-to-tray, start minimised, batched notifications, file arguments at launch, and
+//! a second launch handing its files to the running instance (single instance).
+//!
+//! On Linux tray icons get no click events, so every tray action is a menu item.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ferry_core::{Engine, Selector};
+use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
+use tauri::plugin::TauriPlugin;
+use tauri::tray::TrayIconBuilder;
+use tauri::{AppHandle, Manager, RunEvent, Runtime, WindowEvent};
+use tauri_plugin_notification::NotificationExt;
+
+use crate::background::{queue_busy, Tally};
+use crate::state::AppState;
+
+pub const MAIN: &str = "main";
+
+/// The single-instance plugin: a second `ferry-app photo.jpg` queues its files here and
+/// exits. Instances are per FERRY_HOME, so separate homes (tests, benchmarks) can run side
+/// by side.
+pub fn single_instance<R: Runtime>(engine: &Engine) -> TauriPlugin<R> {
+    let home = engine.home().data_dir.to_string_lossy().into_owned();
+    let id = format!("app.ferry.desktop.h{}", &fnv_hex(home.as_bytes())[..12]);
+    tauri_plugin_single_instance::Builder::new()
+        .dbus_id(id)
+        .callback(|app: &AppHandle<R>, argv, cwd| {
+            queue_args(app, &argv, std::path::Path::new(&cwd));
+            show_main(app);
+        })
+        .build()
+}
+
+fn fnv_hex(bytes: &[u8]) -> String {
+    // A stable short name for the D-Bus id; not security sensitive.
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    format!("{h:016x}")
+}
+
+/// Tray, window behaviour, notifications and launch arguments.
+pub fn plugin<R: Runtime>() -> TauriPlugin<R> {
+    tauri::plugin::Builder::new("ferry-desktop")
+        .setup(|app, _api| {
+            let state = app.state::<AppState>();
+            if let Err(e) = tray(app) {
+                // No status-notifier host (a bare X server): the window still works.
+                tracing::warn!("no tray icon: {e}");
+            }
+            let argv: Vec<String> = std::env::args().collect();
+            let cwd = std::env::current_dir().unwrap_or_default();
+            queue_args(app, &argv, &cwd);
+            notifications(app.clone(), state.engine.clone(), state.stop.clone());
+            Ok(())
+        })
+        .on_event(|app, event| match event {
+            // The window (hidden in tauri.conf.json, so it never flashes) exists from here.
+            RunEvent::Ready
+                if !app
+                    .state::<AppState>()
+                    .engine
+                    .config()
+                    .settings
+                    .start_minimised =>
+            {
+                show_main(app)
+            }
+            RunEvent::WindowEvent {
+                label,
+                event: WindowEvent::CloseRequested { api, .. },
+                ..
+            } if label == MAIN => {
+                let cfg = app.state::<AppState>().engine.config();
+                let watching = cfg.watch.iter().any(|r| !r.paused);
+                if cfg.settings.close_to_tray && watching {
+                    api.prevent_close();
+                    if let Some(w) = app.get_webview_window(MAIN) {
+                        let _ = w.hide();
+                    }
+                }
+            }
+            RunEvent::Exit => crate::shutdown(app),
+            _ => {}
+        })
+        .build()
+}
+
+pub fn show_main<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(w) = app.get_webview_window(MAIN) {
+        let _ = w.show();
+        let _ = w.unminimize();
+        let _ = w.set_focus();
+    }
+}
+
+fn queue_args<R: Runtime>(app: &AppHandle<R>, argv: &[String], cwd: &std::path::Path) {
+    let paths = crate::input::file_args(argv, cwd);
+    if paths.is_empty() {
+        return;
+    }
+    let state = app.state::<AppState>();
+    let account = state.engine.default_account();
+    let res = crate::input::checked_paths(&paths).and_then(|files| {
+        state
+            .engine
+            .enqueue_paths(&files, &account, "args", false)
+            .map_err(Into::into)
+    });
+    match res {
+        Ok(ids) => tracing::info!("queued {} file(s) from the command line", ids.len()),
+        Err(e) => tracing::warn!("could not queue the command line's files: {e}"),
+    }
+}
+
+fn tray<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
+    let open = MenuItem::with_id(app, "open", "Open Ferry", true, None::<&str>)?;
+    let pause = MenuItem::with_id(app, "pause", "Pause all", true, None::<&str>)?;
+    let resume = MenuItem::with_id(app, "resume", "Resume all", true, None::<&str>)?;
+    let quit = MenuItem::with_id(app, "quit", "Quit Ferry", true, None::<&str>)?;
+    let sep = PredefinedMenuItem::separator(app)?;
+    let menu = Menu::with_items(app, &[&open, &pause, &resume, &sep, &quit])?;
+    let mut tray = TrayIconBuilder::with_id("ferry")
+        .tooltip("Ferry")
+        .menu(&menu)
+        .show_menu_on_left_click(true)
+        .on_menu_event(|app, event| {
+            let engine = app.state::<AppState>().engine.clone();
+            match event.id().as_ref() {
+                "open" => show_main(app),
+                "pause" => log_count("paused", engine.pause(Selector::All)),
+                "resume" => log_count("resumed", engine.resume(Selector::All)),
+                "quit" => app.exit(0),
+                _ => {}
+            }
+        });
+    if let Some(icon) = app.default_window_icon() {
+        tray = tray.icon(icon.clone());
+    }
+    tray.build(app)?;
+    Ok(())
+}
+
+fn log_count(what: &str, r: ferry_core::Result<usize>) {
+    match r {
+        Ok(n) => tracing::info!("{what} {n} job(s) from the tray"),
+        Err(e) => tracing::warn!("tray: {}", e.message),
+    }
+}
+
+/// Post one notification per finished batch ("23 uploaded, 1 failed") while the window
+/// is not in front; the window's own live region covers the rest.
+fn notifications<R: Runtime>(
+    app: AppHandle<R>,
+    engine: Arc<Engine>,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    let mut rx = engine.subscribe();
+    tauri::async_runtime::spawn(async move {
+        let mut tally = Tally::default();
+        let mut check = tokio::time::interval(Duration::from_millis(500));
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                r = rx.recv() => match r {
+                    Ok(ev) => tally.record(&ev, Instant::now()),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                },
+                _ = check.tick(), if !tally.is_empty() => {
+                    let busy = queue_busy(&engine);
+                    if let Some(text) = tally.due(Instant::now(), busy) {
+                        let in_front = app
+                            .get_webview_window(MAIN)
+                            .is_some_and(|w| w.is_focused().unwrap_or(false) && w.is_visible().unwrap_or(false));
+                        if !in_front {
+                            if let Err(e) = app.notification().builder().title("Ferry").body(&text).show() {
+                                tracing::debug!("notification not shown: {e}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    });
+}

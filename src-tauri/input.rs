@@ -1,0 +1,164 @@
+//! Checks on what the UI (or a second launch's command line) hands the shell, before the
+//! engine sees it: paths must be absolute and name an existing file or folder, pasted text
+//! is split into URL lines, and enum-like strings are parsed into `{code, message}` errors
+//! instead of Tauri's "invalid args". The engine checks the rest (account, URL rules,
+//! limits); nothing here reads a file's bytes.
+
+use std::path::{Path, PathBuf};
+
+use ferry_core::library::ItemStatus;
+use ferry_core::{Code, CopyFormat};
+
+use crate::error::{CmdResult, CommandError};
+use crate::ipc::{Origin, QueueAction};
+
+/// Paths as the UI gives them, checked and expanded: folders become their files.
+/// One bad path refuses the whole call, so a drop is queued completely or not at all.
+pub fn checked_paths(paths: &[String]) -> CmdResult<Vec<PathBuf>> {
+    if paths.is_empty() {
+        return Err(CommandError::input(Code::InputInvalid, "no paths given"));
+    }
+    let mut out = Vec::with_capacity(paths.len());
+    for p in paths {
+        let path = PathBuf::from(p);
+        if p.trim().is_empty() || !path.is_absolute() {
+            return Err(CommandError::input(
+                Code::InputInvalid,
+                format!("`{p}` is not an absolute path"),
+            ));
+        }
+        match std::fs::metadata(&path) {
+            Ok(m) if m.is_file() || m.is_dir() => out.push(path),
+            Ok(_) => {
+                return Err(CommandError::input(
+                    Code::InputInvalid,
+                    format!("{p} is neither a file nor a folder"),
+                ))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(CommandError::input(
+                    Code::InputNotFound,
+                    format!("{p}: no such file or folder"),
+                ))
+            }
+            Err(e) => return Err(CommandError::input(Code::Io, format!("{p}: {e}"))),
+        }
+    }
+    let files = ferry_core::expand_paths(&out);
+    if files.is_empty() {
+        return Err(CommandError::input(
+            Code::InputEmpty,
+            "the folders given hold no files",
+        ));
+    }
+    Ok(files)
+}
+
+/// A folder to watch: absolute and existing.
+pub fn checked_dir(dir: &str) -> CmdResult<PathBuf> {
+    let path = PathBuf::from(dir);
+    if dir.trim().is_empty() || !path.is_absolute() {
+        return Err(CommandError::input(
+            Code::InputInvalid,
+            format!("`{dir}` is not an absolute path"),
+        ));
+    }
+    if !path.is_dir() {
+        return Err(CommandError::input(
+            Code::InputNotFound,
+            format!("{dir} is not a folder"),
+        ));
+    }
+    Ok(path)
+}
+
+/// File arguments of a launch (`ferry-app photo.jpg ~/Renders`): relative ones are taken
+/// from `cwd`, flags and names that do not exist are skipped (with a log line). The first
+/// element, the executable, is skipped too.
+pub fn file_args(argv: &[String], cwd: &Path) -> Vec<String> {
+    argv.iter()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .map(|a| {
+            let p = Path::new(a);
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                cwd.join(p)
+            }
+        })
+        .filter(|p| {
+            let ok = p.exists();
+            if !ok {
+                tracing::warn!("ignoring argument {}: no such file or folder", p.display());
+            }
+            ok
+        })
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Non-empty lines of pasted text with their 1-based line numbers.
+pub fn url_lines(text: &str) -> Vec<(usize, String)> {
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim().to_string()))
+        .filter(|(_, l)| !l.is_empty())
+        .collect()
+}
+
+pub fn origin(s: &str) -> CmdResult<Origin> {
+    match s {
+        "drop" => Ok(Origin::Drop),
+        "pick" => Ok(Origin::Pick),
+        "paste" => Ok(Origin::Paste),
+        "args" => Ok(Origin::Args),
+        other => Err(CommandError::input(
+            Code::InputInvalid,
+            format!("origin must be drop, pick, paste or args (got `{other}`)"),
+        )),
+    }
+}
+
+pub fn queue_action(s: &str) -> CmdResult<QueueAction> {
+    match s {
+        "pause" => Ok(QueueAction::Pause),
+        "resume" => Ok(QueueAction::Resume),
+        "cancel" => Ok(QueueAction::Cancel),
+        "retry" => Ok(QueueAction::Retry),
+        other => Err(CommandError::input(
+            Code::InputInvalid,
+            format!("action must be pause, resume, cancel or retry (got `{other}`)"),
+        )),
+    }
+}
+
+pub fn item_status(s: &str) -> CmdResult<ItemStatus> {
+    match s {
+        "processing" => Ok(ItemStatus::Processing),
+        "ready" => Ok(ItemStatus::Ready),
+        "failed" => Ok(ItemStatus::Failed),
+        "expired" => Ok(ItemStatus::Expired),
+        "deleted" => Ok(ItemStatus::Deleted),
+        other => Err(CommandError::input(
+            Code::InputInvalid,
+            format!("status must be processing, ready, failed, expired or deleted (got `{other}`)"),
+        )),
+    }
+}
+
+pub fn copy_format(s: &str) -> CmdResult<CopyFormat> {
+    CopyFormat::parse(s).map_err(CommandError::from)
+}
+
+/// Concurrency settings: at least one, and few enough not to exhaust file handles.
+pub fn concurrency(name: &str, n: usize) -> CmdResult<usize> {
+    if (1..=64).contains(&n) {
+        Ok(n)
+    } else {
+        Err(CommandError::input(
+            Code::ConfigInvalid,
+            format!("{name} must be between 1 and 64 (got {n})"),
+        ))
+    }
+}

@@ -1,0 +1,196 @@
+//! The shapes that cross IPC and exist only for the desktop UI: views over engine types
+//! in the UI's camelCase, command arguments, and the event Channel's messages. Engine
+//! types (`Job`, `Event`, `LibraryItem`…) cross as they are. Every type here is exported
+//! to TypeScript (`ui/src/bindings`, see `bindings.rs`); docs/ipc.md is the contract.
+//!
+//! Arguments arrive as plain strings where a typo must become a `{code, message}` error
+//! rather than Tauri's own "invalid args" text, so enums are parsed in the commands.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use ferry_core::config::Settings as CoreSettings;
+use ferry_core::providers::{Features as CoreFeatures, Kind, OptionSpec};
+use ferry_core::{CopyFormat, Event};
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AppInfo {
+    pub version: String,
+    pub default_account: String,
+    pub accounts: usize,
+    /// FERRY_HOME's data folder (library, database, staging, thumbnails).
+    pub home: String,
+}
+
+/// A destination kind as the account form needs it.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderInfo {
+    pub kind: Kind,
+    pub display_name: String,
+    pub options: Vec<OptionSpec>,
+    pub features: Features,
+    /// What it accepts, in words ("images and videos", "any file").
+    pub accepts: String,
+    pub max_bytes: Option<u64>,
+}
+
+impl ProviderInfo {
+    pub fn of(kind: Kind) -> Self {
+        let limits = kind.limits();
+        ProviderInfo {
+            kind,
+            display_name: kind.display_name().to_string(),
+            options: kind.options().to_vec(),
+            features: kind.features().into(),
+            accepts: limits.accepts_human.to_string(),
+            max_bytes: limits.max_bytes,
+        }
+    }
+}
+
+/// A kind's optional capabilities (ferry-core's `Features`, in camelCase).
+#[derive(Debug, Clone, Copy, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Features {
+    pub import_url: bool,
+    pub test_credentials: bool,
+    pub list_remote: bool,
+    pub refresh_status: bool,
+    pub delete_remote: bool,
+    pub resumable: bool,
+}
+
+impl From<CoreFeatures> for Features {
+    fn from(f: CoreFeatures) -> Self {
+        Features {
+            import_url: f.import_url,
+            test_credentials: f.test_credentials,
+            list_remote: f.list_remote,
+            refresh_status: f.refresh_status,
+            delete_remote: f.delete_remote,
+            resumable: f.resumable,
+        }
+    }
+}
+
+/// The settings the desktop shows (config.toml's `[settings]`, in camelCase).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Settings {
+    pub concurrency: usize,
+    pub per_account: usize,
+    pub default_account: String,
+    pub copy_format: CopyFormat,
+    pub start_minimised: bool,
+    pub close_to_tray: bool,
+}
+
+impl From<&CoreSettings> for Settings {
+    fn from(s: &CoreSettings) -> Self {
+        Settings {
+            concurrency: s.concurrency,
+            per_account: s.per_account,
+            default_account: s.default_account.clone(),
+            copy_format: s.copy_format,
+            start_minimised: s.start_minimised,
+            close_to_tray: s.close_to_tray,
+        }
+    }
+}
+
+/// One line of pasted text that is not an importable URL.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct InvalidLine {
+    /// 1-based line number in the pasted text.
+    pub line: usize,
+    pub input: String,
+    pub message: String,
+    pub code: String,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct AddUrlsResult {
+    pub jobs: Vec<i64>,
+    pub invalid: Vec<InvalidLine>,
+}
+
+/// `library_list`'s filter; `status` is checked by the command.
+#[derive(Debug, Clone, Default, Deserialize, TS)]
+pub struct LibraryFilter {
+    #[ts(optional)]
+    pub account: Option<String>,
+    #[ts(optional)]
+    pub status: Option<String>,
+    #[ts(optional)]
+    pub search: Option<String>,
+    #[ts(optional)]
+    pub limit: Option<usize>,
+}
+
+/// Where queued paths came from (recorded on the job).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    Drop,
+    Pick,
+    Paste,
+    Args,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Drop => "drop",
+            Origin::Pick => "pick",
+            Origin::Paste => "paste",
+            Origin::Args => "args",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum QueueAction {
+    Pause,
+    Resume,
+    Cancel,
+    Retry,
+}
+
+/// A watch rule's `state`, as the engine writes it. The engine keeps it a string (it is
+/// also the CLI's output); this enum only documents the values for the UI.
+#[derive(Debug, Clone, Copy, Serialize, TS)]
+pub enum WatchState {
+    #[serde(rename = "watching")]
+    Watching,
+    #[serde(rename = "paused")]
+    Paused,
+    #[serde(rename = "unavailable")]
+    Unavailable,
+    #[serde(rename = "degraded-polling")]
+    DegradedPolling,
+    #[serde(rename = "not running")]
+    NotRunning,
+}
+
+/// What the event Channel carries: one engine event, or a control message. At most one
+/// message leaves every 100 ms; several events in that window travel as one `batch`.
+// Built once per tick and serialised at once: boxing the event would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(untagged)]
+pub enum ChannelMessage {
+    Event(Event),
+    Control(ChannelControl),
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum ChannelControl {
+    /// Events in the order they happened (progress coalesced to the latest per job).
+    Batch { events: Vec<Event> },
+    /// The UI fell behind and `missed` events were dropped: reload the queue and library.
+    Lagged { missed: u64 },
+}

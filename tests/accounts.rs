@@ -1,0 +1,139 @@
+//! Accounts: add (secret to the store only), list, test against the fake, set default,
+//! remove, and the errors of each.
+
+use serde_json::json;
+
+use crate::support::{fakes, TestApp};
+
+fn add_synposter(t: &TestApp, name: &str, key: &str) -> serde_json::Value {
+    t.ok(
+        "account_add",
+        json!({
+            "name": name,
+            "kind": "synposter",
+            "options": { "api_url": fakes().synposter.api_url() },
+            "secret": key,
+        }),
+    )
+}
+
+#[test]
+fn an_added_account_keeps_its_key_in_the_secret_store_and_nowhere_else() {
+    let t = TestApp::new();
+    let list = add_synposter(&t, "sp", ferry_fakes::SYNPOSTER_KEY);
+    let sp = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "sp")
+        .expect("the new account is listed");
+    assert_eq!(sp["kind"], "synposter");
+    assert_eq!(sp["secret"], "keychain");
+    assert_eq!(sp["default"], false);
+    assert_eq!(sp["options"]["api_url"], fakes().synposter.api_url());
+    assert_eq!(
+        t.secret_of("sp").as_deref(),
+        Some(ferry_fakes::SYNPOSTER_KEY)
+    );
+    assert!(!list.to_string().contains(ferry_fakes::SYNPOSTER_KEY));
+    let config = std::fs::read_to_string(t.home().join("config.toml")).unwrap();
+    assert!(config.contains("[accounts.sp]"));
+    assert!(!config.contains(ferry_fakes::SYNPOSTER_KEY));
+    let listed = t.ok("accounts_list", json!({}));
+    assert_eq!(listed, list);
+}
+
+#[test]
+fn blank_form_fields_are_left_unset_and_defaults_apply() {
+    let t = TestApp::new();
+    let list = t.ok(
+        "account_add",
+        json!({
+            "name": "sp2",
+            "kind": "synposter",
+            "options": { "api_url": "" },
+            "secret": "sk_live_x",
+        }),
+    );
+    let sp = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "sp2")
+        .unwrap();
+    assert_eq!(sp["options"]["api_url"], "https://api.synposter.com/v1");
+}
+
+#[test]
+fn account_test_passes_with_the_right_key_and_fails_as_auth_invalid_with_a_wrong_one() {
+    let t = TestApp::new();
+    add_synposter(&t, "good", ferry_fakes::SYNPOSTER_KEY);
+    add_synposter(&t, "bad", "sk_live_WrongWrongWrongWrongWrongWrong0");
+    assert_eq!(t.ok("account_test", json!({ "name": "good" })), json!(null));
+    let (code, message) = t.err("account_test", json!({ "name": "bad" }));
+    assert_eq!(code, "auth.invalid", "{message}");
+    assert!(!message.contains("WrongWrong"), "{message}");
+}
+
+#[test]
+fn account_errors_carry_stable_codes() {
+    let t = TestApp::new();
+    let add = |name: &str, kind: &str, secret: Option<&str>| {
+        t.err(
+            "account_add",
+            json!({ "name": name, "kind": kind, "options": {}, "secret": secret }),
+        )
+    };
+    assert_eq!(add("x", "dropbox", None).0, "config.invalid");
+    assert_eq!(add("x", "synposter", None).0, "auth.missing_secret");
+    assert_eq!(add("bad name!", "local", None).0, "config.invalid");
+    assert_eq!(add("x", "local", Some("s3cret")).0, "config.invalid");
+    assert_eq!(add("library", "local", None).0, "config.account_exists");
+    let (code, _) = t.err(
+        "account_add",
+        json!({ "name": "b", "kind": "s3", "options": {}, "secret": "k" }),
+    );
+    assert_eq!(code, "config.invalid", "a required option is missing");
+    let (code, message) = t.err(
+        "account_add",
+        json!({ "name": "b", "kind": "synposter", "options": { "api_key": "k" }, "secret": "k" }),
+    );
+    assert_eq!(code, "config.invalid", "{message}");
+    assert_eq!(
+        t.err("account_test", json!({ "name": "nope" })).0,
+        "config.unknown_account"
+    );
+    assert_eq!(
+        t.err("account_remove", json!({ "name": "nope" })).0,
+        "config.unknown_account"
+    );
+    assert_eq!(
+        t.err("account_remove", json!({ "name": "library" })).0,
+        "config.invalid"
+    );
+    assert_eq!(
+        t.err("account_set_default", json!({ "name": "nope" })).0,
+        "config.unknown_account"
+    );
+}
+
+#[test]
+fn the_default_can_move_and_falls_back_to_library_when_its_account_is_removed() {
+    let t = TestApp::new();
+    add_synposter(&t, "sp", ferry_fakes::SYNPOSTER_KEY);
+    let list = t.ok("account_set_default", json!({ "name": "sp" }));
+    let default: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["default"] == true)
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(default, ["sp"]);
+    assert_eq!(t.ok("app_info", json!({}))["defaultAccount"], "sp");
+    let list = t.ok("account_remove", json!({ "name": "sp" }));
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["name"], "library");
+    assert_eq!(list[0]["default"], true);
+    assert_eq!(t.secret_of("sp"), None, "removing deletes the secret");
+}

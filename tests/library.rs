@@ -1,0 +1,230 @@
+//! The library: listing with filters, thumbnails from the cache, copy (clipboard), open
+//! and reveal refusals, remote listing, refresh and delete.
+
+use std::time::{Duration, Instant};
+
+use ferry_core::library::Provenance;
+use ferry_core::{Kind, MediaStatus, RemoteMedia};
+use serde_json::{json, Value};
+use tauri::Manager;
+use tauri_plugin_clipboard_manager::ClipboardExt;
+
+use crate::support::{all_final, clipboard_turn, fakes, png, TestApp};
+
+/// Upload one PNG to the local library; returns its library item.
+fn uploaded(t: &TestApp, name: &str) -> Value {
+    let src = tempfile::tempdir().unwrap();
+    let file = png(src.path(), name, 640, 480);
+    t.ok(
+        "queue_add_paths",
+        json!({ "paths": [file], "account": "library", "origin": "drop" }),
+    );
+    t.wait_jobs(20, all_final);
+    let items = t.ok("library_list", json!({ "filter": { "search": name } }));
+    // The source folder goes away with `src`; the library keeps its own copy.
+    items[0].clone()
+}
+
+#[test]
+fn an_uploaded_image_is_listed_with_its_url_and_gets_a_thumbnail_in_the_cache() {
+    let t = TestApp::new();
+    let item = uploaded(&t, "sunset.png");
+    assert_eq!(item["name"], "sunset.png");
+    assert_eq!(item["account"], "library");
+    assert_eq!(item["provider"], "local");
+    assert_eq!(item["status"], "ready");
+    assert_eq!(item["mime_type"], "image/png");
+    assert!(item["url"].as_str().unwrap().starts_with("file://"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let thumb = loop {
+        let items = t.ok("library_list", json!({ "filter": {} }));
+        if let Some(p) = items[0]["thumbnail"].as_str() {
+            break std::path::PathBuf::from(p);
+        }
+        assert!(Instant::now() < deadline, "no thumbnail: {items:#}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        thumb.starts_with(t.home().join("thumbs")),
+        "{}",
+        thumb.display()
+    );
+    let img = image::open(&thumb).unwrap();
+    assert_eq!((img.width(), img.height()), (320, 240));
+}
+
+#[test]
+fn library_filters_by_account_status_and_search_and_refuses_unknown_values() {
+    let t = TestApp::new();
+    uploaded(&t, "one.png");
+    uploaded(&t, "two.png");
+    let all = t.ok("library_list", json!({ "filter": {} }));
+    let names: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["two.png", "one.png"], "newest first");
+    assert_eq!(t.ok("library_list", json!({})).as_array().unwrap().len(), 2);
+    let f = |filter: Value| {
+        t.ok("library_list", json!({ "filter": filter }))
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(f(json!({ "search": "TWO" })), 1);
+    assert_eq!(f(json!({ "status": "ready", "account": "library" })), 2);
+    assert_eq!(f(json!({ "status": "deleted" })), 0);
+    assert_eq!(f(json!({ "limit": 1 })), 1);
+    assert_eq!(f(json!({ "status": "", "search": "", "account": "" })), 2);
+    assert_eq!(
+        t.err("library_list", json!({ "filter": { "status": "shiny" } }))
+            .0,
+        "input.invalid"
+    );
+    assert_eq!(
+        t.err("library_list", json!({ "filter": { "account": "nope" } }))
+            .0,
+        "config.unknown_account"
+    );
+}
+
+#[test]
+fn copy_puts_the_link_on_the_clipboard_in_each_format_and_defaults_to_the_setting() {
+    let _turn = clipboard_turn();
+    let t = TestApp::new();
+    let item = uploaded(&t, "cat.png");
+    let id = item["id"].clone();
+    let url = item["url"].as_str().unwrap().to_string();
+    let copy = |format: Value| t.ok("library_copy", json!({ "id": id, "format": format }));
+    assert_eq!(copy(json!("plain")), json!(url));
+    assert_eq!(t.app.clipboard().read_text().unwrap(), url);
+    assert_eq!(copy(json!("markdown")), json!(format!("![cat.png]({url})")));
+    assert_eq!(
+        t.app.clipboard().read_text().unwrap(),
+        format!("![cat.png]({url})")
+    );
+    let html = format!("<img src=\"{url}\" alt=\"cat.png\">");
+    assert_eq!(copy(json!("html")), json!(html));
+    let mut settings = t.ok("settings_get", json!({}));
+    settings["copyFormat"] = json!("markdown");
+    t.ok("settings_set", json!({ "settings": settings }));
+    assert_eq!(copy(Value::Null), json!(format!("![cat.png]({url})")));
+    assert_eq!(
+        t.err("library_copy", json!({ "id": id, "format": "rtf" }))
+            .0,
+        "input.invalid"
+    );
+    assert_eq!(
+        t.err("library_copy", json!({ "id": 999_999, "format": "plain" }))
+            .0,
+        "input.invalid"
+    );
+}
+
+#[test]
+fn open_and_reveal_refuse_what_they_cannot_or_must_not_open() {
+    let t = TestApp::new();
+    let engine = t.app.state::<ferry_app::AppState>().engine.clone();
+    let record = |id: &str, url: Option<&str>| {
+        engine
+            .library_handle()
+            .record(
+                &RemoteMedia {
+                    id: id.into(),
+                    name: format!("{id}.png"),
+                    url: url.map(str::to_string),
+                    mime_type: "image/png".into(),
+                    size: Some(1),
+                    status: MediaStatus::Ready,
+                    expires_at: None,
+                },
+                &Provenance {
+                    account: "library",
+                    kind: Kind::Local,
+                    content_hash: None,
+                    job_id: None,
+                    source: Some("/nonexistent/ferry/test.png"),
+                },
+            )
+            .unwrap()
+    };
+    let script = record("script", Some("javascript:alert(1)"));
+    let none = record("nolink", None);
+    assert_eq!(
+        t.err("library_open", json!({ "id": script })).0,
+        "input.invalid_url"
+    );
+    assert_eq!(
+        t.err("library_open", json!({ "id": none })).0,
+        "input.invalid"
+    );
+    assert_eq!(
+        t.err("library_open", json!({ "id": 424242 })).0,
+        "input.invalid"
+    );
+    assert_eq!(
+        t.err("library_reveal", json!({ "id": script })).0,
+        "input.not_found"
+    );
+    assert_eq!(
+        t.err("library_reveal", json!({ "id": 424242 })).0,
+        "input.invalid"
+    );
+}
+
+#[test]
+fn the_remote_tab_lists_the_local_library_and_refuses_apis_without_a_listing() {
+    let t = TestApp::new();
+    uploaded(&t, "remote.png");
+    let remote = t.ok("library_remote", json!({ "account": "library" }));
+    let names: Vec<&str> = remote
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"remote.png"), "{remote:#}");
+    t.ok(
+        "account_add",
+        json!({
+            "name": "sp",
+            "kind": "synposter",
+            "options": { "api_url": fakes().synposter.api_url() },
+            "secret": ferry_fakes::SYNPOSTER_KEY,
+        }),
+    );
+    assert_eq!(
+        t.err("library_remote", json!({ "account": "sp" })).0,
+        "provider.unsupported"
+    );
+    assert_eq!(
+        t.err("library_remote", json!({ "account": "nope" })).0,
+        "config.unknown_account"
+    );
+}
+
+#[test]
+fn refresh_counts_changes_and_delete_removes_the_local_copy() {
+    let t = TestApp::new();
+    let item = uploaded(&t, "gone.png");
+    assert_eq!(t.ok("library_refresh", json!({ "account": null })), 0);
+    assert_eq!(t.ok("library_refresh", json!({ "account": "library" })), 0);
+    let path = url::Url::parse(item["url"].as_str().unwrap())
+        .unwrap()
+        .to_file_path()
+        .unwrap();
+    assert!(path.is_file());
+    let deleted = t.ok("library_delete", json!({ "id": item["id"] }));
+    assert_eq!(deleted["status"], "deleted");
+    assert!(!path.exists());
+    assert_eq!(
+        t.err("library_delete", json!({ "id": 424242 })).0,
+        "input.invalid"
+    );
+    assert_eq!(
+        t.err("library_refresh", json!({ "account": "nope" })).0,
+        "config.unknown_account"
+    );
+}

@@ -1,0 +1,294 @@
+//! The queue: paths (drop/pick), pasted URL lines, clipboard images, listing and control.
+
+use serde_json::json;
+use tauri::Manager;
+use tauri_plugin_clipboard_manager::ClipboardExt;
+
+use crate::support::{all_final, clipboard_turn, fakes, png, TestApp};
+
+#[test]
+fn a_dropped_file_is_queued_and_uploaded_to_the_local_library() {
+    let t = TestApp::new();
+    let src = tempfile::tempdir().unwrap();
+    let file = png(src.path(), "photo.png", 40, 30);
+    let ids = t.ok(
+        "queue_add_paths",
+        json!({ "paths": [file], "account": "library", "origin": "drop" }),
+    );
+    let id = ids[0].as_i64().expect("a job id");
+    let jobs = t.wait_jobs(20, all_final);
+    let job = jobs.iter().find(|j| j["id"] == id).unwrap();
+    assert_eq!(job["status"], "succeeded", "{job:#}");
+    assert_eq!(job["origin"], "drop");
+    assert_eq!(job["sourceKind"], "path");
+    assert_eq!(job["name"], "photo.png");
+    assert_eq!(job["input"], file.to_str().unwrap());
+    let url = job["media"][0]["url"].as_str().unwrap();
+    assert!(url.starts_with("file://"), "{url}");
+    assert!(url.ends_with("photo.png"), "{url}");
+}
+
+#[test]
+fn a_dropped_folder_expands_to_its_files() {
+    let t = TestApp::new();
+    let src = tempfile::tempdir().unwrap();
+    std::fs::create_dir(src.path().join("sub")).unwrap();
+    png(src.path(), "a.png", 4, 4);
+    png(&src.path().join("sub"), "b.png", 4, 4);
+    std::fs::write(src.path().join(".hidden"), b"x").unwrap();
+    let ids = t.ok(
+        "queue_add_paths",
+        json!({ "paths": [src.path()], "account": "library", "origin": "pick" }),
+    );
+    assert_eq!(ids.as_array().unwrap().len(), 2);
+    let jobs = t.wait_jobs(20, all_final);
+    let mut names: Vec<&str> = jobs.iter().map(|j| j["name"].as_str().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["a.png", "b.png"]);
+    assert!(jobs.iter().all(|j| j["status"] == "succeeded"));
+}
+
+#[test]
+fn bad_paths_are_refused_whole_with_codes_and_nothing_is_queued() {
+    let t = TestApp::new();
+    let src = tempfile::tempdir().unwrap();
+    let good = png(src.path(), "ok.png", 2, 2);
+    let missing = src.path().join("missing.png");
+    let add = |paths: serde_json::Value, account: &str, origin: &str| {
+        t.err(
+            "queue_add_paths",
+            json!({ "paths": paths, "account": account, "origin": origin }),
+        )
+    };
+    let (code, message) = add(json!([good, missing]), "library", "drop");
+    assert_eq!(code, "input.not_found");
+    assert!(message.contains("missing.png"), "{message}");
+    assert_eq!(
+        add(json!(["relative/a.png"]), "library", "drop").0,
+        "input.invalid"
+    );
+    assert_eq!(add(json!([""]), "library", "drop").0, "input.invalid");
+    assert_eq!(add(json!([]), "library", "drop").0, "input.invalid");
+    assert_eq!(add(json!([good]), "library", "shell").0, "input.invalid");
+    assert_eq!(
+        add(json!([good]), "nope", "drop").0,
+        "config.unknown_account"
+    );
+    let empty = src.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    assert_eq!(add(json!([empty]), "library", "drop").0, "input.empty");
+    assert_eq!(t.ok("queue_list", json!({})), json!([]));
+}
+
+#[test]
+fn pasted_urls_queue_the_valid_lines_and_report_the_others_by_line_number() {
+    let t = TestApp::new();
+    let origin = &fakes().origin;
+    origin.serve(
+        "/paste/cat.png",
+        std::fs::read(png(t.home(), "c.png", 8, 8)).unwrap(),
+        "image/png",
+    );
+    let text = format!(
+        "{}\n\n  not a url  \nftp://example.com/x\njavascript:alert(1)\n",
+        origin.url("/paste/cat.png")
+    );
+    let res = t.ok(
+        "queue_add_urls",
+        json!({ "text": text, "account": "library" }),
+    );
+    assert_eq!(res["jobs"].as_array().unwrap().len(), 1);
+    let invalid = res["invalid"].as_array().unwrap();
+    let lines: Vec<i64> = invalid
+        .iter()
+        .map(|l| l["line"].as_i64().unwrap())
+        .collect();
+    assert_eq!(lines, [3, 4, 5]);
+    assert_eq!(invalid[0]["input"], "not a url");
+    assert!(invalid.iter().all(|l| l["code"] == "input.invalid_url"));
+    assert!(invalid
+        .iter()
+        .all(|l| !l["message"].as_str().unwrap().is_empty()));
+    let jobs = t.wait_jobs(20, all_final);
+    assert_eq!(jobs[0]["status"], "succeeded", "{:#}", jobs[0]);
+    assert_eq!(jobs[0]["sourceKind"], "url");
+    assert_eq!(jobs[0]["origin"], "paste");
+}
+
+#[test]
+fn pasting_nothing_or_to_an_unknown_account_is_an_error() {
+    let t = TestApp::new();
+    assert_eq!(
+        t.err(
+            "queue_add_urls",
+            json!({ "text": " \n\n", "account": "library" })
+        )
+        .0,
+        "input.empty"
+    );
+    assert_eq!(
+        t.err(
+            "queue_add_urls",
+            json!({ "text": "https://example.com/a.png", "account": "nope" })
+        )
+        .0,
+        "config.unknown_account"
+    );
+}
+
+#[test]
+fn a_pasted_clipboard_image_is_staged_as_png_and_uploaded() {
+    let _turn = clipboard_turn();
+    let t = TestApp::new();
+    let (w, h) = (24u32, 16u32);
+    let rgba: Vec<u8> = (0..w * h)
+        .flat_map(|i| [(i % 255) as u8, 30, 200, 255])
+        .collect();
+    t.app
+        .clipboard()
+        .write_image(&tauri::image::Image::new_owned(rgba, w, h))
+        .expect("an X display for the clipboard (scripts/test runs under xvfb-run)");
+    let id = t.ok("queue_paste_image", json!({ "account": "library" }));
+    let jobs = t.wait_jobs(20, all_final);
+    let job = jobs.iter().find(|j| j["id"] == id).unwrap();
+    assert_eq!(job["status"], "succeeded", "{job:#}");
+    assert_eq!(job["origin"], "paste");
+    let staged = std::path::PathBuf::from(job["input"].as_str().unwrap());
+    assert!(
+        staged.starts_with(t.home().join("staging")),
+        "{}",
+        staged.display()
+    );
+    let name = staged.file_name().unwrap().to_str().unwrap();
+    assert!(
+        name.starts_with("pasted-") && name.ends_with(".png"),
+        "{name}"
+    );
+    let img = image::open(&staged).unwrap();
+    assert_eq!((img.width(), img.height()), (w, h));
+
+    t.app.clipboard().write_text("just text").unwrap();
+    let (code, _) = t.err("queue_paste_image", json!({ "account": "library" }));
+    assert_eq!(code, "clipboard.no_image");
+    assert_eq!(
+        t.err("queue_paste_image", json!({ "account": "nope" })).0,
+        "config.unknown_account"
+    );
+}
+
+#[test]
+fn failed_jobs_can_be_retried_and_cancelled_one_by_one() {
+    let t = TestApp::new();
+    t.ok(
+        "account_add",
+        json!({
+            "name": "sp",
+            "kind": "synposter",
+            "options": { "api_url": fakes().synposter.api_url() },
+            "secret": ferry_fakes::SYNPOSTER_KEY,
+        }),
+    );
+    let src = tempfile::tempdir().unwrap();
+    let empty = src.path().join("empty.png");
+    std::fs::write(&empty, b"").unwrap();
+    let id = t.ok(
+        "queue_add_paths",
+        json!({ "paths": [empty], "account": "sp", "origin": "pick" }),
+    )[0]
+    .clone();
+    let jobs = t.wait_jobs(20, all_final);
+    assert_eq!(jobs[0]["status"], "failed");
+    assert_eq!(jobs[0]["error"]["code"], "input.empty");
+    assert_eq!(
+        t.ok("queue_control", json!({ "action": "retry", "id": id })),
+        1
+    );
+    let jobs = t.wait_jobs(20, |j| all_final(j) && j[0]["attempts"].as_u64() >= Some(2));
+    assert_eq!(jobs[0]["status"], "failed");
+    assert_eq!(
+        t.ok("queue_control", json!({ "action": "cancel", "id": id })),
+        1
+    );
+    let jobs = t.wait_jobs(5, |j| j[0]["status"] == "cancelled");
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(
+        t.ok("queue_control", json!({ "action": "pause", "id": id })),
+        0
+    );
+}
+
+/// A server on 127.0.0.1 that accepts connections and never answers: a request to it
+/// hangs, so a job stays running for as long as the test needs.
+fn black_hole() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming().flatten() {
+            held.push(conn);
+        }
+    });
+    format!("http://{addr}/v1")
+}
+
+#[test]
+fn pause_all_resume_all_and_cancel_all_steer_a_running_job() {
+    let t = TestApp::new();
+    t.ok(
+        "account_add",
+        json!({
+            "name": "slow",
+            "kind": "synposter",
+            "options": { "api_url": black_hole() },
+            "secret": ferry_fakes::SYNPOSTER_KEY,
+        }),
+    );
+    let src = tempfile::tempdir().unwrap();
+    let file = png(src.path(), "a.png", 4, 4);
+    t.ok(
+        "queue_add_paths",
+        json!({ "paths": [file], "account": "slow", "origin": "drop" }),
+    );
+    let running = |j: &[serde_json::Value]| {
+        matches!(
+            j[0]["status"].as_str(),
+            Some("preparing" | "uploading" | "processing")
+        )
+    };
+    t.wait_jobs(20, running);
+    assert_eq!(
+        t.ok("queue_control", json!({ "action": "pause", "id": null })),
+        1
+    );
+    t.wait_jobs(10, |j| j[0]["status"] == "paused");
+    assert_eq!(
+        t.ok("queue_control", json!({ "action": "resume", "id": null })),
+        1
+    );
+    t.wait_jobs(10, running);
+    assert_eq!(
+        t.ok("queue_control", json!({ "action": "cancel", "id": null })),
+        1
+    );
+    t.wait_jobs(10, |j| j[0]["status"] == "cancelled");
+}
+
+#[test]
+fn queue_control_errors_carry_codes() {
+    let t = TestApp::new();
+    assert_eq!(
+        t.err("queue_control", json!({ "action": "explode", "id": null }))
+            .0,
+        "input.invalid"
+    );
+    let (code, _) = t.err("queue_control", json!({ "action": "cancel", "id": 4242 }));
+    assert_eq!(code, "queue.not_found");
+    // The engine behind the app is the one the commands use.
+    assert!(t
+        .app
+        .state::<ferry_app::AppState>()
+        .engine
+        .jobs(false)
+        .unwrap()
+        .is_empty());
+}

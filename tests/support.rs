@@ -1,0 +1,168 @@
+//! A Ferry app on Tauri's mock runtime with a temp FERRY_HOME and an in-memory secret
+//! store, and helpers to invoke commands the way the web UI does.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use ferry_core::config::Home;
+use ferry_core::secrets::{MemoryStore, SecretStore};
+use serde_json::{json, Value};
+use tauri::test::{mock_builder, mock_context, noop_assets, MockRuntime};
+use tauri::{App, WebviewWindow, WebviewWindowBuilder};
+
+pub struct TestApp {
+    pub app: App<MockRuntime>,
+    pub webview: WebviewWindow<MockRuntime>,
+    pub secrets: Arc<MemoryStore>,
+    pub home: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub fn new() -> Self {
+        static LOG: std::sync::Once = std::sync::Once::new();
+        LOG.call_once(|| {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_env("FERRY_LOG")
+                        .unwrap_or_else(|_| "warn".into()),
+                )
+                .with_test_writer()
+                .try_init();
+        });
+        let home = tempfile::tempdir().unwrap();
+        let secrets = Arc::new(MemoryStore::default());
+        let engine = ferry_core::Engine::with_secret_store(Home::at(home.path()), secrets.clone())
+            .expect("engine");
+        let app = ferry_app::setup(mock_builder(), engine)
+            .build(mock_context(noop_assets()))
+            .expect("app");
+        let webview = WebviewWindowBuilder::new(&app, "main", Default::default())
+            .build()
+            .unwrap();
+        TestApp {
+            app,
+            webview,
+            secrets,
+            home,
+        }
+    }
+
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    /// Invoke a command with JSON arguments (camelCase, as `invoke()` sends them).
+    pub fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
+        let res = tauri::test::get_ipc_response(
+            &self.webview,
+            tauri::webview::InvokeRequest {
+                cmd: cmd.into(),
+                callback: tauri::ipc::CallbackFn(0),
+                error: tauri::ipc::CallbackFn(1),
+                url: "tauri://localhost".parse().unwrap(),
+                body: tauri::ipc::InvokeBody::Json(args),
+                headers: Default::default(),
+                invoke_key: tauri::test::INVOKE_KEY.to_string(),
+            },
+        );
+        res.map(|body| body.deserialize::<Value>().unwrap())
+    }
+
+    /// A command that must succeed.
+    #[track_caller]
+    pub fn ok(&self, cmd: &str, args: Value) -> Value {
+        match self.invoke(cmd, args) {
+            Ok(v) => v,
+            Err(e) => panic!("{cmd} failed: {e}"),
+        }
+    }
+
+    /// A command that must fail with exactly `{code, message}`; returns both.
+    #[track_caller]
+    pub fn err(&self, cmd: &str, args: Value) -> (String, String) {
+        match self.invoke(cmd, args) {
+            Ok(v) => panic!("{cmd} succeeded with {v}, expected an error"),
+            Err(e) => command_error(&e),
+        }
+    }
+
+    /// Poll the queue until `done` holds for the job list, or fail after `secs`.
+    #[track_caller]
+    pub fn wait_jobs(&self, secs: u64, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let jobs = self.ok("queue_list", json!({}));
+            let jobs = jobs.as_array().unwrap().clone();
+            if done(&jobs) {
+                return jobs;
+            }
+            if Instant::now() > deadline {
+                panic!("jobs did not reach the expected state: {jobs:#?}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn secret_of(&self, account: &str) -> Option<String> {
+        self.secrets
+            .get(account)
+            .unwrap()
+            .map(|s| s.expose().to_string())
+    }
+}
+
+/// The error JSON must be exactly `{code, message}` with non-empty strings.
+#[track_caller]
+pub fn command_error(e: &Value) -> (String, String) {
+    let obj = e
+        .as_object()
+        .unwrap_or_else(|| panic!("error is not an object: {e}"));
+    let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(keys, ["code", "message"], "error shape: {e}");
+    let code = obj["code"].as_str().unwrap().to_string();
+    let message = obj["message"].as_str().unwrap().to_string();
+    assert!(!code.is_empty() && !message.is_empty(), "{e}");
+    (code, message)
+}
+
+/// A small real PNG.
+pub fn png(dir: &Path, name: &str, w: u32, h: u32) -> PathBuf {
+    let path = dir.join(name);
+    // Pixels depend on the name: two files are never the same bytes (no dedupe).
+    let seed = name
+        .bytes()
+        .fold(0u8, |a, b| a.wrapping_mul(31).wrapping_add(b));
+    image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([(x * 7) as u8, (y * 3) as u8, seed])
+    })
+    .save(&path)
+    .unwrap();
+    path
+}
+
+/// The fake provider APIs, started once for the whole test binary on 127.0.0.1.
+pub fn fakes() -> &'static ferry_fakes::Fakes {
+    static FAKES: OnceLock<ferry_fakes::Fakes> = OnceLock::new();
+    FAKES.get_or_init(|| {
+        tauri::async_runtime::block_on(ferry_fakes::Fakes::start(ferry_fakes::Options::default()))
+    })
+}
+
+/// The X clipboard is one per display: tests that use it take turns.
+pub fn clipboard_turn() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TURN.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Whether a job list has every job in a final state.
+pub fn all_final(jobs: &[Value]) -> bool {
+    !jobs.is_empty()
+        && jobs.iter().all(|j| {
+            matches!(
+                j["status"].as_str(),
+                Some("succeeded" | "failed" | "cancelled")
+            )
+        })
+}

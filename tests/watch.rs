@@ -1,0 +1,64 @@
+//! Watch folders through the app: add, pause, resume, remove, and the background runner
+//! taking a new file from a watched folder.
+
+use serde_json::json;
+
+use crate::support::{png, TestApp};
+
+#[test]
+fn a_watched_folder_is_listed_paused_resumed_and_removed() {
+    let t = TestApp::new();
+    let dir = tempfile::tempdir().unwrap();
+    let list = t.ok(
+        "watch_add",
+        json!({ "dir": dir.path(), "account": "library" }),
+    );
+    let rule = &list[0];
+    assert_eq!(rule["id"], "w1");
+    assert_eq!(rule["account"], "library");
+    assert_eq!(rule["dir"], dir.path().to_str().unwrap());
+    assert!(rule["state"].is_string() && rule["waiting"].is_number());
+    assert_eq!(t.ok("watch_list", json!({})), t.ok("watch_list", json!({})));
+    let list = t.ok("watch_pause", json!({ "id": "w1" }));
+    assert_eq!(list[0]["state"], "paused");
+    assert_eq!(list[0]["paused"], true);
+    let list = t.ok("watch_resume", json!({ "id": "w1" }));
+    assert_eq!(list[0]["paused"], false);
+    assert_eq!(t.ok("watch_remove", json!({ "id": "w1" })), json!([]));
+}
+
+#[test]
+fn a_file_written_into_a_watched_folder_is_uploaded_by_the_background_runner() {
+    let t = TestApp::new();
+    let dir = tempfile::tempdir().unwrap();
+    t.ok(
+        "watch_add",
+        json!({ "dir": dir.path(), "account": "library" }),
+    );
+    png(dir.path(), "new.png", 8, 8);
+    let jobs = t.wait_jobs(30, |j| {
+        j.iter()
+            .any(|j| j["name"] == "new.png" && j["status"] == "succeeded")
+    });
+    assert_eq!(jobs[0]["origin"], "watch:w1");
+}
+
+#[test]
+fn watch_errors_carry_codes() {
+    let t = TestApp::new();
+    let dir = tempfile::tempdir().unwrap();
+    let add = |d: serde_json::Value, a: &str| t.err("watch_add", json!({ "dir": d, "account": a }));
+    assert_eq!(
+        add(json!(dir.path().join("missing")), "library").0,
+        "input.not_found"
+    );
+    assert_eq!(add(json!("relative/dir"), "library").0, "input.invalid");
+    assert_eq!(add(json!(dir.path()), "nope").0, "config.unknown_account");
+    for cmd in ["watch_pause", "watch_resume", "watch_remove"] {
+        assert_eq!(
+            t.err(cmd, json!({ "id": "w9" })).0,
+            "config.invalid",
+            "{cmd}"
+        );
+    }
+}
