@@ -42,6 +42,7 @@ pub fn render_files() -> Result<BTreeMap<String, String>, String> {
             InvalidLine,
             AddUrlsResult,
             LibraryFilter,
+            WatchOptions,
             Origin,
             QueueAction,
             WatchState,

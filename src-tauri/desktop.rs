@@ -4,6 +4,7 @@
 //!
 //! On Linux tray icons get no click events, so every tray action is a menu item.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -49,9 +50,10 @@ pub fn plugin<R: Runtime>() -> TauriPlugin<R> {
     tauri::plugin::Builder::new("ferry-desktop")
         .setup(|app, _api| {
             let state = app.state::<AppState>();
-            if let Err(e) = tray(app) {
+            match tray(app) {
+                Ok(()) => state.tray.store(true, Ordering::SeqCst),
                 // No status-notifier host (a bare X server): the window still works.
-                tracing::warn!("no tray icon: {e}");
+                Err(e) => tracing::warn!("no tray icon: {e}"),
             }
             let argv: Vec<String> = std::env::args().collect();
             let cwd = std::env::current_dir().unwrap_or_default();
@@ -61,24 +63,23 @@ pub fn plugin<R: Runtime>() -> TauriPlugin<R> {
         })
         .on_event(|app, event| match event {
             // The window (hidden in tauri.conf.json, so it never flashes) exists from here.
-            RunEvent::Ready
-                if !app
-                    .state::<AppState>()
-                    .engine
-                    .config()
-                    .settings
-                    .start_minimised =>
-            {
-                show_main(app)
+            RunEvent::Ready => {
+                let state = app.state::<AppState>();
+                let minimised = state.engine.config().settings.start_minimised
+                    && state.tray.load(Ordering::SeqCst);
+                if !minimised {
+                    show_main(app)
+                }
             }
             RunEvent::WindowEvent {
                 label,
                 event: WindowEvent::CloseRequested { api, .. },
                 ..
             } if label == MAIN => {
-                let cfg = app.state::<AppState>().engine.config();
+                let state = app.state::<AppState>();
+                let cfg = state.engine.config();
                 let watching = cfg.watch.iter().any(|r| !r.paused);
-                if cfg.settings.close_to_tray && watching {
+                if cfg.settings.close_to_tray && watching && state.tray.load(Ordering::SeqCst) {
                     api.prevent_close();
                     if let Some(w) = app.get_webview_window(MAIN) {
                         let _ = w.hide();

@@ -1,5 +1,5 @@
 //! Engine events to the UI: one forwarder per subscribed webview reads the engine's
-//! broadcast and sends at most one Channel message every [`TICK`] — a single event as it
+//! broadcast and sends at most one Channel message per [`TICK`] — a single event as it
 //! is, several as a `batch`, with progress coalesced to the latest per job. A 4 GiB upload
 //! or 1,000 files finishing together therefore never cost the UI more than 10 messages a
 //! second. Nothing here decides what an event means; the UI does.
@@ -12,8 +12,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::ipc::{ChannelControl, ChannelMessage};
 
-/// The Channel's cadence: 10 messages a second at most.
-pub const TICK: Duration = Duration::from_millis(100);
+/// The shortest gap between two Channel messages: under 10 a second in any window, with
+/// a millisecond to spare for timer jitter.
+pub const TICK: Duration = Duration::from_millis(101);
 
 /// Events waiting for the next tick.
 #[derive(Default)]
@@ -73,8 +74,9 @@ pub async fn forward(
     mut send: impl FnMut(ChannelMessage) -> bool,
 ) {
     let mut pending = Pending::default();
-    let mut tick = tokio::time::interval(TICK);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // When the next message may go: measured from the last send, not from a fixed
+    // schedule, so a late tick can never bring two messages closer than TICK.
+    let mut next = tokio::time::Instant::now();
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
@@ -94,8 +96,9 @@ pub async fn forward(
                 // The shell's sender lives as long as the app; gone means shutting down.
                 Err(RecvError::Closed) => return,
             },
-            _ = tick.tick(), if !pending.is_empty() => {
+            _ = tokio::time::sleep_until(next), if !pending.is_empty() => {
                 if let Some(msg) = pending.take() {
+                    next = tokio::time::Instant::now() + TICK;
                     // The desktop benchmark counts these (FERRY_LOG=ferry_app::events=debug).
                     tracing::debug!("channel message");
                     if !send(msg) {

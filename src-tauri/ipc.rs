@@ -129,6 +129,30 @@ pub struct LibraryFilter {
     pub limit: Option<usize>,
 }
 
+/// `watch_add`'s options besides the folder and the destination; every field may be left
+/// out. The strings are parsed by the command so a typo gets a `config.invalid` message.
+#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
+pub struct WatchOptions {
+    /// Watch subfolders too.
+    #[ts(optional)]
+    pub recursive: Option<bool>,
+    /// Globs on the file name (`*.jpg`); empty: whatever the destination accepts.
+    #[ts(optional)]
+    pub include: Option<Vec<String>>,
+    #[ts(optional)]
+    pub exclude: Option<Vec<String>>,
+    /// Quiet time in seconds before a file is taken (default 2, at most 3600).
+    #[ts(optional)]
+    pub settle_secs: Option<f64>,
+    /// `"skip"` (default) or `"import"` the files already in the folder.
+    #[ts(optional)]
+    pub existing: Option<String>,
+    /// `"keep"` (default), `"delete"` or `"move:SUBFOLDER"`, after a successful upload only.
+    #[ts(optional)]
+    pub after: Option<String>,
+}
+
 /// Where queued paths came from (recorded on the job).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "lowercase")]

@@ -107,6 +107,7 @@ pub fn shutdown<R: Runtime>(app: &AppHandle<R>) {
 }
 
 pub fn run() {
+    cpu_rendering();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("FERRY_LOG")
@@ -131,4 +132,21 @@ pub fn run() {
         .plugin(desktop::plugin())
         .run(tauri::generate_context!())
         .expect("error while running the Ferry app");
+}
+
+/// Draw the page on the CPU (WebKitGTK's non-composited mode) unless `FERRY_GPU=1`.
+/// Ferry shows lists and progress bars: GPU compositing buys nothing visible here, costs
+/// about 90 MiB in the web process (bench/desktop), and is where WebKitGTK's blank-window
+/// driver bugs live. Must run before the first webview (and its processes) start, which
+/// inherit the variable; a value the user set is kept.
+fn cpu_rendering() {
+    #[cfg(target_os = "linux")]
+    {
+        const VAR: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
+        let gpu = std::env::var("FERRY_GPU").is_ok_and(|v| v == "1");
+        if !gpu && std::env::var_os(VAR).is_none() {
+            // Still single-threaded: nothing else reads the environment yet.
+            std::env::set_var(VAR, "1");
+        }
+    }
 }

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use ferry_core::{Engine, Event};
@@ -27,6 +28,9 @@ pub struct AppState {
     pub shell_events: broadcast::Sender<Event>,
     /// The queue runner, awaited briefly at exit so running jobs are journaled.
     pub runner: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
+    /// Whether the tray icon exists: without one (no status-notifier host), closing the
+    /// window quits and "start minimised" shows the window, or the app would be unreachable.
+    pub tray: AtomicBool,
 }
 
 impl AppState {
@@ -40,6 +44,7 @@ impl AppState {
             forwarders: Mutex::new(HashMap::new()),
             shell_events: broadcast::channel(64).0,
             runner: Mutex::new(None),
+            tray: AtomicBool::new(false),
         }
     }
 }

@@ -45,13 +45,21 @@ function appTree() {
 function memory(pids) {
   let rss = 0;
   let pss = 0;
+  let anon = 0;
+  const each = [];
   for (const pid of pids) {
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    rss += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    const r = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
     const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
-    pss += Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
+    const p = Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
+    const a = Number(/^Anonymous:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
+    rss += r;
+    pss += p;
+    anon += a;
+    const comm = readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+    each.push(`${comm} rss ${Math.round(r / 1024)} pss ${Math.round(p / 1024)} anon ${Math.round(a / 1024)} MiB`);
   }
-  return { rss, pss };
+  return { rss, pss, anon, each };
 }
 
 /** Longest gap between animation frames over about a second (ms; -1: no frames). */
@@ -144,6 +152,8 @@ try {
       processes: tree.length,
       rssKiB: idle.rss,
       pssKiB: idle.pss,
+      anonKiB: idle.anon,
+      perProcess: idle.each,
       uploadSecs: Math.round((to - from) * 10) / 10,
       messages: times.length,
       maxMessagesPerSec,

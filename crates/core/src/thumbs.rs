@@ -1,5 +1,5 @@
 //! Thumbnails of library images: decoded from the file Ferry sent (its source path, or the
-//! local library's copy), shrunk to fit a small square, written into a cache folder the
+//! local library's copy), shrunk to a small tile, written into a cache folder the
 //! host names, and recorded on the library item.
 //!
 //! Hosts decide where the cache lives and how it is served (the desktop serves it through
@@ -12,8 +12,12 @@ use std::path::{Path, PathBuf};
 use crate::error::{Code, Error, Result};
 use crate::library::{Filter, ItemStatus, Library, LibraryItem};
 
-/// Longest side of a thumbnail, in pixels (2× a 160 px row, for HiDPI screens).
-pub const MAX_SIDE: u32 = 320;
+/// Shorter side of a thumbnail, in pixels: 2× the desktop's 48 px tile (cropped to a
+/// square there), for HiDPI screens. Kept this small on purpose: the webview holds every
+/// shown thumbnail decoded (200 rows of 320 px thumbnails cost it ~50 MiB, 96 px ~7 MiB).
+pub const SHORT_SIDE: u32 = 96;
+/// Longer side at most (panoramas and tall strips), in pixels.
+pub const LONG_SIDE: u32 = 192;
 /// Larger sources are skipped: decoding them would cost more memory than a thumbnail is
 /// worth.
 const MAX_SOURCE_BYTES: u64 = 64 * 1024 * 1024;
@@ -70,7 +74,13 @@ pub fn generate(src: &Path, cache: &Path, key: &str) -> Result<PathBuf> {
             format!("{}: cannot decode for a thumbnail: {e}", src.display()),
         )
     })?;
-    let thumb = img.thumbnail(MAX_SIDE, MAX_SIDE);
+    // Fit a landscape box for landscape images and a portrait one for portraits, so the
+    // shorter side comes out at SHORT_SIDE unless the image is longer than 2:1.
+    let thumb = if img.width() >= img.height() {
+        img.thumbnail(LONG_SIDE, SHORT_SIDE)
+    } else {
+        img.thumbnail(SHORT_SIDE, LONG_SIDE)
+    };
     std::fs::create_dir_all(cache).map_err(|e| Error::io(e, cache.display()))?;
     let (ext, format) = if thumb.color().has_alpha() {
         ("png", image::ImageFormat::Png)
@@ -156,7 +166,12 @@ mod tests {
         let out = generate(&src, &dir.path().join("cache"), "7").unwrap();
         assert_eq!(out.file_name().unwrap(), "7.jpg");
         let t = image::open(&out).unwrap();
-        assert_eq!((t.width(), t.height()), (320, 160));
+        assert_eq!((t.width(), t.height()), (192, 96));
+        let src = dir.path().join("tall.png");
+        write_png(&src, 600, 900, false);
+        let out = generate(&src, &dir.path().join("cache"), "8").unwrap();
+        let t = image::open(&out).unwrap();
+        assert_eq!((t.width(), t.height()), (96, 144));
     }
 
     #[test]

@@ -29,5 +29,6 @@ export type { RemoteMedia } from "./RemoteMedia";
 export type { Rule } from "./Rule";
 export type { Settings } from "./Settings";
 export type { SourceKind } from "./SourceKind";
+export type { WatchOptions } from "./WatchOptions";
 export type { WatchRuleView } from "./WatchRuleView";
 export type { WatchState } from "./WatchState";

@@ -4,7 +4,7 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import { open as openDialog } from "@tauri-apps/plugin-dialog";
 import type {
   AccountView, AddUrlsResult, AppInfo, ChannelMessage, CommandError, CopyFormat, Event, Job, LibraryFilter,
-  LibraryItem, ProviderInfo, RemoteMedia, Settings, WatchRuleView,
+  LibraryItem, ProviderInfo, RemoteMedia, Settings, WatchOptions, WatchRuleView,
 } from "../bindings";
 
 export type QueueAction = "pause" | "resume" | "cancel" | "retry";
@@ -53,7 +53,8 @@ export const api = {
   settingsGet: () => call<Settings>("settings_get"),
   settingsSet: (settings: Settings) => call<Settings>("settings_set", { settings }),
   watchList: () => call<WatchRuleView[]>("watch_list"),
-  watchAdd: (dir: string, account: string) => call<WatchRuleView[]>("watch_add", { dir, account }),
+  watchAdd: (dir: string, account: string, options: WatchOptions = {}) =>
+    call<WatchRuleView[]>("watch_add", { dir, account, options }),
   watchPause: (id: string) => call<WatchRuleView[]>("watch_pause", { id }),
   watchResume: (id: string) => call<WatchRuleView[]>("watch_resume", { id }),
   watchRemove: (id: string) => call<WatchRuleView[]>("watch_remove", { id }),

@@ -286,11 +286,34 @@ describe("watch and settings", () => {
     await screenshot(page, "watch");
     await page.getByTestId("watch-add").click();
     await page.locator('[data-testid="watch-row"]', { hasText: "/home/ada/Incoming" }).waitFor();
-    assert.deepEqual(await callsOf(page, "watch_add"), [{ dir: "/home/ada/Incoming", account: "library" }]);
+    assert.deepEqual(await callsOf(page, "watch_add"), [{ dir: "/home/ada/Incoming", account: "library", options: {
+      recursive: false, include: [], exclude: [], settleSecs: 2, existing: "skip", after: "keep" } }]);
     await page.locator('[data-rule-id="w1"]').getByRole("button", { name: /Pause watching/ }).click();
     await poll(async () => (await page.locator('[data-rule-id="w1"]').getAttribute("data-state")) === "paused", "paused");
     await page.locator('[data-rule-id="w1"]').getByRole("button", { name: /Stop watching/ }).click();
     await page.locator('[data-rule-id="w1"]').waitFor({ state: "detached" });
+    await context.close();
+  });
+
+  test("a folder is added with the options chosen in the form", async () => {
+    const { page, context, errors } = await openApp(browser, server.url);
+    await page.getByTestId("nav-watch").click();
+    await page.getByTestId("watch-row").first().waitFor();
+    await page.getByTestId("watch-options").locator("summary").click();
+    await page.getByTestId("watch-recursive").check();
+    await page.getByTestId("watch-include").fill("*.jpg, *.mp4 ,");
+    await page.getByTestId("watch-exclude").fill("draft-*");
+    await page.getByTestId("watch-settle").fill("5");
+    await page.getByTestId("watch-existing").selectOption("import");
+    await page.getByTestId("watch-after").selectOption("move");
+    await page.getByTestId("watch-move-to").fill("uploaded");
+    await page.getByTestId("watch-add").click();
+    const row = page.locator('[data-testid="watch-row"]', { hasText: "/home/ada/Incoming" });
+    await row.waitFor();
+    assert.deepEqual(await callsOf(page, "watch_add"), [{ dir: "/home/ada/Incoming", account: "library", options: {
+      recursive: true, include: ["*.jpg", "*.mp4"], exclude: ["draft-*"], settleSecs: 5, existing: "import", after: "move:uploaded" } }]);
+    assert.match(await row.textContent(), /with subfolders · only \*\.jpg, \*\.mp4 · not draft-\* · then moved to uploaded\//);
+    assert.deepEqual(errors, []);
     await context.close();
   });
 

@@ -194,7 +194,14 @@ function handle(cmd: string, args: Args): unknown {
       if (scenario.watchUnavailable) reject("ipc.unknown_command", "command watch_list not found");
       return watchRules;
     case "watch_add":
-      watchRules = [...watchRules, { ...watchRules[0], id: `w${watchRules.length + 1}`, dir: String(args.dir), account: String(args.account), waiting: 0 }];
+      {
+        const o = (args.options ?? {}) as { recursive?: boolean; include?: string[]; exclude?: string[]; settleSecs?: number; existing?: "skip" | "import"; after?: string };
+        const after = o.after?.startsWith("move:") ? { action: "move" as const, dir: o.after.slice(5) } : o.after === "delete" ? { action: "delete" as const } : { action: "keep" as const };
+        watchRules = [...watchRules, {
+          ...watchRules[0], id: `w${watchRules.length + 1}`, dir: String(args.dir), account: String(args.account), waiting: 0,
+          recursive: o.recursive ?? false, include: o.include ?? [], exclude: o.exclude ?? [], settle_secs: o.settleSecs ?? 2, existing: o.existing ?? "skip", after,
+        }];
+      }
       return watchRules;
     case "watch_pause": watchRules = watchRules.map((r) => (r.id === args.id ? { ...r, paused: true, state: "paused" } : r)); return watchRules;
     case "watch_resume": watchRules = watchRules.map((r) => (r.id === args.id ? { ...r, paused: false, state: "watching" } : r)); return watchRules;
