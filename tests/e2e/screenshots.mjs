@@ -53,6 +53,18 @@ try {
   await browser.waitUntil(async () => (await browser.$$(tid("queue-row", '[data-status="paused"]')).length) === 1, {
     timeout: TIMEOUT,
   });
+  // A paste of two lines: a URL (imported) and one that is not (reported inline).
+  await browser.execute((text) => {
+    const box = document.querySelector("[data-testid=paste-box]");
+    box.value = text;
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+  }, `${env("FERRY_SHOTS_PASTE_URL")}\nnot a link`);
+  await browser.$(tid("paste-submit")).click();
+  await browser.$(tid("paste-invalid")).waitForExist({ timeout: TIMEOUT });
+  await browser.waitUntil(
+    async () => (await invoke("queue_list", {})).some((j) => j.name === "lighthouse.jpg" && j.status === "succeeded"),
+    { timeout: TIMEOUT },
+  );
   await shot("queue");
 
   await browser.$(tid("nav-library")).click();
@@ -78,6 +90,8 @@ try {
     async () => (await browser.$(tid("watch-row")).getAttribute("data-state")) === "watching",
     { timeout: TIMEOUT },
   );
+  await browser.$(tid("watch-options")).$("summary").click();
+  await browser.$(tid("watch-after")).selectByAttribute("value", "move");
   await shot("watch");
 
   await browser.$(tid("nav-accounts")).click();

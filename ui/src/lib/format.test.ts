@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { formatBytes, formatEta, formatExpiry, formatSpeed, percent, phaseLabel } from "./format";
+import { formatBytes, formatEta, formatExpiry, formatSpeed, optionLabel, percent, phaseLabel, secretHelp } from "./format";
 
 describe("formatters", () => {
   test("bytes use SI units with one decimal below ten", () => {
@@ -45,5 +45,20 @@ describe("formatters", () => {
     expect(phaseLabel("uploading", "processing")).toBe("processing");
     expect(phaseLabel("succeeded")).toBe("done");
     expect(phaseLabel("waiting_retry")).toBe("retrying");
+  });
+});
+
+describe("account form labels", () => {
+  test("option keys read as words with acronyms in capitals", () => {
+    expect(optionLabel("api_url")).toBe("API URL");
+    expect(optionLabel("api_key")).toBe("API key");
+    expect(optionLabel("access_key_id")).toBe("Access key ID");
+    expect(optionLabel("bucket")).toBe("Bucket");
+    expect(optionLabel("")).toBe("");
+  });
+
+  test("the secret's help says once that it is kept in the keychain", () => {
+    expect(secretHelp("API key (sk_live_…), kept in the OS keychain")).toBe("API key (sk_live_…). Stored in the OS keychain; Ferry never shows it again.");
+    expect(secretHelp("Secret key")).toBe("Secret key. Stored in the OS keychain; Ferry never shows it again.");
   });
 });

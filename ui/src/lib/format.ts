@@ -73,3 +73,21 @@ export function isActive(status: JobStatus): boolean {
   return status === "queued" || status === "preparing" || status === "uploading" ||
     status === "processing" || status === "waiting_retry";
 }
+
+const ACRONYMS: Record<string, string> = { api: "API", url: "URL", id: "ID", s3: "S3", http: "HTTP", https: "HTTPS" };
+
+/** A provider option's key as a form label: `api_url` → "API URL", `access_key_id` → "Access key ID". */
+export function optionLabel(name: string): string {
+  const words = name.split(/[_\s]+/).filter((w) => w.length > 0).map((w) => ACRONYMS[w.toLowerCase()] ?? w.toLowerCase());
+  if (words.length === 0) return name;
+  const [first, ...rest] = words;
+  return [first.charAt(0).toUpperCase() + first.slice(1), ...rest].join(" ");
+}
+
+/** The help under a secret field, saying once that it goes to the keychain. */
+export function secretHelp(help: string): string {
+  const note = "Stored in the OS keychain; Ferry never shows it again.";
+  const own = help.replace(/,?\s*kept in the OS keychain\.?\s*$/i, "").trim();
+  if (!own) return note;
+  return `${own}${/[.!?]$/.test(own) ? "" : "."} ${note}`;
+}

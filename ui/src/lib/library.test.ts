@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import type { LibraryItem } from "../bindings";
-import { filterLibrary, isImage } from "./library";
+import { filterLibrary, hasLocalFile, isImage } from "./library";
 
 function item(id: number, p: Partial<LibraryItem>): LibraryItem {
   return {
@@ -32,5 +32,15 @@ describe("library filter", () => {
     expect(isImage({ mime_type: "image/png" })).toBe(true);
     expect(isImage({ mime_type: "video/mp4" })).toBe(false);
     expect(isImage({ mime_type: null })).toBe(false);
+  });
+});
+
+describe("local files", () => {
+  test("only paths and the local library's file URLs have a file to show", () => {
+    expect(hasLocalFile({ source: "/home/ada/a.jpg", url: "https://cdn.example/a.jpg" })).toBe(true);
+    expect(hasLocalFile({ source: "C:\\Users\\ada\\a.jpg", url: null })).toBe(true);
+    expect(hasLocalFile({ source: "https://example.com/a.jpg", url: "https://cdn.example/a.jpg" })).toBe(false);
+    expect(hasLocalFile({ source: "https://example.com/a.jpg", url: "file:///home/ada/.local/share/ferry/library/a.jpg" })).toBe(true);
+    expect(hasLocalFile({ source: null, url: null })).toBe(false);
   });
 });

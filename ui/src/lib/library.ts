@@ -15,3 +15,12 @@ export function filterLibrary(items: LibraryItem[], q: LibraryQuery): LibraryIte
 export function isImage(item: { mime_type: string | null }): boolean {
   return !!item.mime_type && item.mime_type.startsWith("image/");
 }
+
+/**
+ * Whether the item has a file on this computer to show in the file manager: it was sent
+ * from a local path (not imported from a URL), or it lives in the local library.
+ */
+export function hasLocalFile(item: { source: string | null; url: string | null }): boolean {
+  const local = (s: string) => s.startsWith("/") || /^[A-Za-z]:[\\/]/.test(s) || s.startsWith("\\\\");
+  return (item.source != null && local(item.source)) || (item.url?.startsWith("file://") ?? false);
+}
