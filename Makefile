@@ -1,17 +1,16 @@
 # The two commands a newcomer needs (see README):
-#   make run   — install what is missing, build, and run Ferry
+#   make run   — install what is missing, build, and start the Ferry desktop app
 #   make test  — install what is missing and run the whole test suite
 .PHONY: run test setup bench fakes
 
-FILES ?= docs/sample.png
+# Files or folders to queue when the app starts (optional): make run FILES="a.jpg b.mp4"
+FILES ?=
 
 setup:
 	bash scripts/setup
 
 run: setup
-	cargo build --release -p ferry-cli
-	./target/release/ferry upload $(FILES)
-	./target/release/ferry library
+	bash scripts/run $(FILES)
 
 test: setup
 	bash scripts/test

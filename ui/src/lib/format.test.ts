@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { formatBytes, formatEta, formatExpiry, formatSpeed, optionLabel, percent, phaseLabel, secretHelp } from "./format";
+import { formatBytes, formatDate, formatEta, formatExpiry, formatSpeed, optionLabel, percent, phaseLabel, secretHelp } from "./format";
 
 describe("formatters", () => {
   test("bytes use SI units with one decimal below ten", () => {
@@ -60,5 +60,12 @@ describe("account form labels", () => {
   test("the secret's help says once that it is kept in the keychain", () => {
     expect(secretHelp("API key (sk_live_…), kept in the OS keychain")).toBe("API key (sk_live_…). Stored in the OS keychain; Ferry never shows it again.");
     expect(secretHelp("Secret key")).toBe("Secret key. Stored in the OS keychain; Ferry never shows it again.");
+  });
+});
+
+describe("dates", () => {
+  test("timestamps are formatted, bad ones shown as they are", () => {
+    expect(formatDate("2026-11-25T02:13:46Z")).toMatch(/2026/);
+    expect(formatDate("not a date")).toBe("not a date");
   });
 });

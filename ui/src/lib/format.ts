@@ -91,3 +91,15 @@ export function secretHelp(help: string): string {
   if (!own) return note;
   return `${own}${/[.!?]$/.test(own) ? "" : "."} ${note}`;
 }
+
+// One formatter for every date shown: `Date.toLocaleString()` builds a new ICU formatter
+// on each call, which a 200-row library page turns into tens of MiB in the webview.
+let dateFormat: Intl.DateTimeFormat | undefined;
+
+/** A timestamp in the user's locale, short: "25 Nov 2026, 02:13". */
+export function formatDate(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  dateFormat ??= new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+  return dateFormat.format(d);
+}
