@@ -1,6 +1,7 @@
 //! What the app runs besides its window: the one queue runner (with the watch rules,
 //! through `Engine::watch_run`, which first reclaims jobs a crashed run left behind), the
-//! thumbnailer that follows the library, and the tally behind batched notifications.
+//! thumbnailer that follows the library, and the batch follower: one notification per
+//! finished batch and, if the setting is on, its links on the clipboard.
 //! All of it stops with `AppState::stop`. The work itself is ferry-core's.
 
 use std::collections::HashSet;
@@ -8,7 +9,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ferry_core::links::format_link;
 use ferry_core::{Engine, Event};
+use tauri::{AppHandle, Manager, Runtime};
+use tauri_plugin_clipboard_manager::ClipboardExt;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
@@ -95,14 +99,35 @@ async fn fill(engine: Arc<Engine>, cache: PathBuf, skip: HashSet<i64>) -> (HashS
 }
 
 /// Finished jobs counted for one notification ("23 uploaded, 1 failed"), so a batch of
-/// files is announced once, not file by file.
+/// files is announced once, not file by file, with the links of what the user handed
+/// over in the window (dropped, picked, pasted, or given at launch) for the clipboard.
 #[derive(Debug, Default)]
 pub struct Tally {
     pub uploaded: u32,
     pub failed: u32,
+    links: Vec<Link>,
     first: Option<Instant>,
     last: Option<Instant>,
 }
+
+/// One uploaded file's link, formatted when the batch is copied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Link {
+    pub name: String,
+    pub url: String,
+    pub mime: Option<String>,
+}
+
+/// A finished batch: the notification text and the links to copy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    pub text: String,
+    pub links: Vec<Link>,
+}
+
+/// Origins of jobs the user started in the window (watch folders and the CLI excluded:
+/// their uploads must not take over the clipboard in the background).
+const WINDOW_ORIGINS: [&str; 4] = ["drop", "pick", "paste", "args"];
 
 impl Tally {
     /// How long the queue stays quiet before a batch counts as finished.
@@ -116,7 +141,20 @@ impl Tally {
 
     pub fn record(&mut self, ev: &Event, now: Instant) {
         match ev {
-            Event::JobSucceeded { .. } => self.uploaded += 1,
+            Event::JobSucceeded { job } => {
+                self.uploaded += 1;
+                if WINDOW_ORIGINS.contains(&job.origin.as_str()) {
+                    for m in &job.media {
+                        if let Some(url) = &m.url {
+                            self.links.push(Link {
+                                name: m.name.clone(),
+                                url: url.clone(),
+                                mime: Some(m.mime_type.clone()).filter(|s| !s.is_empty()),
+                            });
+                        }
+                    }
+                }
+            }
             Event::JobFailed { .. } => self.failed += 1,
             _ => return,
         }
@@ -128,15 +166,23 @@ impl Tally {
     /// left running (`busy`), or going on for longer than [`Self::LONGEST`]. Resets the
     /// tally when it returns text.
     pub fn due(&mut self, now: Instant, busy: bool) -> Option<String> {
+        self.due_batch(now, busy).map(|b| b.text)
+    }
+
+    /// Like [`Self::due`], with the batch's links.
+    pub fn due_batch(&mut self, now: Instant, busy: bool) -> Option<Batch> {
         let (first, last) = (self.first?, self.last?);
         let quiet = now.duration_since(last) >= Self::QUIET;
         let long = now.duration_since(first) >= Self::LONGEST;
         if !((quiet && !busy) || long) {
             return None;
         }
-        let text = summary(self.uploaded, self.failed);
+        let batch = Batch {
+            text: summary(self.uploaded, self.failed),
+            links: std::mem::take(&mut self.links),
+        };
         *self = Tally::default();
-        Some(text)
+        Some(batch)
     }
 }
 
@@ -160,4 +206,66 @@ pub fn queue_busy(engine: &Engine) -> bool {
             )
         })
     })
+}
+
+/// Follow finished jobs in batches: when a batch is over, copy the links of what the user
+/// handed over in the window (if `copy_after_upload`, in the copy format) and post one
+/// notification ("23 uploaded, 1 failed · 23 links copied") while the window is not in
+/// front — the window's own live region covers the rest. Without the notification plugin
+/// (the tests' mock runtime) only the clipboard part runs.
+pub fn start_batches<R: Runtime>(app: AppHandle<R>, engine: Arc<Engine>, stop: CancellationToken) {
+    let mut rx = engine.subscribe();
+    tauri::async_runtime::spawn(async move {
+        let mut tally = Tally::default();
+        let mut check = tokio::time::interval(Duration::from_millis(500));
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                r = rx.recv() => match r {
+                    Ok(ev) => tally.record(&ev, Instant::now()),
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+                _ = check.tick(), if !tally.is_empty() => {
+                    let busy = queue_busy(&engine);
+                    if let Some(batch) = tally.due_batch(Instant::now(), busy) {
+                        finish_batch(&app, &engine, batch);
+                    }
+                }
+            }
+        }
+    });
+}
+
+fn finish_batch<R: Runtime>(app: &AppHandle<R>, engine: &Engine, batch: Batch) {
+    let settings = engine.config().settings;
+    let mut text = batch.text;
+    if settings.copy_after_upload && !batch.links.is_empty() {
+        let links: Vec<String> = batch
+            .links
+            .iter()
+            .map(|l| format_link(settings.copy_format, &l.name, &l.url, l.mime.as_deref()))
+            .collect();
+        match app.clipboard().write_text(links.join("\n")) {
+            Ok(()) => {
+                let n = links.len();
+                text.push_str(&format!(
+                    " · {n} link{} copied",
+                    if n == 1 { "" } else { "s" }
+                ));
+                tracing::info!("copied {n} link(s) after the batch");
+            }
+            Err(e) => tracing::warn!("could not copy the batch's links: {e}"),
+        }
+    }
+    let in_front = app
+        .get_webview_window(crate::desktop::MAIN)
+        .is_some_and(|w| w.is_focused().unwrap_or(false) && w.is_visible().unwrap_or(false));
+    if !in_front {
+        if let Some(n) = app.try_state::<tauri_plugin_notification::Notification<R>>() {
+            if let Err(e) = n.builder().title("Ferry").body(&text).show() {
+                tracing::debug!("notification not shown: {e}");
+            }
+        }
+    }
 }

@@ -1,21 +1,17 @@
 //! What only the real desktop app has (not the mock runtime of the tests): the tray menu,
-//! close-to-tray, start minimised, batched notifications, file arguments at launch, and
-//! a second launch handing its files to the running instance (single instance).
+//! close-to-tray, start minimised, file arguments at launch, and a second launch handing
+//! its files to the running instance (single instance).
 //!
 //! On Linux tray icons get no click events, so every tray action is a menu item.
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use ferry_core::{Engine, Selector};
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::plugin::TauriPlugin;
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager, RunEvent, Runtime, WindowEvent};
-use tauri_plugin_notification::NotificationExt;
 
-use crate::background::{queue_busy, Tally};
 use crate::state::AppState;
 
 pub const MAIN: &str = "main";
@@ -58,7 +54,6 @@ pub fn plugin<R: Runtime>() -> TauriPlugin<R> {
             let argv: Vec<String> = std::env::args().collect();
             let cwd = std::env::current_dir().unwrap_or_default();
             queue_args(app, &argv, &cwd);
-            notifications(app.clone(), state.engine.clone(), state.stop.clone());
             Ok(())
         })
         .on_event(|app, event| match event {
@@ -152,41 +147,4 @@ fn log_count(what: &str, r: ferry_core::Result<usize>) {
         Ok(n) => tracing::info!("{what} {n} job(s) from the tray"),
         Err(e) => tracing::warn!("tray: {}", e.message),
     }
-}
-
-/// Post one notification per finished batch ("23 uploaded, 1 failed") while the window
-/// is not in front; the window's own live region covers the rest.
-fn notifications<R: Runtime>(
-    app: AppHandle<R>,
-    engine: Arc<Engine>,
-    stop: tokio_util::sync::CancellationToken,
-) {
-    let mut rx = engine.subscribe();
-    tauri::async_runtime::spawn(async move {
-        let mut tally = Tally::default();
-        let mut check = tokio::time::interval(Duration::from_millis(500));
-        loop {
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                r = rx.recv() => match r {
-                    Ok(ev) => tally.record(&ev, Instant::now()),
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-                },
-                _ = check.tick(), if !tally.is_empty() => {
-                    let busy = queue_busy(&engine);
-                    if let Some(text) = tally.due(Instant::now(), busy) {
-                        let in_front = app
-                            .get_webview_window(MAIN)
-                            .is_some_and(|w| w.is_focused().unwrap_or(false) && w.is_visible().unwrap_or(false));
-                        if !in_front {
-                            if let Err(e) = app.notification().builder().title("Ferry").body(&text).show() {
-                                tracing::debug!("notification not shown: {e}");
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    });
 }

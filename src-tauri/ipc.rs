@@ -83,6 +83,8 @@ pub struct Settings {
     pub per_account: usize,
     pub default_account: String,
     pub copy_format: CopyFormat,
+    /// Copy the links of a finished batch of dropped/picked/pasted files.
+    pub copy_after_upload: bool,
     pub start_minimised: bool,
     pub close_to_tray: bool,
 }
@@ -94,6 +96,7 @@ impl From<&CoreSettings> for Settings {
             per_account: s.per_account,
             default_account: s.default_account.clone(),
             copy_format: s.copy_format,
+            copy_after_upload: s.copy_after_upload,
             start_minimised: s.start_minimised,
             close_to_tray: s.close_to_tray,
         }

@@ -88,6 +88,7 @@ fn background_plugin<R: Runtime>() -> tauri::plugin::TauriPlugin<R> {
                 state.shell_events.clone(),
                 state.stop.clone(),
             );
+            background::start_batches(app.clone(), state.engine.clone(), state.stop.clone());
             Ok(())
         })
         .build()

@@ -92,6 +92,79 @@ fn library_filters_by_account_status_and_search_and_refuses_unknown_values() {
 }
 
 #[test]
+fn a_finished_batch_of_dropped_files_puts_their_links_on_the_clipboard() {
+    let _turn = clipboard_turn();
+    let t = TestApp::with_defaults();
+    let mut settings = t.ok("settings_get", json!({}));
+    assert_eq!(settings["copyAfterUpload"], true, "on by default");
+    settings["copyFormat"] = json!("markdown");
+    t.ok("settings_set", json!({ "settings": settings }));
+    t.app.clipboard().write_text("before").unwrap();
+    let src = tempfile::tempdir().unwrap();
+    let a = png(src.path(), "a.png", 8, 8);
+    let b = png(src.path(), "b.png", 9, 9);
+    t.ok(
+        "queue_add_paths",
+        json!({ "paths": [a, b], "account": "library", "origin": "drop" }),
+    );
+    t.wait_jobs(20, all_final);
+    // The batch is over once the queue has been quiet for 2 s; then both links, in order
+    // of completion, one per line, in the copy format.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let text = loop {
+        let text = t.app.clipboard().read_text().unwrap_or_default();
+        if text != "before" {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "nothing was copied");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    for name in ["a.png", "b.png"] {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with(&format!("![{name}](file://")) && l.ends_with(")")),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn watched_uploads_and_a_disabled_setting_leave_the_clipboard_alone() {
+    let _turn = clipboard_turn();
+    let t = TestApp::with_defaults();
+    t.app.clipboard().write_text("mine").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    t.ok(
+        "watch_add",
+        json!({ "dir": dir.path(), "account": "library", "options": { "settleSecs": 0.2 } }),
+    );
+    png(dir.path(), "watched.png", 8, 8);
+    t.wait_jobs(30, |j| {
+        j.iter()
+            .any(|j| j["name"] == "watched.png" && j["status"] == "succeeded")
+    });
+    // Longer than the batch's quiet time: the watched batch is over, its link not copied.
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(t.app.clipboard().read_text().unwrap(), "mine");
+    let mut settings = t.ok("settings_get", json!({}));
+    settings["copyAfterUpload"] = json!(false);
+    t.ok("settings_set", json!({ "settings": settings }));
+    let src = tempfile::tempdir().unwrap();
+    let f = png(src.path(), "dropped.png", 8, 8);
+    t.ok(
+        "queue_add_paths",
+        json!({ "paths": [f], "account": "library", "origin": "drop" }),
+    );
+    t.wait_jobs(20, all_final);
+    // Longer than the batch's quiet time.
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(t.app.clipboard().read_text().unwrap(), "mine");
+}
+
+#[test]
 fn copy_puts_the_link_on_the_clipboard_in_each_format_and_defaults_to_the_setting() {
     let _turn = clipboard_turn();
     let t = TestApp::new();

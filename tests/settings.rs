@@ -6,24 +6,27 @@ use crate::support::TestApp;
 
 #[test]
 fn settings_start_with_defaults_and_save_every_field() {
-    let t = TestApp::new();
+    let t = TestApp::with_defaults();
     let s = t.ok("settings_get", json!({}));
     assert_eq!(
         s,
         json!({
             "concurrency": 8, "perAccount": 8, "defaultAccount": "library",
-            "copyFormat": "plain", "startMinimised": false, "closeToTray": false,
+            "copyFormat": "plain", "copyAfterUpload": true, "startMinimised": false,
+            "closeToTray": false,
         })
     );
     let new = json!({
         "concurrency": 3, "perAccount": 2, "defaultAccount": "library",
-        "copyFormat": "html", "startMinimised": true, "closeToTray": true,
+        "copyFormat": "html", "copyAfterUpload": false, "startMinimised": true,
+        "closeToTray": true,
     });
     assert_eq!(t.ok("settings_set", json!({ "settings": new })), new);
     assert_eq!(t.ok("settings_get", json!({})), new);
     let config = std::fs::read_to_string(t.home().join("config.toml")).unwrap();
     assert!(config.contains("copy_format = \"html\""), "{config}");
     assert!(config.contains("close_to_tray = true"), "{config}");
+    assert!(config.contains("copy_after_upload = false"), "{config}");
 }
 
 #[test]

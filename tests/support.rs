@@ -19,7 +19,18 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// An app whose batches do not copy links: tests run side by side and share one X
+    /// clipboard, so only the test of that feature (holding `clipboard_turn`) turns it on.
     pub fn new() -> Self {
+        Self::build(Some(false))
+    }
+
+    /// An app with the settings of a fresh install (links copied after a batch).
+    pub fn with_defaults() -> Self {
+        Self::build(None)
+    }
+
+    fn build(copy_after_upload: Option<bool>) -> Self {
         static LOG: std::sync::Once = std::sync::Once::new();
         LOG.call_once(|| {
             let _ = tracing_subscriber::fmt()
@@ -34,6 +45,11 @@ impl TestApp {
         let secrets = Arc::new(MemoryStore::default());
         let engine = ferry_core::Engine::with_secret_store(Home::at(home.path()), secrets.clone())
             .expect("engine");
+        if let Some(copy) = copy_after_upload {
+            engine
+                .update_settings(|s| s.copy_after_upload = copy)
+                .expect("settings");
+        }
         let app = ferry_app::setup(mock_builder(), engine)
             .build(mock_context(noop_assets()))
             .expect("app");

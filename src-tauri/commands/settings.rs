@@ -41,6 +41,7 @@ pub fn settings_set(
         s.per_account = per_account;
         s.default_account = settings.default_account;
         s.copy_format = settings.copy_format;
+        s.copy_after_upload = settings.copy_after_upload;
         s.start_minimised = settings.start_minimised;
         s.close_to_tray = settings.close_to_tray;
     })?;

@@ -148,6 +148,20 @@ test("the library lists both with their URLs and copies a link to the clipboard"
   for (const row of rows) names.push(await text(row.$(tid("library-name"))));
   assert.deepEqual(names.sort(), ["e2e-photo.png", "pasted-cat.png"]);
 
+  // When the batch is over (the queue quiet for 2 s) the app copies the links of what was
+  // dropped and pasted, one per line (the setting is on in a fresh install).
+  const clipboard = () => {
+    try {
+      return execFileSync("xclip", ["-o", "-selection", "clipboard"], { encoding: "utf8", timeout: 5000 });
+    } catch {
+      return ""; // nothing on the clipboard yet
+    }
+  };
+  await browser.waitUntil(async () => clipboard().split("\n").sort().join("\n") === [...urls].sort().join("\n"), {
+    timeout: TIMEOUT,
+    timeoutMsg: `the batch's links were not copied (clipboard: ${JSON.stringify(clipboard())})`,
+  });
+
   await browser.$(tid("library-copy-format")).selectByAttribute("value", "plain");
   await rows[0].$(tid("library-copy")).click();
   await browser.waitUntil(

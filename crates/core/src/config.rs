@@ -81,6 +81,10 @@ pub struct Settings {
     /// How the desktop copies a link after upload or from the library.
     #[serde(default)]
     pub copy_format: crate::links::CopyFormat,
+    /// The desktop copies the links of what the user dropped, picked or pasted to the
+    /// clipboard when that batch finishes (never for watch-folder uploads).
+    #[serde(default = "default_true")]
+    pub copy_after_upload: bool,
     /// The desktop app starts with its window hidden (in the tray).
     #[serde(default)]
     pub start_minimised: bool,
@@ -90,6 +94,9 @@ pub struct Settings {
     pub close_to_tray: bool,
 }
 
+fn default_true() -> bool {
+    true
+}
 fn default_concurrency() -> usize {
     8
 }
@@ -107,6 +114,7 @@ impl Default for Settings {
             per_account: default_per_account(),
             default_account: default_account(),
             copy_format: Default::default(),
+            copy_after_upload: true,
             start_minimised: false,
             close_to_tray: false,
         }

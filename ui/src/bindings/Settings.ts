@@ -4,4 +4,8 @@ import type { CopyFormat } from "./CopyFormat";
 /**
  * The settings the desktop shows (config.toml's `[settings]`, in camelCase).
  */
-export type Settings = { concurrency: number, perAccount: number, defaultAccount: string, copyFormat: CopyFormat, startMinimised: boolean, closeToTray: boolean, };
+export type Settings = { concurrency: number, perAccount: number, defaultAccount: string, copyFormat: CopyFormat, 
+/**
+ * Copy the links of a finished batch of dropped/picked/pasted files.
+ */
+copyAfterUpload: boolean, startMinimised: boolean, closeToTray: boolean, };

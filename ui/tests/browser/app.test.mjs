@@ -331,11 +331,12 @@ describe("watch and settings", () => {
     await page.getByTestId("nav-settings").click();
     await page.getByTestId("settings-concurrency").fill("5");
     await page.getByTestId("settings-copy-format").selectOption("html");
+    await page.getByTestId("settings-copy-after-upload").uncheck();
     await page.getByTestId("settings-start-minimised").check();
     await screenshot(page, "settings");
     await page.getByTestId("settings-save").click();
     await page.getByTestId("settings-saved").waitFor();
-    assert.deepEqual(await callsOf(page, "settings_set"), [{ settings: { concurrency: 5, perAccount: 2, defaultAccount: "library", copyFormat: "html", startMinimised: true, closeToTray: true } }]);
+    assert.deepEqual(await callsOf(page, "settings_set"), [{ settings: { concurrency: 5, perAccount: 2, defaultAccount: "library", copyFormat: "html", copyAfterUpload: false, startMinimised: true, closeToTray: true } }]);
     await context.close();
   });
 });
