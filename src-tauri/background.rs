@@ -18,6 +18,8 @@ use tokio_util::sync::CancellationToken;
 
 /// Newest library items kept with a thumbnail.
 const THUMBNAIL_WINDOW: usize = 1000;
+/// Newest library items whose thumbnail may be fetched from their link (no local file).
+const REMOTE_WINDOW: usize = 200;
 /// Library changes often come in bursts (a batch finishing): wait for a quiet moment.
 const THUMBNAIL_DEBOUNCE: Duration = Duration::from_millis(250);
 
@@ -44,10 +46,12 @@ pub fn start_thumbnailer(
     let mut rx = engine.subscribe();
     tauri::async_runtime::spawn(async move {
         let mut skip = HashSet::new();
+        let mut remote_skip = HashSet::new();
         loop {
             let (next, made) = fill(engine.clone(), cache.clone(), skip).await;
             skip = next;
-            if made > 0 {
+            let fetched = fetch_remote(&engine, &cache, &mut remote_skip, &stop).await;
+            if made + fetched > 0 {
                 let _ = shell.send(Event::LibraryChanged);
             }
             // Wait for a change, then for the burst to end.
@@ -69,6 +73,49 @@ pub fn start_thumbnailer(
             while rx.try_recv().is_ok() {}
         }
     });
+}
+
+/// Thumbnails of images with no file here (imported from a URL to a remote destination),
+/// fetched from their own links one at a time: how many were made. Items that fail are
+/// not tried again while the app runs.
+async fn fetch_remote(
+    engine: &Arc<Engine>,
+    cache: &std::path::Path,
+    skip: &mut HashSet<i64>,
+    stop: &CancellationToken,
+) -> usize {
+    let list = {
+        let (engine, skip) = (engine.clone(), skip.clone());
+        tokio::task::spawn_blocking(move || {
+            ferry_core::thumbs::remote_candidates(engine.library_handle(), REMOTE_WINDOW, &skip)
+        })
+        .await
+    };
+    let items = match list {
+        Ok(Ok(items)) => items,
+        Ok(Err(e)) => {
+            tracing::warn!("thumbnails: {}", e.message);
+            return 0;
+        }
+        Err(e) => {
+            tracing::warn!("thumbnails: {e}");
+            return 0;
+        }
+    };
+    let mut made = 0;
+    for item in items {
+        if stop.is_cancelled() {
+            break;
+        }
+        match engine.fetch_thumbnail(&item, cache).await {
+            Ok(_) => made += 1,
+            Err(e) => {
+                tracing::debug!("no thumbnail for library item {}: {}", item.id, e.message);
+                skip.insert(item.id);
+            }
+        }
+    }
+    made
 }
 
 /// One pass of the thumbnailer: the items it must not retry, and how many it made.

@@ -55,6 +55,57 @@ fn an_uploaded_image_is_listed_with_its_url_and_gets_a_thumbnail_in_the_cache() 
 }
 
 #[test]
+fn an_image_imported_from_a_url_to_an_api_gets_its_thumbnail_from_its_own_link() {
+    let t = TestApp::new();
+    t.ok(
+        "account_add",
+        json!({
+            "name": "sp",
+            "kind": "synposter",
+            "options": { "api_url": fakes().synposter.api_url() },
+            "secret": ferry_fakes::SYNPOSTER_KEY,
+        }),
+    );
+    let origin = &fakes().origin;
+    let src = tempfile::tempdir().unwrap();
+    origin.serve(
+        "/thumbs/wide.png",
+        std::fs::read(png(src.path(), "wide.png", 300, 200)).unwrap(),
+        "image/png",
+    );
+    t.ok(
+        "queue_add_urls",
+        json!({ "text": origin.url("/thumbs/wide.png"), "account": "sp" }),
+    );
+    let jobs = t.wait_jobs(20, all_final);
+    assert_eq!(jobs[0]["status"], "succeeded", "{:#}", jobs[0]);
+    // No file on this computer: the thumbnail comes from the item's link at Synposter.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (item, thumb) = loop {
+        let items = t.ok("library_list", json!({ "filter": { "account": "sp" } }));
+        if let Some(p) = items[0]["thumbnail"].as_str() {
+            break (items[0].clone(), std::path::PathBuf::from(p));
+        }
+        assert!(Instant::now() < deadline, "no thumbnail: {items:#}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(item["url"]
+        .as_str()
+        .unwrap()
+        .starts_with("http://127.0.0.1:"));
+    assert!(thumb.starts_with(t.home().join("thumbs")));
+    let img = image::open(&thumb).unwrap();
+    assert_eq!((img.width(), img.height()), (144, 96));
+    // The fetched original is not kept next to the thumbnails.
+    let left: Vec<_> = std::fs::read_dir(t.home().join("thumbs"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+}
+
+#[test]
 fn library_filters_by_account_status_and_search_and_refuses_unknown_values() {
     let t = TestApp::new();
     uploaded(&t, "one.png");

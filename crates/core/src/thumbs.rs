@@ -3,8 +3,9 @@
 //! host names, and recorded on the library item.
 //!
 //! Hosts decide where the cache lives and how it is served (the desktop serves it through
-//! its asset protocol, scoped to that folder only). This module never fetches remote
-//! media to make a thumbnail, and holds nothing but derived pixels.
+//! its asset protocol, scoped to that folder only). The only remote fetch is an item's own
+//! link when it has no file on this computer (an image imported from a URL straight to a
+//! remote destination), capped in size; nothing but derived pixels is kept.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -23,6 +24,10 @@ pub const LONG_SIDE: u32 = 192;
 const MAX_SOURCE_BYTES: u64 = 64 * 1024 * 1024;
 /// Decoder allocation cap: a small file can still claim a huge canvas.
 const MAX_DECODE_ALLOC: u64 = 512 * 1024 * 1024;
+/// Largest image fetched from an item's link to make its thumbnail.
+pub const MAX_REMOTE_BYTES: u64 = 20 * 1024 * 1024;
+/// How long fetching one remote image may take.
+const REMOTE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The local file a thumbnail can be made from, if there is one: the path it was sent
 /// from, else the local library's own copy (a `file://` URL).
@@ -40,6 +45,114 @@ pub fn source_of(item: &LibraryItem) -> Option<PathBuf> {
             .and_then(|u| u.to_file_path().ok())
             .filter(|p| p.is_file())
     })
+}
+
+/// The link a thumbnail can be fetched from: an image with no file on this computer (it was
+/// imported from a URL to a remote destination) whose own link is http(s), not known to be
+/// larger than [`MAX_REMOTE_BYTES`].
+pub fn remote_source(item: &LibraryItem) -> Option<url::Url> {
+    if !wants_thumbnail(item) || source_of(item).is_some() {
+        return None;
+    }
+    if item.size.is_some_and(|s| s > MAX_REMOTE_BYTES) {
+        return None;
+    }
+    let url = url::Url::parse(item.url.as_deref()?).ok()?;
+    matches!(url.scheme(), "http" | "https").then_some(url)
+}
+
+/// Fetch `item`'s image from its own link (see [`remote_source`]) into a temp file in
+/// `cache`, make its thumbnail and record it. The body is read with a running cap, so a
+/// wrong Content-Length cannot make it larger than [`MAX_REMOTE_BYTES`].
+pub async fn fetch_remote(
+    http: &reqwest::Client,
+    library: &Library,
+    item: &LibraryItem,
+    cache: &Path,
+) -> Result<PathBuf> {
+    use std::io::Write;
+    let url = remote_source(item).ok_or_else(|| {
+        Error::new(
+            Code::InputInvalid,
+            format!("{} has no link to make a thumbnail from", item.name),
+        )
+    })?;
+    let mut resp =
+        crate::providers::http::send(http.get(url).timeout(REMOTE_TIMEOUT), false).await?;
+    if !resp.status().is_success() {
+        return Err(Error::new(
+            crate::providers::http::code_for_status(resp.status()),
+            format!("{}: its link answered {}", item.name, resp.status()),
+        ));
+    }
+    let too_large = || {
+        Error::new(
+            Code::LimitTooLarge,
+            format!("{} is too large to fetch for a thumbnail", item.name),
+        )
+    };
+    if resp.content_length().is_some_and(|n| n > MAX_REMOTE_BYTES) {
+        return Err(too_large());
+    }
+    std::fs::create_dir_all(cache).map_err(|e| Error::io(e, cache.display()))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".fetch-")
+        .tempfile_in(cache)
+        .map_err(|e| Error::io(e, cache.display()))?;
+    let mut got: u64 = 0;
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| Error::from_reqwest(e, false))?
+    {
+        got += chunk.len() as u64;
+        if got > MAX_REMOTE_BYTES {
+            return Err(too_large());
+        }
+        tmp.write_all(&chunk)
+            .map_err(|e| Error::io(e, tmp.path().display()))?;
+    }
+    let (src, cache_dir, key) = (
+        tmp.into_temp_path(),
+        cache.to_path_buf(),
+        item.id.to_string(),
+    );
+    // Decoding is CPU work: off the async workers. The temp file goes when `src` drops.
+    let path = tokio::task::spawn_blocking(move || generate(&src, &cache_dir, &key))
+        .await
+        .map_err(|e| Error::new(Code::Io, format!("thumbnail: {e}")))??;
+    library.set_thumbnail(item.id, &path.to_string_lossy())?;
+    Ok(path)
+}
+
+/// The newest `limit` library images that lack a thumbnail and can get one only from their
+/// link (see [`remote_source`]), leaving out those in `skip`.
+pub fn remote_candidates(
+    library: &Library,
+    limit: usize,
+    skip: &HashSet<i64>,
+) -> Result<Vec<LibraryItem>> {
+    let items = library.list(&Filter {
+        limit: Some(limit),
+        ..Filter::default()
+    })?;
+    Ok(items
+        .into_iter()
+        .filter(|i| !skip.contains(&i.id))
+        .filter(|i| {
+            !i.thumbnail
+                .as_deref()
+                .is_some_and(|t| Path::new(t).is_file())
+        })
+        .filter(|i| remote_source(i).is_some())
+        .collect())
+}
+
+impl crate::Engine {
+    /// [`fetch_remote`] with the engine's HTTP client and library.
+    pub async fn fetch_thumbnail(&self, item: &LibraryItem, cache: &Path) -> Result<PathBuf> {
+        fetch_remote(self.http(), self.library_handle(), item, cache).await
+    }
 }
 
 /// Whether an item is an image Ferry can show a thumbnail of.

@@ -18,7 +18,7 @@ use crate::secrets::Secret;
 use crate::transfer::{Ctx, Source};
 
 pub mod fastpix;
-mod http;
+pub(crate) mod http;
 pub mod local;
 pub mod postsyncer;
 pub mod s3;
