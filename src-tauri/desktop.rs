@@ -100,18 +100,20 @@ fn queue_args<R: Runtime>(app: &AppHandle<R>, argv: &[String], cwd: &std::path::
     if paths.is_empty() {
         return;
     }
-    let state = app.state::<AppState>();
-    let account = state.engine.default_account();
-    let res = crate::input::checked_paths(&paths).and_then(|files| {
-        state
-            .engine
-            .enqueue_paths(&files, &account, "args", false)
-            .map_err(Into::into)
+    let engine = app.state::<AppState>().engine.clone();
+    // Off the main thread: a folder argument is walked and sniffed.
+    tauri::async_runtime::spawn_blocking(move || {
+        let account = engine.default_account();
+        let res = crate::input::checked_paths(&paths).and_then(|files| {
+            engine
+                .enqueue_paths(&files, &account, "args", false)
+                .map_err(Into::into)
+        });
+        match res {
+            Ok(ids) => tracing::info!("queued {} file(s) from the command line", ids.len()),
+            Err(e) => tracing::warn!("could not queue the command line's files: {e}"),
+        }
     });
-    match res {
-        Ok(ids) => tracing::info!("queued {} file(s) from the command line", ids.len()),
-        Err(e) => tracing::warn!("could not queue the command line's files: {e}"),
-    }
 }
 
 fn tray<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {

@@ -12,8 +12,11 @@ use ferry_core::{Code, CopyFormat};
 use crate::error::{CmdResult, CommandError};
 use crate::ipc::{Origin, QueueAction};
 
-/// Paths as the UI gives them, checked and expanded: folders become their files.
-/// One bad path refuses the whole call, so a drop is queued completely or not at all.
+/// Paths as the UI gives them, checked and expanded: folders become the media files in
+/// them (images, video, audio, judged from their first bytes; subfolders included, hidden
+/// files skipped), files given one by one stay as they are (the destination's own check
+/// then explains a refusal). One bad path refuses the whole call, so a drop is queued
+/// completely or not at all.
 pub fn checked_paths(paths: &[String]) -> CmdResult<Vec<PathBuf>> {
     if paths.is_empty() {
         return Err(CommandError::input(Code::InputInvalid, "no paths given"));
@@ -44,14 +47,29 @@ pub fn checked_paths(paths: &[String]) -> CmdResult<Vec<PathBuf>> {
             Err(e) => return Err(CommandError::input(Code::Io, format!("{p}: {e}"))),
         }
     }
-    let files = ferry_core::expand_paths(&out);
+    let mut files = Vec::new();
+    for path in out {
+        if path.is_dir() {
+            let found = ferry_core::expand_paths(std::slice::from_ref(&path));
+            files.extend(found.into_iter().filter(|f| is_media(f)));
+        } else {
+            files.push(path);
+        }
+    }
     if files.is_empty() {
         return Err(CommandError::input(
             Code::InputEmpty,
-            "the folders given hold no files",
+            "the folders given hold no images, videos or audio files",
         ));
     }
     Ok(files)
+}
+
+/// Whether a file's bytes say image, video or audio.
+fn is_media(path: &Path) -> bool {
+    ferry_core::media::sniff_path(path).is_ok_and(|m| {
+        m.starts_with("image/") || m.starts_with("video/") || m.starts_with("audio/")
+    })
 }
 
 /// A folder to watch: absolute and existing.

@@ -29,13 +29,16 @@ fn a_dropped_file_is_queued_and_uploaded_to_the_local_library() {
 }
 
 #[test]
-fn a_dropped_folder_expands_to_its_files() {
+fn a_dropped_folder_expands_to_its_media_files() {
     let t = TestApp::new();
     let src = tempfile::tempdir().unwrap();
     std::fs::create_dir(src.path().join("sub")).unwrap();
     png(src.path(), "a.png", 4, 4);
     png(&src.path().join("sub"), "b.png", 4, 4);
     std::fs::write(src.path().join(".hidden"), b"x").unwrap();
+    // Not media, whatever the name says: left out of a folder.
+    std::fs::write(src.path().join("notes.txt"), b"shot list").unwrap();
+    std::fs::write(src.path().join("sub/fake.jpg"), b"not a jpeg").unwrap();
     let ids = t.ok(
         "queue_add_paths",
         json!({ "paths": [src.path()], "account": "library", "origin": "pick" }),
@@ -77,6 +80,10 @@ fn bad_paths_are_refused_whole_with_codes_and_nothing_is_queued() {
     let empty = src.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
     assert_eq!(add(json!([empty]), "library", "drop").0, "input.empty");
+    std::fs::write(empty.join("readme.txt"), b"no media here").unwrap();
+    let (code, msg) = add(json!([empty]), "library", "drop");
+    assert_eq!(code, "input.empty");
+    assert!(msg.contains("images, videos or audio"), "{msg}");
     assert_eq!(t.ok("queue_list", json!({})), json!([]));
 }
 

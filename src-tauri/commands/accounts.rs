@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 
 use ferry_core::secrets::Secret;
-use ferry_core::{AccountView, Kind, SecretInput};
+use ferry_core::{AccountView, Engine, Kind, SecretInput};
 use tauri::State;
 
+use crate::commands::blocking;
 use crate::error::CmdResult;
 use crate::state::AppState;
 
@@ -18,14 +19,25 @@ pub fn accounts_list(state: State<'_, AppState>) -> CmdResult<Vec<AccountView>> 
 /// `options` are the kind's non-secret options; empty values mean "not set" (a form's
 /// blank field). `secret` is the kind's secret option, if it has one.
 #[tauri::command]
-pub fn account_add(
+pub async fn account_add(
     state: State<'_, AppState>,
     name: String,
     kind: String,
     options: BTreeMap<String, String>,
     secret: Option<String>,
 ) -> CmdResult<Vec<AccountView>> {
-    let kind = Kind::parse(&kind)?;
+    let engine = state.engine.clone();
+    blocking(move || add(&engine, &name, &kind, options, secret)).await
+}
+
+fn add(
+    engine: &Engine,
+    name: &str,
+    kind: &str,
+    options: BTreeMap<String, String>,
+    secret: Option<String>,
+) -> CmdResult<Vec<AccountView>> {
+    let kind = Kind::parse(kind)?;
     let options: Vec<(String, String)> = options
         .into_iter()
         .map(|(k, v)| (k, v.trim().to_string()))
@@ -35,16 +47,22 @@ pub fn account_add(
         Some(s) if !s.is_empty() => SecretInput::Value(Secret::new(s)),
         _ => SecretInput::None,
     };
-    state
-        .engine
-        .account_add(name.trim(), kind, &options, secret)?;
-    Ok(state.engine.accounts())
+    engine.account_add(name.trim(), kind, &options, secret)?;
+    Ok(engine.accounts())
 }
 
+/// Removes the keychain entry too.
 #[tauri::command]
-pub fn account_remove(state: State<'_, AppState>, name: String) -> CmdResult<Vec<AccountView>> {
-    state.engine.account_remove(&name)?;
-    Ok(state.engine.accounts())
+pub async fn account_remove(
+    state: State<'_, AppState>,
+    name: String,
+) -> CmdResult<Vec<AccountView>> {
+    let engine = state.engine.clone();
+    blocking(move || {
+        engine.account_remove(&name)?;
+        Ok(engine.accounts())
+    })
+    .await
 }
 
 /// A cheap authenticated call to the destination; rejects with the provider's error.

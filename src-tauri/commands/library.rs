@@ -8,6 +8,7 @@ use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_clipboard_manager::ClipboardExt;
 use tauri_plugin_opener::OpenerExt;
 
+use crate::commands::blocking;
 use crate::error::{CmdResult, CommandError};
 use crate::input;
 use crate::ipc::LibraryFilter;
@@ -15,7 +16,7 @@ use crate::state::AppState;
 
 /// Newest first.
 #[tauri::command]
-pub fn library_list(
+pub async fn library_list(
     state: State<'_, AppState>,
     filter: Option<LibraryFilter>,
 ) -> CmdResult<Vec<LibraryItem>> {
@@ -29,7 +30,8 @@ pub fn library_list(
         search: f.search.filter(|s| !s.trim().is_empty()),
         limit: f.limit,
     };
-    Ok(state.engine.library(&filter)?)
+    let engine = state.engine.clone();
+    blocking(move || Ok(engine.library(&filter)?)).await
 }
 
 /// The destination's own library, where its API lists one.

@@ -6,6 +6,7 @@ use ferry_core::{Code, Job, Selector};
 use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_clipboard_manager::ClipboardExt;
 
+use crate::commands::blocking;
 use crate::error::{CmdResult, CommandError};
 use crate::input;
 use crate::ipc::{AddUrlsResult, InvalidLine, QueueAction};
@@ -14,23 +15,25 @@ use crate::state::AppState;
 /// Queue files and folders (folders expand to their files). Every path must be absolute
 /// and exist; otherwise nothing is queued.
 #[tauri::command]
-pub fn queue_add_paths(
+pub async fn queue_add_paths(
     state: State<'_, AppState>,
     paths: Vec<String>,
     account: String,
     origin: String,
 ) -> CmdResult<Vec<i64>> {
     let origin = input::origin(&origin)?;
-    let files = input::checked_paths(&paths)?;
-    Ok(state
-        .engine
-        .enqueue_paths(&files, &account, origin.as_str(), false)?)
+    let engine = state.engine.clone();
+    blocking(move || {
+        let files = input::checked_paths(&paths)?;
+        Ok(engine.enqueue_paths(&files, &account, origin.as_str(), false)?)
+    })
+    .await
 }
 
 /// One URL per non-empty line. Lines that are not importable URLs are reported with
 /// their line number; the rest are queued.
 #[tauri::command]
-pub fn queue_add_urls(
+pub async fn queue_add_urls(
     state: State<'_, AppState>,
     text: String,
     account: String,
@@ -43,7 +46,8 @@ pub fn queue_add_urls(
         ));
     }
     let urls: Vec<String> = lines.iter().map(|(_, l)| l.clone()).collect();
-    let results = state.engine.enqueue_urls(&urls, &account, "paste")?;
+    let engine = state.engine.clone();
+    let results = blocking(move || Ok(engine.enqueue_urls(&urls, &account, "paste")?)).await?;
     let mut out = AddUrlsResult {
         jobs: vec![],
         invalid: vec![],
@@ -89,8 +93,9 @@ pub async fn queue_paste_image<R: Runtime>(
 
 /// Every job, oldest first.
 #[tauri::command]
-pub fn queue_list(state: State<'_, AppState>) -> CmdResult<Vec<Job>> {
-    Ok(state.engine.jobs(false)?)
+pub async fn queue_list(state: State<'_, AppState>) -> CmdResult<Vec<Job>> {
+    let engine = state.engine.clone();
+    blocking(move || Ok(engine.jobs(false)?)).await
 }
 
 /// `id` null means every job the action applies to. Returns how many jobs changed.

@@ -21,7 +21,7 @@ pub fn watch_list(state: State<'_, AppState>) -> CmdResult<Vec<RuleView>> {
 /// quiet time, existing files, after upload); by default files already there are left
 /// alone and uploaded files are kept where they are.
 #[tauri::command]
-pub fn watch_add(
+pub async fn watch_add(
     state: State<'_, AppState>,
     dir: String,
     account: String,
@@ -29,8 +29,13 @@ pub fn watch_add(
 ) -> CmdResult<Vec<RuleView>> {
     let dir = crate::input::checked_dir(&dir)?;
     let rule = new_rule(dir, &account, options.unwrap_or_default())?;
-    state.engine.watch_add(rule)?;
-    Ok(state.engine.watch_list()?)
+    let engine = state.engine.clone();
+    // Adding remembers (or queues) every file already there: a walk of the folder.
+    crate::commands::blocking(move || {
+        engine.watch_add(rule)?;
+        Ok(engine.watch_list()?)
+    })
+    .await
 }
 
 /// The UI's options as a rule, every value checked with a message naming the field.
