@@ -1,7 +1,8 @@
 //! What the app runs besides its window: the one queue runner (with the watch rules,
 //! through `Engine::watch_run`, which first reclaims jobs a crashed run left behind), the
-//! thumbnailer that follows the library, and the batch follower: one notification per
-//! finished batch and, if the setting is on, its links on the clipboard.
+//! thumbnailer that follows the library, the refresher that polls items still processing
+//! at their destination (FastPix) and marks expired links, and the batch follower: one
+//! notification per finished batch and, if the setting is on, its links on the clipboard.
 //! All of it stops with `AppState::stop`. The work itself is ferry-core's.
 
 use std::collections::HashSet;
@@ -22,6 +23,51 @@ const THUMBNAIL_WINDOW: usize = 1000;
 const REMOTE_WINDOW: usize = 200;
 /// Library changes often come in bursts (a batch finishing): wait for a quiet moment.
 const THUMBNAIL_DEBOUNCE: Duration = Duration::from_millis(250);
+
+/// How often items still processing at their destination are polled.
+const PROCESSING_POLL: Duration = Duration::from_secs(5);
+/// How often the whole library is refreshed anyway (links that expired meanwhile).
+const EXPIRY_PASS: Duration = Duration::from_secs(600);
+
+/// Poll library items that are still processing (a FastPix video) until they are ready or
+/// failed, every [`PROCESSING_POLL`] while there are any, and mark expired links every
+/// [`EXPIRY_PASS`]. The library announces changes itself (`libraryChanged`).
+pub fn start_refresher(engine: Arc<Engine>, stop: CancellationToken) {
+    tauri::async_runtime::spawn(async move {
+        let mut last_full = Instant::now();
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(PROCESSING_POLL) => {}
+            }
+            let processing = {
+                let engine = engine.clone();
+                tokio::task::spawn_blocking(move || {
+                    engine
+                        .library(&ferry_core::library::Filter {
+                            status: Some(ferry_core::library::ItemStatus::Processing),
+                            limit: Some(1),
+                            ..Default::default()
+                        })
+                        .is_ok_and(|items| !items.is_empty())
+                })
+                .await
+                .unwrap_or(false)
+            };
+            if !processing && last_full.elapsed() < EXPIRY_PASS {
+                continue;
+            }
+            last_full = Instant::now();
+            match engine.library_refresh(None).await {
+                Ok(n) if n > 0 => tracing::info!("library refresh: {n} item(s) changed"),
+                Ok(_) => {}
+                // An account that cannot answer now (offline, key revoked) is tried again
+                // at the next pass; the item keeps its last known status.
+                Err(e) => tracing::warn!("library refresh: {} [{}]", e.message, e.code.as_str()),
+            }
+        }
+    });
+}
 
 /// Start the queue runner and the watch rules, until `stop`.
 pub fn start_runner(

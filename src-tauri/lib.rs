@@ -89,6 +89,7 @@ fn background_plugin<R: Runtime>() -> tauri::plugin::TauriPlugin<R> {
                 state.stop.clone(),
             );
             background::start_batches(app.clone(), state.engine.clone(), state.stop.clone());
+            background::start_refresher(state.engine.clone(), state.stop.clone());
             Ok(())
         })
         .build()

@@ -106,6 +106,45 @@ fn an_image_imported_from_a_url_to_an_api_gets_its_thumbnail_from_its_own_link()
 }
 
 #[test]
+fn a_video_processing_at_fastpix_turns_ready_in_the_library_by_itself() {
+    let t = TestApp::new();
+    t.ok(
+        "account_add",
+        json!({
+            "name": "fp",
+            "kind": "fastpix",
+            "options": { "api_url": fakes().fastpix.api_url(), "token_id": ferry_fakes::FASTPIX_TOKEN_ID },
+            "secret": ferry_fakes::FASTPIX_SECRET,
+        }),
+    );
+    let src = tempfile::tempdir().unwrap();
+    let clip = src.path().join("clip.mp4");
+    let mut bytes = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2".to_vec();
+    bytes.extend(std::iter::repeat_n(7u8, 64 * 1024));
+    std::fs::write(&clip, bytes).unwrap();
+    t.ok(
+        "queue_add_paths",
+        json!({ "paths": [clip], "account": "fp", "origin": "drop" }),
+    );
+    let jobs = t.wait_jobs(30, all_final);
+    assert_eq!(jobs[0]["status"], "succeeded", "{:#}", jobs[0]);
+    let status = || {
+        t.ok("library_list", json!({ "filter": { "account": "fp" } }))[0]["status"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(status(), "processing", "FastPix is still processing it");
+    // Nobody presses anything: the app polls FastPix until the video is ready.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while status() == "processing" {
+        assert!(Instant::now() < deadline, "still processing after 60 s");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert_eq!(status(), "ready");
+}
+
+#[test]
 fn library_filters_by_account_status_and_search_and_refuses_unknown_values() {
     let t = TestApp::new();
     uploaded(&t, "one.png");

@@ -840,7 +840,8 @@ impl Engine {
     }
 
     /// Poll items still processing (FastPix, PostSyncer videos) and mark expired ones.
-    /// Returns how many items changed.
+    /// Returns how many items changed. An account that fails does not stop the others'
+    /// items; its error is returned after every item was tried.
     pub async fn library_refresh(&self, account: Option<&str>) -> Result<usize> {
         let mut changed = self.library.mark_expired()?;
         let items = self.library.list(&Filter {
@@ -849,19 +850,35 @@ impl Engine {
             ..Filter::default()
         })?;
         let ctx = self.ctx(Progress::none());
+        // One account that cannot answer (offline, key revoked) must not keep the others'
+        // items from updating: carry on, and report its error once all were tried.
+        let mut first_err = None;
         for item in items {
-            let provider = self.provider(&item.account)?;
-            if !provider.features().refresh_status {
-                continue;
+            let fresh = match self.provider(&item.account) {
+                Ok(p) if !p.features().refresh_status => continue,
+                Ok(p) => p.refresh(&item.as_media(), &ctx).await,
+                Err(e) => Err(e),
+            };
+            match fresh {
+                Ok(fresh) => {
+                    if fresh.status != MediaStatus::Processing {
+                        changed += 1;
+                    }
+                    self.update_item(&item.account, item.provider, &fresh)?;
+                }
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
             }
-            let fresh = provider.refresh(&item.as_media(), &ctx).await?;
-            if fresh.status != MediaStatus::Processing {
-                changed += 1;
-            }
-            self.update_item(&item.account, item.provider, &fresh)?;
         }
-        self.emit(Event::LibraryChanged);
-        Ok(changed)
+        // Hosts poll this while items process: a quiet pass must not make screens reload.
+        if changed > 0 {
+            self.emit(Event::LibraryChanged);
+        }
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(changed),
+        }
     }
 
     /// Delete an item at its destination (where the API allows) and record that.
