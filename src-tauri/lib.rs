@@ -90,6 +90,19 @@ fn background_plugin<R: Runtime>() -> tauri::plugin::TauriPlugin<R> {
             );
             background::start_batches(app.clone(), state.engine.clone(), state.stop.clone());
             background::start_refresher(state.engine.clone(), state.stop.clone());
+            let (engine, staging) = (state.engine.clone(), state.staging.clone());
+            tauri::async_runtime::spawn_blocking(move || {
+                let jobs = engine.jobs(false).unwrap_or_default();
+                let gone = staging::prune(
+                    &staging,
+                    &jobs,
+                    std::time::SystemTime::now(),
+                    staging::KEEP_AFTER_UPLOAD,
+                );
+                if !gone.is_empty() {
+                    tracing::info!("staging: removed {} uploaded image(s)", gone.len());
+                }
+            });
             Ok(())
         })
         .build()

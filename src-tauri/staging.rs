@@ -1,10 +1,12 @@
 //! The staging folder (FERRY_HOME/staging): clipboard images become PNG files here before
 //! they are queued, so a failed upload can be retried from a real file and nothing pasted
-//! is lost. Files appear under their final name only when complete.
+//! is lost. Files appear under their final name only when complete, and are pruned a
+//! week after they were uploaded (never before, never if the upload failed).
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
-use ferry_core::Code;
+use ferry_core::{Code, Job, JobStatus};
 
 use crate::error::{CmdResult, CommandError};
 
@@ -21,7 +23,10 @@ pub fn save_png(dir: &Path, rgba: &[u8], width: u32, height: u32) -> CmdResult<P
     std::fs::create_dir_all(dir)
         .map_err(|e| CommandError::input(Code::Io, format!("{}: {e}", dir.display())))?;
     let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
-    let part = dir.join(format!(".pasted-{stamp}-{}.part", std::process::id()));
+    // Unique per call: two pastes may be saved at the same moment.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let part = dir.join(format!(".pasted-{stamp}-{}-{n}.part", std::process::id()));
     img.save_with_format(&part, image::ImageFormat::Png)
         .map_err(|e| CommandError::input(Code::Io, format!("{}: {e}", part.display())))?;
     for n in 1..1000u32 {
@@ -52,4 +57,41 @@ pub fn save_png(dir: &Path, rgba: &[u8], width: u32, height: u32) -> CmdResult<P
         Code::Io,
         format!("too many pasted images this second in {}", dir.display()),
     ))
+}
+
+/// How long a pasted image stays in staging after it was uploaded ("show file" and
+/// thumbnails use it meanwhile).
+pub const KEEP_AFTER_UPLOAD: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Delete the staged images that every job sending them has finished successfully (or
+/// was cancelled after one succeeded) and that are older than `keep`. Images with no job,
+/// or a job failed or still to run, stay. Returns the names deleted.
+pub fn prune(dir: &Path, jobs: &[Job], now: SystemTime, keep: Duration) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return vec![];
+    };
+    let mut deleted = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !(name.starts_with("pasted-") && name.ends_with(".png")) {
+            continue;
+        }
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| now.duration_since(t).ok())
+            .is_some_and(|age| age >= keep);
+        let input = path.to_string_lossy();
+        let mine: Vec<&Job> = jobs.iter().filter(|j| j.input == input).collect();
+        let sent = mine.iter().any(|j| j.status == JobStatus::Succeeded)
+            && mine
+                .iter()
+                .all(|j| matches!(j.status, JobStatus::Succeeded | JobStatus::Cancelled));
+        if old && sent && std::fs::remove_file(&path).is_ok() {
+            deleted.push(name);
+        }
+    }
+    deleted
 }

@@ -14,5 +14,6 @@ mod events;
 mod library;
 mod queue;
 mod settings;
+mod staging;
 mod tally;
 mod watch;
