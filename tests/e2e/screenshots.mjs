@@ -73,7 +73,11 @@ try {
   await browser.waitUntil(
     async () =>
       browser.execute(() =>
-        [...document.querySelectorAll("[data-testid=library-row] img")].every((i) => i.complete && i.naturalWidth > 0),
+        [...document.querySelectorAll("[data-testid=library-row]")].every((row) => {
+          // Every row here is an image: wait for its thumbnail, not the placeholder.
+          const i = row.querySelector("img");
+          return i && i.complete && i.naturalWidth > 0;
+        }),
       ),
     { timeout: TIMEOUT },
   );
