@@ -3,11 +3,15 @@
 // keychain, queue a file through the command the drop handler calls, paste a URL, see
 // both uploaded, see them in the library with their URLs, copy one to the clipboard.
 // Then launch the app a second time with a file: it hands the file to this instance.
+// Last, the desktop around it (desktop-session.py stands in for the notification server,
+// the tray host and the window manager Xvfb lacks): pause and resume all from the tray
+// menu, close to the tray, a batched notification for uploads finished meanwhile, open
+// again and quit from the tray.
 // Elements are found by the data-testids agreed in docs/ipc.md ("Test ids").
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { copyFileSync, readFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { remote } from "webdriverio";
@@ -26,6 +30,10 @@ const TIMEOUT = 60_000;
 let browser;
 let origin;
 let originUrl;
+let slowUrl;
+// The slow download holds back its second half until the test lets it go.
+let releaseSlow;
+const slowGate = new Promise((resolve) => (releaseSlow = resolve));
 
 /** `[data-testid=…]` plus optional attribute selectors. */
 const tid = (id, extra = "") => `[data-testid="${id}"]${extra}`;
@@ -48,12 +56,17 @@ before(async () => {
     if (req.url === "/pasted-cat.png") {
       res.writeHead(200, { "content-type": "image/png", "content-length": png.length });
       res.end(png);
+    } else if (req.url === "/slow-cat.png") {
+      res.writeHead(200, { "content-type": "image/png", "content-length": png.length });
+      res.write(png.subarray(0, 1024));
+      slowGate.then(() => res.end(png.subarray(1024)));
     } else {
       res.writeHead(404).end();
     }
   });
   await new Promise((resolve) => origin.listen(0, "127.0.0.1", resolve));
   originUrl = `http://127.0.0.1:${origin.address().port}/pasted-cat.png`;
+  slowUrl = `http://127.0.0.1:${origin.address().port}/slow-cat.png`;
 
   browser = await remote({
     hostname: "127.0.0.1",
@@ -152,7 +165,11 @@ test("the library lists both with their URLs and copies a link to the clipboard"
   // dropped and pasted, one per line (the setting is on in a fresh install).
   const clipboard = () => {
     try {
-      return execFileSync("xclip", ["-o", "-selection", "clipboard"], { encoding: "utf8", timeout: 5000 });
+      return execFileSync("xclip", ["-o", "-selection", "clipboard"], {
+        encoding: "utf8",
+        timeout: 5000,
+        stdio: ["ignore", "pipe", "ignore"], // "target STRING not available" until then
+      });
     } catch {
       return ""; // nothing on the clipboard yet
     }
@@ -194,4 +211,112 @@ test("launching the app again with a file queues it in the running instance", as
     },
     { timeout: TIMEOUT, timeoutMsg: "the second launch's file was not queued and uploaded" },
   );
+});
+
+// ---- the desktop around the window (tests/e2e/desktop-session.py) ----
+
+const desktop = (...args) =>
+  execFileSync(env("FERRY_E2E_DESKTOP"), args, { encoding: "utf8", timeout: 10_000 }).trim();
+const desktopLog = () =>
+  readFileSync(env("FERRY_E2E_DESKTOP_LOG"), "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+const tray = (label) => desktop("click", env("FERRY_E2E_DESKTOP_LOG"), label);
+const invoke = (cmd, args) =>
+  browser.execute((cmd, args) => window.__TAURI_INTERNALS__.invoke(cmd, args), cmd, args);
+const jobStatus = async (id) => (await invoke("queue_list", {})).find((j) => j.id === id)?.status;
+async function waitFor(what, check) {
+  await browser.waitUntil(check, { timeout: TIMEOUT, interval: 200, timeoutMsg: what });
+}
+
+/** The running app's pid (the one with this test's FERRY_HOME), or null. */
+function appPid() {
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() !== "ferry-app") continue;
+      if (readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(`FERRY_HOME=${home}`)) return pid;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return null;
+}
+
+test("the tray menu pauses, resumes, reopens and quits; closing keeps it in the tray; one notification per batch", async () => {
+  assert.deepEqual(JSON.parse(desktop("menu", env("FERRY_E2E_DESKTOP_LOG"))), [
+    "Open Ferry",
+    "Pause all",
+    "Resume all",
+    "Quit Ferry",
+  ]);
+
+  // Pause all / Resume all on a download that is under way.
+  await browser.$(tid("nav-queue")).click();
+  await browser.$(tid("paste-box")).setValue(slowUrl);
+  await browser.$(tid("paste-submit")).click();
+  const slowId = await browser.waitUntil(
+    async () => (await invoke("queue_list", {})).find((j) => j.input === slowUrl)?.id,
+    { timeout: TIMEOUT, timeoutMsg: "the pasted slow URL was not queued" },
+  );
+  await waitFor("the slow download did not start", async () =>
+    ["preparing", "uploading"].includes(await jobStatus(slowId)),
+  );
+  tray("Pause all");
+  await waitFor("Pause all from the tray did not pause the running job", async () => (await jobStatus(slowId)) === "paused");
+  releaseSlow();
+  tray("Resume all");
+  await waitFor("Resume all from the tray did not send the job", async () => (await jobStatus(slowId)) === "succeeded");
+  // Its batch ends (links copied) before the window goes, so the next batch is its own.
+  const slowLink = (await invoke("queue_list", {})).find((j) => j.id === slowId).media[0].url;
+  await waitFor("the slow job's batch did not end", async () => {
+    try {
+      const clip = execFileSync("xclip", ["-o", "-selection", "clipboard"], {
+        encoding: "utf8",
+        timeout: 5000,
+        stdio: ["ignore", "pipe", "ignore"],
+      });
+      return clip.split("\n").includes(slowLink);
+    } catch {
+      return false;
+    }
+  });
+  // The window was in front: no notification for that batch.
+  assert.deepEqual(desktopLog().filter((e) => e.kind === "notification"), []);
+
+  // Close to the tray: the setting, and a watch rule that is active (else closing quits).
+  await browser.$(tid("nav-settings")).click();
+  const box = browser.$(tid("settings-close-to-tray"));
+  if (!(await box.isSelected())) await box.click();
+  await browser.$(tid("settings-save")).click();
+  await browser.$(tid("settings-saved")).waitForExist({ timeout: TIMEOUT });
+  const watched = join(work, "watched");
+  mkdirSync(watched);
+  // The folder dialog cannot be automated: call what the Watch screen calls after it.
+  await invoke("watch_add", { dir: watched, account: "library" });
+
+  assert.equal(desktop("window", "Ferry"), "viewable");
+  desktop("close", "Ferry");
+  await waitFor("closing the window did not hide it to the tray", async () => desktop("window", "Ferry") === "hidden");
+  assert.ok(appPid(), "the app quit instead of staying in the tray");
+
+  // Files that arrive while the window is away are announced once, as a batch.
+  for (const name of ["tray-1.png", "tray-2.png"]) {
+    const bytes = Buffer.concat([readFileSync(sample), Buffer.from(name)]);
+    writeFileSync(join(watched, name), bytes);
+  }
+  await waitFor("no notification for the watch folder's batch", async () =>
+    desktopLog().some((e) => e.kind === "notification"),
+  );
+  await new Promise((r) => setTimeout(r, 3000)); // a second notification would come by now
+  const notes = desktopLog().filter((e) => e.kind === "notification");
+  assert.equal(notes.length, 1, JSON.stringify(notes));
+  assert.equal(notes[0].summary, "Ferry");
+  assert.equal(notes[0].body, "2 uploaded");
+
+  tray("Open Ferry");
+  await waitFor("Open Ferry did not bring the window back", async () => desktop("window", "Ferry") === "viewable");
+
+  tray("Quit Ferry");
+  await waitFor("Quit Ferry did not end the app", async () => appPid() === null);
 });

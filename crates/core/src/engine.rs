@@ -675,8 +675,11 @@ impl Engine {
         } else {
             let limits = provider.limits();
             let spill = self.home.data_dir.join("spool");
-            let (upload, _spilled) =
-                import::fetch(&self.http, &url, &spill, limits.max_bytes).await?;
+            // Cancellable: a source that stalls before its first 8 KiB would otherwise
+            // hold a pause or cancel until it sent them.
+            let (upload, _spilled) = ctx
+                .cancellable(import::fetch(&self.http, &url, &spill, limits.max_bytes))
+                .await?;
             media::check(
                 provider.kind(),
                 &limits,

@@ -38,6 +38,8 @@ pub struct Running {
 const MAX_CHANGED_RETRIES: u32 = 5;
 /// Wait before sending a changed file again: long enough for most writers to finish.
 const CHANGED_BACKOFF: Duration = Duration::from_secs(2);
+/// How long a paused or cancelled job may take to wind down before it is let go.
+const STOP_GRACE: Duration = Duration::from_secs(5);
 
 pub async fn run(engine: &Arc<Engine>, opts: RunOptions) -> Result<()> {
     let global = opts
@@ -235,12 +237,34 @@ async fn run_job(engine: &Arc<Engine>, id: JobId) {
         })
     };
     let mut ctx = engine.ctx(progress_for(engine, id, job.account.clone()));
+    let cancel_seen = cancel.clone();
     ctx.cancel = cancel;
     ctx.journal = Some(Arc::new(JobJournal {
         engine: Arc::downgrade(engine),
         id,
     }));
-    let result = engine.process_job(&job, &ctx).await;
+    let result = {
+        let work = engine.process_job(&job, &ctx);
+        tokio::pin!(work);
+        let done = tokio::select! {
+            r = &mut work => Some(r),
+            _ = cancel_seen.cancelled() => None,
+        };
+        match done {
+            Some(r) => r,
+            // Every step checks the token and winds down itself (keeping resume state,
+            // aborting remote sessions); a step stuck on a silent peer is let go after a
+            // grace period, so pause and cancel always take effect. Dropping is safe: temp
+            // files and in-flight slots are released by their guards.
+            None => match tokio::time::timeout(STOP_GRACE, work).await {
+                Ok(r) => r,
+                Err(_) => {
+                    tracing::warn!("job {id}: did not stop within {STOP_GRACE:?}; let go");
+                    Err(Error::cancelled())
+                }
+            },
+        }
+    };
     watcher.abort();
     engine.running().lock().expect("running lock").remove(&id);
     let reason = stop.lock().expect("stop lock").clone();

@@ -506,3 +506,73 @@ async fn cancelling_a_fastpix_upload_cancels_its_session_remotely() {
         Some("cancelled")
     );
 }
+
+/// A URL whose server sends its headers and a first kilobyte, then nothing (the first
+/// time); later requests get the whole file.
+async fn stalling_origin(body: Vec<u8>) -> (String, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/stalls.png", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let mut held = Vec::new();
+        for n in 0..4 {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let mut req = [0u8; 4096];
+            let _ = sock.read(&mut req).await;
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: image/png\r\ncontent-length: {}\r\n\r\n",
+                body.len()
+            );
+            sock.write_all(head.as_bytes()).await.unwrap();
+            if n == 0 {
+                sock.write_all(&body[..1024]).await.unwrap();
+                held.push(sock); // silent from here on
+            } else {
+                sock.write_all(&body).await.unwrap();
+            }
+        }
+    });
+    (url, server)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pausing_a_download_that_went_quiet_takes_effect_and_resume_finishes_it() {
+    let f = Fakes::start(Options::default()).await;
+    let t = synposter(&f);
+    let bytes = png(50_000);
+    let (url, server) = stalling_origin(bytes.clone()).await;
+    let id = t
+        .engine
+        .enqueue_urls(&[url], "dest", "test")
+        .unwrap()
+        .remove(0)
+        .unwrap();
+    let engine = t.engine.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        engine.pause(Selector::One(id)).unwrap();
+    });
+    // Without the pause reaching the stalled read, this run would wait on the server.
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        t.engine.run(RunOptions {
+            scope: Some(vec![id]),
+            ..RunOptions::default()
+        }),
+    )
+    .await
+    .expect("the pause took effect while the source was silent")
+    .unwrap();
+    assert_eq!(t.engine.job(id).unwrap().status, JobStatus::Paused);
+    assert!(f.synposter.objects().is_empty(), "nothing half-sent");
+
+    assert_eq!(t.engine.resume(Selector::One(id)).unwrap(), 1);
+    tokio::time::timeout(Duration::from_secs(30), t.run(id))
+        .await
+        .expect("resumed run ends")
+        .unwrap();
+    assert_eq!(f.synposter.objects()[0].bytes, bytes);
+    server.abort();
+}
