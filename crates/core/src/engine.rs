@@ -641,7 +641,9 @@ impl Engine {
                 || self.library.has_size(&job.account, upload.size)?
                 || self.inflight_has(&key));
         if needs_hash && hash.is_none() {
-            let h = transfer::hash_file(&path).await?;
+            ctx.progress.phase(Phase::Hashing);
+            let h = ctx.cancellable(transfer::hash_file(&path)).await?;
+            ctx.progress.phase(Phase::Preparing);
             self.jobs.set_hash(job.id, &h)?;
             hash = Some(h);
         }

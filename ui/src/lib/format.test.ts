@@ -41,7 +41,9 @@ describe("formatters", () => {
 
   test("job statuses read as the phases a person expects", () => {
     expect(phaseLabel("queued")).toBe("waiting");
-    expect(phaseLabel("preparing")).toBe("hashing");
+    expect(phaseLabel("preparing")).toBe("preparing");
+    expect(phaseLabel("preparing", "preparing")).toBe("preparing");
+    expect(phaseLabel("preparing", "hashing")).toBe("hashing");
     expect(phaseLabel("uploading", "processing")).toBe("processing");
     expect(phaseLabel("succeeded")).toBe("done");
     expect(phaseLabel("waiting_retry")).toBe("retrying");

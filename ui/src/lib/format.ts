@@ -51,14 +51,17 @@ export function formatExpiry(expiresAt: string | null, now: Date = new Date()): 
   return `expires in ${d} days`;
 }
 
-/** The phase a person sees for a job status (issue 5: waiting, hashing, uploading, ...). */
+/** The phase a person sees for a job status (issue 5: waiting, hashing, uploading, ...).
+ * "preparing" covers what is neither hashing nor sending: fetching a URL's first bytes,
+ * asking the destination for an upload. */
 export type PhaseLabel =
-  | "waiting" | "hashing" | "uploading" | "processing" | "done" | "failed" | "paused" | "cancelled" | "retrying";
+  | "waiting" | "preparing" | "hashing" | "uploading" | "processing" | "done" | "failed" | "paused" | "cancelled"
+  | "retrying";
 
 export function phaseLabel(status: JobStatus, phase?: Phase): PhaseLabel {
   switch (status) {
     case "queued": return "waiting";
-    case "preparing": return "hashing";
+    case "preparing": return phase === "hashing" ? "hashing" : "preparing";
     case "uploading": return phase === "processing" ? "processing" : "uploading";
     case "processing": return "processing";
     case "succeeded": return "done";

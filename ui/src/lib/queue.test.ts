@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { get } from "svelte/store";
 import type { Job } from "../bindings";
+import { phaseLabel } from "./format";
 import { announce, applyEvent, createQueueStore, emptyQueue, fromJobs, totals, visibleRange } from "./queue";
 
 function job(id: number, p: Partial<Job> = {}): Job {
@@ -38,6 +39,14 @@ describe("queue events", () => {
   test("the processing phase shows after the bytes are sent", () => {
     const s = applyEvent(fromJobs([job(1)]), { type: "jobProgress", id: 1, phase: "processing", bytesSent: 1000, bytesTotal: 1000, speed: 0, etaSecs: null });
     expect(s.rows.get(1)!.job.status).toBe("processing");
+  });
+
+  test("hashing and preparing are told apart while the job is preparing", () => {
+    let s = applyEvent(fromJobs([job(1)]), { type: "jobProgress", id: 1, phase: "hashing", bytesSent: 0, bytesTotal: 0, speed: 0, etaSecs: null });
+    expect(s.rows.get(1)!.job.status).toBe("preparing");
+    expect(phaseLabel(s.rows.get(1)!.job.status, s.rows.get(1)!.phase)).toBe("hashing");
+    s = applyEvent(s, { type: "jobProgress", id: 1, phase: "preparing", bytesSent: 0, bytesTotal: 0, speed: 0, etaSecs: null });
+    expect(phaseLabel(s.rows.get(1)!.job.status, s.rows.get(1)!.phase)).toBe("preparing");
   });
 
   test("success clears speed and eta", () => {

@@ -59,7 +59,8 @@ export function applyEvent(s: QueueState, e: Event): QueueState {
     case "jobProgress": {
       const prev = s.rows.get(e.id);
       if (!prev) return s;
-      const status = e.phase === "processing" ? "processing" : e.phase === "preparing" ? "preparing" : "uploading";
+      const status =
+        e.phase === "processing" ? "processing" : e.phase === "uploading" ? "uploading" : "preparing";
       const job: Job = { ...prev.job, status, bytesSent: e.bytesSent, bytesTotal: e.bytesTotal };
       return upsert(s, job, { phase: e.phase, speed: e.speed, etaSecs: e.etaSecs });
     }

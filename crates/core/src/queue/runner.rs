@@ -133,13 +133,24 @@ fn progress_for(engine: &Arc<Engine>, id: JobId, account: String) -> Progress {
                 }
                 st.phase = phase;
                 let status = match phase {
-                    Phase::Preparing => JobStatus::Preparing,
+                    Phase::Preparing | Phase::Hashing => JobStatus::Preparing,
                     Phase::Uploading => JobStatus::Uploading,
                     Phase::Processing => JobStatus::Processing,
                 };
                 let _ = engine.jobs_table().set_status(id, status);
                 if let Ok(job) = engine.jobs_table().get(id) {
+                    // The status alone does not tell hashing from asking the server: the
+                    // phase goes along as a progress event.
+                    let progress = Event::JobProgress {
+                        id,
+                        phase,
+                        bytes_sent: job.bytes_sent,
+                        bytes_total: job.bytes_total.unwrap_or(0),
+                        speed: 0,
+                        eta_secs: None,
+                    };
                     engine.emit(Event::JobChanged { job });
+                    engine.emit(progress);
                 }
             }
             ProgressEvent::Bytes { sent, total } => {

@@ -33,7 +33,11 @@ pub type ByteStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum Phase {
+    /// Getting ready: reading the file's facts, fetching a URL's first bytes, asking the
+    /// destination for an upload (the job's status says `preparing`).
     Preparing,
+    /// Hashing the file to find it in the library (status still `preparing`).
+    Hashing,
     Uploading,
     Processing,
 }

@@ -576,3 +576,34 @@ async fn pausing_a_download_that_went_quiet_takes_effect_and_resume_finishes_it(
     assert_eq!(f.synposter.objects()[0].bytes, bytes);
     server.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_says_when_it_is_hashing_apart_from_preparing_and_uploading() {
+    let f = Fakes::start(Options::default()).await;
+    let t = synposter(&f);
+    let mut rx = t.engine.subscribe();
+    let path = t.file("h.png", &png(20_000));
+    let id = t
+        .engine
+        .enqueue_paths(&[path], "dest", "test", false)
+        .unwrap()[0];
+    t.run(id).await.unwrap();
+    let mut phases = Vec::new();
+    while let Ok(ev) = rx.try_recv() {
+        if let Event::JobProgress { id: j, phase, .. } = ev {
+            if j == id && phases.last() != Some(&phase) {
+                phases.push(phase);
+            }
+        }
+    }
+    use ferry_core::transfer::Phase;
+    let at = |p: Phase| phases.iter().position(|x| *x == p);
+    let (hashing, uploading) = (at(Phase::Hashing), at(Phase::Uploading));
+    assert!(hashing.is_some(), "{phases:?}");
+    assert!(hashing < uploading, "{phases:?}");
+    assert_eq!(
+        phases.get(hashing.unwrap() + 1),
+        Some(&Phase::Preparing),
+        "{phases:?}"
+    );
+}
