@@ -60,8 +60,7 @@ pub fn plugin<R: Runtime>() -> TauriPlugin<R> {
             // The window (hidden in tauri.conf.json, so it never flashes) exists from here.
             RunEvent::Ready => {
                 let state = app.state::<AppState>();
-                let minimised = state.engine.config().settings.start_minimised
-                    && state.tray.load(Ordering::SeqCst);
+                let minimised = state.engine.config().settings.start_minimised && tray_usable(app);
                 if !minimised {
                     show_main(app)
                 }
@@ -74,7 +73,7 @@ pub fn plugin<R: Runtime>() -> TauriPlugin<R> {
                 let state = app.state::<AppState>();
                 let cfg = state.engine.config();
                 let watching = cfg.watch.iter().any(|r| !r.paused);
-                if cfg.settings.close_to_tray && watching && state.tray.load(Ordering::SeqCst) {
+                if cfg.settings.close_to_tray && watching && tray_usable(app) {
                     api.prevent_close();
                     if let Some(w) = app.get_webview_window(MAIN) {
                         let _ = w.hide();
@@ -85,6 +84,43 @@ pub fn plugin<R: Runtime>() -> TauriPlugin<R> {
             _ => {}
         })
         .build()
+}
+
+/// Whether a person can see the tray icon: it was made, and something shows it. On Linux
+/// the icon is a StatusNotifierItem; with no watcher on the session bus (stock GNOME
+/// without the AppIndicator extension, a bare X server) it is invisible, and hiding the
+/// window into it would leave Ferry running with nothing on screen. Asked each time:
+/// a tray host can come and go while Ferry runs.
+pub fn tray_usable<R: Runtime>(app: &AppHandle<R>) -> bool {
+    app.state::<AppState>().tray.load(Ordering::SeqCst) && tray_host()
+}
+
+#[cfg(target_os = "linux")]
+fn tray_host() -> bool {
+    let ask = || -> Result<bool, dbus::Error> {
+        let conn = dbus::blocking::Connection::new_session()?;
+        let bus = conn.with_proxy(
+            "org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            std::time::Duration::from_millis(500),
+        );
+        let (owned,): (bool,) = bus.method_call(
+            "org.freedesktop.DBus",
+            "NameHasOwner",
+            ("org.kde.StatusNotifierWatcher",),
+        )?;
+        Ok(owned)
+    };
+    ask().unwrap_or_else(|e| {
+        tracing::debug!("no session bus to ask for a tray host: {e}");
+        false
+    })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn tray_host() -> bool {
+    // macOS and Windows always show tray (menu bar / notification area) icons.
+    true
 }
 
 pub fn show_main<R: Runtime>(app: &AppHandle<R>) {

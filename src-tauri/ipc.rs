@@ -21,6 +21,9 @@ pub struct AppInfo {
     pub accounts: usize,
     /// FERRY_HOME's data folder (library, database, staging, thumbnails).
     pub home: String,
+    /// Whether a tray icon is showing now: without one, close-to-tray and start minimised
+    /// do nothing (the window would be unreachable).
+    pub tray: bool,
 }
 
 /// A destination kind as the account form needs it.

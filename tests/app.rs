@@ -15,6 +15,8 @@ fn app_info_reports_the_default_library_account_and_home() {
         info["home"].as_str().unwrap(),
         std::path::absolute(t.home()).unwrap().to_str().unwrap()
     );
+    // The mock runtime makes no tray icon: close-to-tray must not hide the window.
+    assert_eq!(info["tray"], false);
 }
 
 #[test]

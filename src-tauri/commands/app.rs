@@ -1,19 +1,20 @@
 //! About the app itself, and the destination kinds it knows.
 
-use tauri::State;
+use tauri::{AppHandle, Runtime, State};
 
 use crate::error::CmdResult;
 use crate::ipc::{AppInfo, ProviderInfo};
 use crate::state::AppState;
 
 #[tauri::command]
-pub fn app_info(state: State<'_, AppState>) -> CmdResult<AppInfo> {
+pub fn app_info<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> CmdResult<AppInfo> {
     let cfg = state.engine.config();
     Ok(AppInfo {
         version: env!("CARGO_PKG_VERSION").to_string(),
         default_account: cfg.settings.default_account.clone(),
         accounts: cfg.accounts.len(),
         home: state.engine.home().data_dir.display().to_string(),
+        tray: crate::desktop::tray_usable(&app),
     })
 }
 

@@ -4,4 +4,9 @@ export type AppInfo = { version: string, defaultAccount: string, accounts: numbe
 /**
  * FERRY_HOME's data folder (library, database, staging, thumbnails).
  */
-home: string, };
+home: string, 
+/**
+ * Whether a tray icon is showing now: without one, close-to-tray and start minimised
+ * do nothing (the window would be unreachable).
+ */
+tray: boolean, };

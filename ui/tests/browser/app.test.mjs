@@ -339,6 +339,20 @@ describe("watch and settings", () => {
     assert.deepEqual(await callsOf(page, "settings_set"), [{ settings: { concurrency: 5, perAccount: 2, defaultAccount: "library", copyFormat: "html", copyAfterUpload: false, startMinimised: true, closeToTray: true } }]);
     await context.close();
   });
+
+  test("without a tray icon the settings say what closing the window does", async () => {
+    let { page, context } = await openApp(browser, server.url);
+    await page.getByTestId("nav-settings").click();
+    await page.getByTestId("settings-form").waitFor();
+    assert.equal(await page.getByTestId("settings-no-tray").count(), 0);
+    await context.close();
+    ({ page, context } = await openApp(browser, server.url, { scenario: { noTray: true } }));
+    await page.getByTestId("nav-settings").click();
+    const note = page.getByTestId("settings-no-tray");
+    await note.waitFor();
+    assert.match(await note.textContent(), /No tray icon is showing/);
+    await context.close();
+  });
 });
 
 describe("look and keyboard", () => {

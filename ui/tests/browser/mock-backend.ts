@@ -7,7 +7,7 @@ import type {
 
 type Args = Record<string, unknown>;
 interface Call { cmd: string; args: Args }
-interface Scenario { watchUnavailable?: boolean; manyJobs?: number; emptyQueue?: boolean }
+interface Scenario { watchUnavailable?: boolean; manyJobs?: number; emptyQueue?: boolean; noTray?: boolean }
 
 declare global {
   interface Window {
@@ -139,7 +139,7 @@ function addJob(p: Partial<Job>): number {
 
 function handle(cmd: string, args: Args): unknown {
   switch (cmd) {
-    case "app_info": return { version: "0.1.0", defaultAccount: "library", accounts: accounts.length, home: "/home/ada/.local/share/ferry" };
+    case "app_info": return { version: "0.1.0", defaultAccount: "library", accounts: accounts.length, home: "/home/ada/.local/share/ferry", tray: !scenario.noTray };
     case "providers_list": return providers;
     case "accounts_list": return accounts;
     case "account_add": {
