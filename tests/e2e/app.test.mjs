@@ -6,7 +6,7 @@
 // Last, the desktop around it (desktop-session.py stands in for the notification server,
 // the tray host and the window manager Xvfb lacks): pause and resume all from the tray
 // menu, close to the tray, a batched notification for uploads finished meanwhile, open
-// again and quit from the tray.
+// again and quit from the tray; then, on a desktop without a tray host, closing quits.
 // Elements are found by the data-testids agreed in docs/ipc.md ("Test ids").
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -68,6 +68,11 @@ before(async () => {
   originUrl = `http://127.0.0.1:${origin.address().port}/pasted-cat.png`;
   slowUrl = `http://127.0.0.1:${origin.address().port}/slow-cat.png`;
 
+  await launch();
+});
+
+/** A WebDriver session: tauri-driver starts the app for it. */
+async function launch() {
   browser = await remote({
     hostname: "127.0.0.1",
     port: Number(env("FERRY_E2E_PORT")),
@@ -79,7 +84,7 @@ before(async () => {
     },
   });
   await browser.$(tid("screen-queue")).waitForExist({ timeout: TIMEOUT });
-});
+}
 
 after(async () => {
   await browser?.deleteSession().catch(() => {});
@@ -321,4 +326,27 @@ test("the tray menu pauses, resumes, reopens and quits; closing keeps it in the 
 
   tray("Quit Ferry");
   await waitFor("Quit Ferry did not end the app", async () => appPid() === null);
+});
+
+test("with no tray host, closing the window quits even with close-to-tray on", async () => {
+  // The stand-in gives up the StatusNotifierWatcher name: a desktop that shows no tray
+  // icons (stock GNOME). Hiding the window there would leave nothing on screen.
+  process.kill(Number(env("FERRY_E2E_DESKTOP_PID")), "SIGUSR1");
+  const deadline = Date.now() + TIMEOUT;
+  while (!desktopLog().some((e) => e.kind === "no-tray-host") && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await browser.deleteSession().catch(() => {}); // the previous app quit from the tray
+  await launch();
+  assert.equal((await invoke("app_info", {})).tray, false);
+  assert.equal((await invoke("settings_get", {})).closeToTray, true);
+  assert.ok((await invoke("watch_list", {})).some((r) => !r.paused), "a watch rule is active");
+  await browser.$(tid("nav-settings")).click();
+  await browser.$(tid("settings-no-tray")).waitForExist({ timeout: TIMEOUT });
+
+  assert.ok(appPid(), "the app runs");
+  desktop("close", "Ferry");
+  const gone = Date.now() + TIMEOUT;
+  while (appPid() !== null && Date.now() < gone) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(appPid(), null, "closing the window did not quit the app");
 });

@@ -7,7 +7,8 @@ stay untested.
   desktop-session.py serve LOG       own org.freedesktop.Notifications and
                                      org.kde.StatusNotifierWatcher on the session bus;
                                      append each notification and tray registration to
-                                     LOG (JSON lines)
+                                     LOG (JSON lines); on SIGUSR1 give up the watcher
+                                     name, as a desktop without a tray host
   desktop-session.py menu LOG        print the registered tray icon's menu labels (JSON)
   desktop-session.py click LOG TEXT  activate the tray menu item labelled TEXT, as a
                                      click would (com.canonical.dbusmenu Event)
@@ -116,9 +117,17 @@ def serve(log_path):
                               GLib.VariantType("(u)"), Gio.DBusCallFlags.NONE, 5000, None)
         if reply.unpack()[0] != 1:
             sys.exit(f"desktop-session: {name} is already owned on this bus")
+    def no_tray_host():
+        bus.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                      "ReleaseName", GLib.Variant("(s)", ("org.kde.StatusNotifierWatcher",)),
+                      GLib.VariantType("(u)"), Gio.DBusCallFlags.NONE, 5000, None)
+        record({"kind": "no-tray-host"})
+        return GLib.SOURCE_CONTINUE
+
     record({"kind": "ready"})
     loop = GLib.MainLoop()
     GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, loop.quit)
+    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGUSR1, no_tray_host)
     bus.connect("closed", lambda *_: loop.quit())
     loop.run()
 
