@@ -642,7 +642,9 @@ impl Engine {
                 || self.inflight_has(&key));
         if needs_hash && hash.is_none() {
             ctx.progress.phase(Phase::Hashing);
-            let h = ctx.cancellable(transfer::hash_file(&path)).await?;
+            let h = ctx
+                .cancellable(transfer::hash_file(&path, &ctx.cancel))
+                .await?;
             ctx.progress.phase(Phase::Preparing);
             self.jobs.set_hash(job.id, &h)?;
             hash = Some(h);
@@ -658,7 +660,7 @@ impl Engine {
         let media = provider.upload(&upload, ctx).await?;
         let hash = match hash.or_else(|| upload.source.tapped_hash()) {
             Some(h) => h,
-            None => transfer::hash_file(&path).await?,
+            None => transfer::hash_file(&path, &ctx.cancel).await?,
         };
         self.jobs.set_hash(job.id, &hash)?;
         self.record(job, provider.kind(), Some(&hash), &media)?;

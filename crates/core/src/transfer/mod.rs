@@ -320,13 +320,34 @@ impl HashTap {
 }
 
 /// BLAKE3 of a whole file, read once, off the async threads.
-pub async fn hash_file(path: &std::path::Path) -> Result<String> {
+pub async fn hash_file(path: &std::path::Path, stop: &CancellationToken) -> Result<String> {
+    /// Reads until the job is stopped: a paused or cancelled job must not keep a thread
+    /// reading a 4 GiB file to the end for nothing.
+    struct Stoppable<R> {
+        inner: R,
+        stop: CancellationToken,
+    }
+    impl<R: std::io::Read> std::io::Read for Stoppable<R> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.stop.is_cancelled() {
+                return Err(std::io::Error::other("stopped"));
+            }
+            self.inner.read(buf)
+        }
+    }
     let path = path.to_path_buf();
+    let stop = stop.clone();
     tokio::task::spawn_blocking(move || {
+        let file = std::fs::File::open(&path).map_err(|e| Error::io(e, path.display()))?;
         let mut hasher = blake3::Hasher::new();
-        hasher
-            .update_reader(std::fs::File::open(&path).map_err(|e| Error::io(e, path.display()))?)
-            .map_err(|e| Error::io(e, path.display()))?;
+        let read = hasher.update_reader(Stoppable {
+            inner: file,
+            stop: stop.clone(),
+        });
+        if stop.is_cancelled() {
+            return Err(Error::cancelled());
+        }
+        read.map_err(|e| Error::io(e, path.display()))?;
         Ok(hasher.finalize().to_hex().to_string())
     })
     .await
@@ -506,4 +527,28 @@ pub async fn with_body(
     Ok(req
         .header(http::header::CONTENT_LENGTH, len)
         .body(counted_body(stream, len, progress.clone())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hashing_matches_blake3_and_stops_when_the_job_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.bin");
+        let bytes: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &bytes).unwrap();
+        let run = CancellationToken::new();
+        assert_eq!(
+            hash_file(&path, &run).await.unwrap(),
+            blake3::hash(&bytes).to_hex().to_string()
+        );
+        let stopped = CancellationToken::new();
+        stopped.cancel();
+        assert_eq!(
+            hash_file(&path, &stopped).await.unwrap_err().code,
+            Code::Cancelled
+        );
+    }
 }
