@@ -42,6 +42,29 @@ const tid = (id, extra = "") => `[data-testid="${id}"]${extra}`;
  * long URLs are clipped with an ellipsis). */
 const text = async (el) => String(await el.getProperty("textContent")).trim();
 
+/** The X clipboard's text ("" while it holds none). */
+function clipboard() {
+  try {
+    return execFileSync("xclip", ["-o", "-selection", "clipboard"], {
+      encoding: "utf8",
+      timeout: 5000,
+      stdio: ["ignore", "pipe", "ignore"], // "target STRING not available" until then
+    });
+  } catch {
+    return ""; // nothing on the clipboard yet
+  }
+}
+
+/** Poll CHECK until it holds; fails with WHAT after TIMEOUT. Needs no WebDriver session
+ * (the app may have quit). */
+async function until(what, check) {
+  const deadline = Date.now() + TIMEOUT;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(what);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 async function waitForCount(selector, n) {
   await browser.waitUntil(async () => (await browser.$$(selector).length) >= n, {
     timeout: TIMEOUT,
@@ -168,17 +191,6 @@ test("the library lists both with their URLs and copies a link to the clipboard"
 
   // When the batch is over (the queue quiet for 2 s) the app copies the links of what was
   // dropped and pasted, one per line (the setting is on in a fresh install).
-  const clipboard = () => {
-    try {
-      return execFileSync("xclip", ["-o", "-selection", "clipboard"], {
-        encoding: "utf8",
-        timeout: 5000,
-        stdio: ["ignore", "pipe", "ignore"], // "target STRING not available" until then
-      });
-    } catch {
-      return ""; // nothing on the clipboard yet
-    }
-  };
   await browser.waitUntil(async () => clipboard().split("\n").sort().join("\n") === [...urls].sort().join("\n"), {
     timeout: TIMEOUT,
     timeoutMsg: `the batch's links were not copied (clipboard: ${JSON.stringify(clipboard())})`,
@@ -231,9 +243,6 @@ const tray = (label) => desktop("click", env("FERRY_E2E_DESKTOP_LOG"), label);
 const invoke = (cmd, args) =>
   browser.execute((cmd, args) => window.__TAURI_INTERNALS__.invoke(cmd, args), cmd, args);
 const jobStatus = async (id) => (await invoke("queue_list", {})).find((j) => j.id === id)?.status;
-async function waitFor(what, check) {
-  await browser.waitUntil(check, { timeout: TIMEOUT, interval: 200, timeoutMsg: what });
-}
 
 /** The running app's pid (the one with this test's FERRY_HOME), or null. */
 function appPid() {
@@ -266,28 +275,17 @@ test("the tray menu pauses, resumes, reopens and quits; closing keeps it in the 
     async () => (await invoke("queue_list", {})).find((j) => j.input === slowUrl)?.id,
     { timeout: TIMEOUT, timeoutMsg: "the pasted slow URL was not queued" },
   );
-  await waitFor("the slow download did not start", async () =>
+  await until("the slow download did not start", async () =>
     ["preparing", "uploading"].includes(await jobStatus(slowId)),
   );
   tray("Pause all");
-  await waitFor("Pause all from the tray did not pause the running job", async () => (await jobStatus(slowId)) === "paused");
+  await until("Pause all from the tray did not pause the running job", async () => (await jobStatus(slowId)) === "paused");
   releaseSlow();
   tray("Resume all");
-  await waitFor("Resume all from the tray did not send the job", async () => (await jobStatus(slowId)) === "succeeded");
+  await until("Resume all from the tray did not send the job", async () => (await jobStatus(slowId)) === "succeeded");
   // Its batch ends (links copied) before the window goes, so the next batch is its own.
   const slowLink = (await invoke("queue_list", {})).find((j) => j.id === slowId).media[0].url;
-  await waitFor("the slow job's batch did not end", async () => {
-    try {
-      const clip = execFileSync("xclip", ["-o", "-selection", "clipboard"], {
-        encoding: "utf8",
-        timeout: 5000,
-        stdio: ["ignore", "pipe", "ignore"],
-      });
-      return clip.split("\n").includes(slowLink);
-    } catch {
-      return false;
-    }
-  });
+  await until("the slow job's batch did not end", () => clipboard().split("\n").includes(slowLink));
   // The window was in front: no notification for that batch.
   assert.deepEqual(desktopLog().filter((e) => e.kind === "notification"), []);
 
@@ -304,7 +302,7 @@ test("the tray menu pauses, resumes, reopens and quits; closing keeps it in the 
 
   assert.equal(desktop("window", "Ferry"), "viewable");
   desktop("close", "Ferry");
-  await waitFor("closing the window did not hide it to the tray", async () => desktop("window", "Ferry") === "hidden");
+  await until("closing the window did not hide it to the tray", async () => desktop("window", "Ferry") === "hidden");
   assert.ok(appPid(), "the app quit instead of staying in the tray");
 
   // Files that arrive while the window is away are announced once, as a batch.
@@ -312,7 +310,7 @@ test("the tray menu pauses, resumes, reopens and quits; closing keeps it in the 
     const bytes = Buffer.concat([readFileSync(sample), Buffer.from(name)]);
     writeFileSync(join(watched, name), bytes);
   }
-  await waitFor("no notification for the watch folder's batch", async () =>
+  await until("no notification for the watch folder's batch", async () =>
     desktopLog().some((e) => e.kind === "notification"),
   );
   await new Promise((r) => setTimeout(r, 3000)); // a second notification would come by now
@@ -322,20 +320,17 @@ test("the tray menu pauses, resumes, reopens and quits; closing keeps it in the 
   assert.equal(notes[0].body, "2 uploaded");
 
   tray("Open Ferry");
-  await waitFor("Open Ferry did not bring the window back", async () => desktop("window", "Ferry") === "viewable");
+  await until("Open Ferry did not bring the window back", async () => desktop("window", "Ferry") === "viewable");
 
   tray("Quit Ferry");
-  await waitFor("Quit Ferry did not end the app", async () => appPid() === null);
+  await until("Quit Ferry did not end the app", async () => appPid() === null);
 });
 
 test("with no tray host, closing the window quits even with close-to-tray on", async () => {
   // The stand-in gives up the StatusNotifierWatcher name: a desktop that shows no tray
   // icons (stock GNOME). Hiding the window there would leave nothing on screen.
   process.kill(Number(env("FERRY_E2E_DESKTOP_PID")), "SIGUSR1");
-  const deadline = Date.now() + TIMEOUT;
-  while (!desktopLog().some((e) => e.kind === "no-tray-host") && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await until("the stand-in kept its tray host", () => desktopLog().some((e) => e.kind === "no-tray-host"));
   await browser.deleteSession().catch(() => {}); // the previous app quit from the tray
   await launch();
   assert.equal((await invoke("app_info", {})).tray, false);
@@ -346,7 +341,5 @@ test("with no tray host, closing the window quits even with close-to-tray on", a
 
   assert.ok(appPid(), "the app runs");
   desktop("close", "Ferry");
-  const gone = Date.now() + TIMEOUT;
-  while (appPid() !== null && Date.now() < gone) await new Promise((r) => setTimeout(r, 100));
-  assert.equal(appPid(), null, "closing the window did not quit the app");
+  await until("closing the window did not quit the app", () => appPid() === null);
 });

@@ -642,9 +642,7 @@ impl Engine {
                 || self.inflight_has(&key));
         if needs_hash && hash.is_none() {
             ctx.progress.phase(Phase::Hashing);
-            let h = ctx
-                .cancellable(transfer::hash_file(&path, &ctx.cancel))
-                .await?;
+            let h = transfer::hash_file(&path, &ctx.cancel).await?;
             ctx.progress.phase(Phase::Preparing);
             self.jobs.set_hash(job.id, &h)?;
             hash = Some(h);

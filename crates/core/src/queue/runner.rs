@@ -248,7 +248,6 @@ async fn run_job(engine: &Arc<Engine>, id: JobId) {
         })
     };
     let mut ctx = engine.ctx(progress_for(engine, id, job.account.clone()));
-    let cancel_seen = cancel.clone();
     ctx.cancel = cancel;
     ctx.journal = Some(Arc::new(JobJournal {
         engine: Arc::downgrade(engine),
@@ -259,7 +258,7 @@ async fn run_job(engine: &Arc<Engine>, id: JobId) {
         tokio::pin!(work);
         let done = tokio::select! {
             r = &mut work => Some(r),
-            _ = cancel_seen.cancelled() => None,
+            _ = ctx.cancel.cancelled() => None,
         };
         match done {
             Some(r) => r,
