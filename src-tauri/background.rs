@@ -69,12 +69,41 @@ pub fn start_refresher(engine: Arc<Engine>, stop: CancellationToken) {
     });
 }
 
-/// Start the queue runner and the watch rules, until `stop`.
+/// What the app calls itself in the home's runner note (`ferry queue list` shows it).
+pub const PROGRAM: &str = "the Ferry desktop app";
+
+/// Start the queue runner and the watch rules, until `stop`. If another process (a
+/// `ferry watch run` in a terminal) runs this home, the app shows the queue and library
+/// and waits, taking over as soon as that process ends.
 pub fn start_runner(
     engine: Arc<Engine>,
     stop: CancellationToken,
 ) -> tauri::async_runtime::JoinHandle<()> {
     tauri::async_runtime::spawn(async move {
+        let mut told = false;
+        loop {
+            let taken = {
+                let engine = engine.clone();
+                tokio::task::spawn_blocking(move || engine.take_home(PROGRAM)).await
+            };
+            match taken {
+                Ok(Ok(ferry_core::Taken::Owner { .. })) => break,
+                Ok(Ok(ferry_core::Taken::HeldBy(h))) => {
+                    if !told {
+                        tracing::info!("{} runs this home; the app follows it", h.describe());
+                        told = true;
+                    }
+                }
+                Ok(Err(e)) => {
+                    tracing::error!("cannot run the queue: {} [{}]", e.message, e.code.as_str());
+                }
+                Err(e) => tracing::error!("cannot run the queue: {e}"),
+            }
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
         if let Err(e) = engine.watch_run(stop).await {
             tracing::error!("the queue stopped: {} [{}]", e.message, e.code.as_str());
         }

@@ -22,8 +22,10 @@ use tauri::{AppHandle, Manager, Runtime};
 pub use error::CommandError;
 pub use state::AppState;
 
-/// How long the app waits at exit for running jobs to stop and be journaled.
-const EXIT_GRACE: Duration = Duration::from_secs(3);
+/// How long the app waits at exit for running jobs to stop and be journaled: the
+/// queue's own shutdown grace (3 s for in-flight requests) plus writing the outcomes.
+/// Quitting is never held up longer; what did not finish resumes at the next start.
+const EXIT_GRACE: Duration = Duration::from_secs(5);
 
 /// Add Ferry's state, plugins, commands and background work to a builder of any runtime
 /// (the real one, or `tauri::test::mock_builder()` in tests). The queue runner, the

@@ -78,7 +78,7 @@ pub struct SendArgs {
     /// Print one JSON document instead of lines.
     #[arg(long)]
     pub json: bool,
-    /// Files sent at once (default: the config's `concurrency`, 4).
+    /// Files sent at once (default: the config's `concurrency`, 8).
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
 }
@@ -368,7 +368,61 @@ async fn library(engine: &Engine, args: LibraryArgs) -> ExitCode {
     }
 }
 
+/// Become the home's runner for `queue run` / `watch run`. Another process running it is
+/// a usage error (exit 2) naming it, unless `wait` — then wait until it ends (or the
+/// user stops this one).
+pub async fn take_home(
+    engine: &Engine,
+    program: &str,
+    wait: bool,
+    stop: &tokio_util::sync::CancellationToken,
+) -> Result<(), ExitCode> {
+    let mut told = false;
+    loop {
+        match engine.take_home(program) {
+            Ok(ferry_core::Taken::Owner { resumed }) => {
+                if resumed > 0 {
+                    eprintln!("ferry: resuming {resumed} interrupted job(s)");
+                }
+                return Ok(());
+            }
+            Ok(ferry_core::Taken::HeldBy(h)) if wait => {
+                if !told {
+                    eprintln!(
+                        "ferry: waiting for {} to stop running this home…",
+                        h.describe()
+                    );
+                    told = true;
+                }
+            }
+            Ok(ferry_core::Taken::HeldBy(h)) => {
+                return Err(fail_usage(&ferry_core::queue::owner::in_use(&h)))
+            }
+            Err(e) => return Err(fail(&e)),
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return Ok(()),
+            _ = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
+        }
+    }
+}
+
 /// Progress bars only on a terminal, and never with --json.
 pub fn use_bars(json: bool) -> bool {
     !json && std::io::stderr().is_terminal()
+}
+
+#[cfg(unix)]
+pub async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+#[cfg(not(unix))]
+pub async fn wait_for_signal() {
+    let _ = tokio::signal::ctrl_c().await;
 }

@@ -30,6 +30,9 @@ pub enum QueueCmd {
     Run {
         #[arg(long, value_name = "N")]
         concurrency: Option<usize>,
+        /// If another process runs this home, wait until it ends instead of exiting 2.
+        #[arg(long)]
+        wait_for_lock: bool,
     },
 }
 
@@ -63,6 +66,20 @@ pub async fn run(engine: Arc<Engine>, cmd: QueueCmd) -> ExitCode {
     match cmd {
         QueueCmd::List { json, all } => match engine.jobs(!all) {
             Ok(jobs) => {
+                if !json {
+                    match engine.runner() {
+                        Some(h) => {
+                            println!("sending: {} since {}", h.describe(), h.since.format("%Y-%m-%d %H:%M:%S UTC"));
+                            if let Some(p) = &h.problem {
+                                println!("problem: {p}");
+                            }
+                        }
+                        None if jobs.iter().any(|j| !j.status.is_final()) => println!(
+                            "sending: nobody — start `ferry queue run`, `ferry watch run` or the desktop app"
+                        ),
+                        None => {}
+                    }
+                }
                 if json {
                     println!("{}", serde_json::to_string_pretty(&jobs).expect("json"));
                 } else if jobs.is_empty() {
@@ -80,21 +97,35 @@ pub async fn run(engine: Arc<Engine>, cmd: QueueCmd) -> ExitCode {
         QueueCmd::Resume(t) => done("resumed", engine.resume(t.selector())),
         QueueCmd::Cancel(t) => done("cancelled", engine.cancel(t.selector()).await),
         QueueCmd::Retry(t) => done("queued again", engine.retry(t.selector())),
-        QueueCmd::Run { concurrency } => {
-            match engine.reclaim() {
-                Ok(n) if n > 0 => eprintln!("ferry: resuming {n} interrupted job(s)"),
-                Ok(_) => {}
-                Err(e) => return fail(&e),
+        QueueCmd::Run {
+            concurrency,
+            wait_for_lock,
+        } => {
+            let stop = tokio_util::sync::CancellationToken::new();
+            {
+                let stop = stop.clone();
+                tokio::spawn(async move {
+                    crate::wait_for_signal().await;
+                    eprintln!("ferry: stopping; unfinished uploads resume at the next start");
+                    stop.cancel();
+                });
+            }
+            if let Err(code) =
+                crate::take_home(&engine, "ferry queue run", wait_for_lock, &stop).await
+            {
+                return code;
             }
             if let Err(e) = engine
                 .run(RunOptions {
                     concurrency,
+                    stop: Some(stop.clone()),
                     ..RunOptions::default()
                 })
                 .await
             {
                 return fail(&e);
             }
+            engine.release_home();
             match engine.jobs(true) {
                 Ok(left) => {
                     let failed: Vec<_> = left

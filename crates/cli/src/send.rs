@@ -1,5 +1,12 @@
-//! `ferry upload` and `ferry import`: add jobs to the durable queue, run exactly those
-//! jobs to completion with progress, and report one result per input, in input order.
+//! `ferry upload` and `ferry import`: add jobs to the durable queue, see them to the end
+//! with progress, and report one result per input, in input order.
+//!
+//! When no other process runs this home, this one takes it and sends exactly its jobs,
+//! then lets go. When another does (the desktop app, `ferry watch run`), this one is its
+//! client: the owner sends the jobs and this process follows them in the journal — same
+//! output, JSON and exit codes — and takes over if the owner goes away.
+//! Ctrl-C or SIGTERM interrupts: the jobs stay queued with what was sent and resume at
+//! the next start; they are not cancelled.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -7,9 +14,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferry_core::{Code, Engine, Error, Event, JobId, JobStatus, RemoteMedia, RunOptions, Selector};
+use ferry_core::{Code, Engine, Error, Event, JobId, JobStatus, RemoteMedia, RunOptions, Taken};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::Serialize;
+use tokio_util::sync::CancellationToken;
 
 use crate::{fail_usage, render, SendArgs};
 
@@ -100,6 +108,9 @@ pub async fn import(engine: Arc<Engine>, urls: Vec<String>, send: SendArgs) -> E
     run_and_report(engine, account, jobs, send).await
 }
 
+/// Exit status after Ctrl-C/SIGTERM (128 + SIGINT), as shells expect.
+const INTERRUPTED: u8 = 130;
+
 async fn run_and_report(
     engine: Arc<Engine>,
     account: String,
@@ -110,32 +121,68 @@ async fn run_and_report(
         .iter()
         .filter_map(|(_, r)| r.as_ref().ok().copied())
         .collect();
-    let bars = crate::use_bars(send.json).then(|| progress_bars(&engine, &jobs));
+    let bars = crate::use_bars(send.json).then(|| Bars::new(&jobs));
+    let feed = bars.as_ref().map(|b| b.follow_events(&engine));
+    let stop = CancellationToken::new();
     {
-        // Ctrl-C cancels this command's jobs (and aborts what they started remotely).
-        let engine = engine.clone();
-        let ids = ids.clone();
+        let stop = stop.clone();
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("ferry: cancelling…");
-                for id in ids {
-                    let _ = engine.cancel(Selector::One(id)).await;
-                }
-            }
+            crate::wait_for_signal().await;
+            eprintln!(
+                "ferry: stopping; the unfinished files stay queued and resume at the next start"
+            );
+            stop.cancel();
         });
     }
-    let run = engine
-        .run(RunOptions {
-            concurrency: send.concurrency,
-            scope: Some(ids),
-            ..RunOptions::default()
-        })
-        .await;
-    if let Some(task) = bars {
+    let mut told = false;
+    loop {
+        match engine.take_home("ferry upload") {
+            Ok(Taken::Owner { .. }) => {
+                let run = engine
+                    .run(RunOptions {
+                        concurrency: send.concurrency,
+                        scope: Some(ids.clone()),
+                        stop: Some(stop.clone()),
+                        ..RunOptions::default()
+                    })
+                    .await;
+                engine.release_home();
+                if let Err(e) = run {
+                    return crate::fail(&e);
+                }
+                break;
+            }
+            Ok(Taken::HeldBy(holder)) => {
+                if !told && !send.json {
+                    eprintln!(
+                        "ferry: {} is sending for this home; following its progress",
+                        holder.describe()
+                    );
+                    told = true;
+                }
+            }
+            Err(e) => return crate::fail(&e),
+        }
+        // A client: the owner sends; follow the journal until the jobs end, or the
+        // owner goes away (then this process takes over at the next turn).
+        match all_settled(&engine, &ids) {
+            Ok(true) => break,
+            Ok(false) => {}
+            Err(e) => return crate::fail(&e),
+        }
+        if let Some(b) = &bars {
+            b.update_from_journal(&engine, &ids);
+        }
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+        }
+    }
+    if let Some(task) = feed {
         task.abort();
     }
-    if let Err(e) = run {
-        return crate::fail(&e);
+    if let Some(b) = &bars {
+        b.clear();
     }
     let mut outcomes = Vec::with_capacity(jobs.len());
     for (input, id) in jobs {
@@ -148,11 +195,24 @@ async fn run_and_report(
             render::line(o);
         }
     }
-    if outcomes.iter().all(|o| o.ok) {
+    if stop.is_cancelled() && !outcomes.iter().all(|o| o.ok) {
+        ExitCode::from(INTERRUPTED)
+    } else if outcomes.iter().all(|o| o.ok) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     }
+}
+
+/// Whether every job has ended (or waits on a person: paused).
+fn all_settled(engine: &Engine, ids: &[JobId]) -> ferry_core::Result<bool> {
+    for id in ids {
+        let j = engine.job(*id)?;
+        if !(j.status.is_final() || j.status == JobStatus::Paused) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 async fn outcome(
@@ -219,6 +279,25 @@ async fn outcome(
             Some(id),
         ),
         JobStatus::Cancelled => failed(input, &Error::cancelled(), Some(id)),
+        JobStatus::Queued | JobStatus::WaitingRetry => failed(
+            input,
+            &Error::new(
+                Code::JobInterrupted,
+                format!(
+                    "interrupted before it finished; it stays queued and resumes with `ferry queue run`, \
+                     `ferry watch run` or the app (job {id})"
+                ),
+            ),
+            Some(id),
+        ),
+        s if s.is_running() => failed(
+            input,
+            &Error::new(
+                Code::JobInterrupted,
+                format!("still being sent by the process that runs this home (job {id}; `ferry queue list` follows it)"),
+            ),
+            Some(id),
+        ),
         _ => {
             let e = job
                 .error
@@ -242,74 +321,110 @@ async fn outcome(
     }
 }
 
-/// One bar per job, fed from the engine's events.
-fn progress_bars(
-    engine: &Engine,
-    jobs: &[(String, ferry_core::Result<JobId>)],
-) -> tokio::task::JoinHandle<()> {
-    let multi = MultiProgress::new();
-    let style = ProgressStyle::with_template(
-        "{prefix:30!} {bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}",
-    )
-    .expect("template")
-    .progress_chars("=> ");
-    let mut bars: HashMap<JobId, ProgressBar> = HashMap::new();
-    for (input, id) in jobs {
-        if let Ok(id) = id {
-            let bar = multi.add(ProgressBar::new(0));
-            bar.set_style(style.clone());
-            let name = std::path::Path::new(input)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| input.clone());
-            bar.set_prefix(name);
-            bar.set_message("waiting");
-            bars.insert(*id, bar);
-        }
-    }
-    let mut rx = engine.subscribe();
-    tokio::spawn(async move {
-        while let Ok(ev) = rx.recv().await {
-            match ev {
-                Event::JobProgress {
-                    id,
-                    bytes_sent,
-                    bytes_total,
-                    ..
-                } => {
-                    if let Some(b) = bars.get(&id) {
-                        b.set_length(bytes_total);
-                        b.set_position(bytes_sent);
-                    }
-                }
-                Event::JobChanged { job } => {
-                    if let Some(b) = bars.get(&job.id) {
-                        b.set_message(job.status.as_str().replace('_', " "));
-                    }
-                }
-                Event::JobRetrying {
-                    id,
-                    attempt,
-                    delay_ms,
-                    code,
-                    ..
-                } => {
-                    if let Some(b) = bars.get(&id) {
-                        b.set_message(format!(
-                            "retry {attempt} in {:.1}s ({code})",
-                            delay_ms as f64 / 1000.0
-                        ));
-                    }
-                }
-                Event::JobSucceeded { job }
-                | Event::JobCancelled { job }
-                | Event::JobFailed { job, .. } => {
-                    if let Some(b) = bars.get(&job.id) {
-                        b.finish_and_clear();
-                    }
-                }
-                _ => {}
+/// One bar per job, fed from the engine's events (when this process sends) or from the
+/// journal (when another process does).
+struct Bars {
+    multi: MultiProgress,
+    bars: Arc<std::sync::Mutex<HashMap<JobId, ProgressBar>>>,
+}
+
+impl Bars {
+    fn new(jobs: &[(String, ferry_core::Result<JobId>)]) -> Bars {
+        let multi = MultiProgress::new();
+        let style = ProgressStyle::with_template(
+            "{prefix:30!} {bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}",
+        )
+        .expect("template")
+        .progress_chars("=> ");
+        let mut bars: HashMap<JobId, ProgressBar> = HashMap::new();
+        for (input, id) in jobs {
+            if let Ok(id) = id {
+                let bar = multi.add(ProgressBar::new(0));
+                bar.set_style(style.clone());
+                let name = std::path::Path::new(input)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| input.clone());
+                bar.set_prefix(name);
+                bar.set_message("waiting");
+                bars.insert(*id, bar);
             }
         }
-    })
+        Bars {
+            multi,
+            bars: Arc::new(std::sync::Mutex::new(bars)),
+        }
+    }
+
+    fn clear(&self) {
+        for b in self.bars.lock().expect("bars lock").values() {
+            b.finish_and_clear();
+        }
+        let _ = self.multi.clear();
+    }
+
+    /// Another process sends: show what its journal says.
+    fn update_from_journal(&self, engine: &Engine, ids: &[JobId]) {
+        let bars = self.bars.lock().expect("bars lock");
+        for id in ids {
+            let (Some(b), Ok(job)) = (bars.get(id), engine.job(*id)) else {
+                continue;
+            };
+            if let Some(total) = job.bytes_total {
+                b.set_length(total);
+            }
+            b.set_position(job.bytes_sent);
+            b.set_message(job.status.as_str().replace('_', " "));
+        }
+    }
+
+    fn follow_events(&self, engine: &Engine) -> tokio::task::JoinHandle<()> {
+        let bars = self.bars.clone();
+        let mut rx = engine.subscribe();
+        tokio::spawn(async move {
+            while let Ok(ev) = rx.recv().await {
+                let bars = bars.lock().expect("bars lock");
+                match ev {
+                    Event::JobProgress {
+                        id,
+                        bytes_sent,
+                        bytes_total,
+                        ..
+                    } => {
+                        if let Some(b) = bars.get(&id) {
+                            b.set_length(bytes_total);
+                            b.set_position(bytes_sent);
+                        }
+                    }
+                    Event::JobChanged { job } => {
+                        if let Some(b) = bars.get(&job.id) {
+                            b.set_message(job.status.as_str().replace('_', " "));
+                        }
+                    }
+                    Event::JobRetrying {
+                        id,
+                        attempt,
+                        delay_ms,
+                        code,
+                        ..
+                    } => {
+                        if let Some(b) = bars.get(&id) {
+                            b.set_message(format!(
+                                "retry {attempt} in {:.1}s ({code})",
+                                delay_ms as f64 / 1000.0
+                            ));
+                        }
+                    }
+                    Event::JobSucceeded { job }
+                    | Event::JobCancelled { job }
+                    | Event::JobFailed { job, .. } => {
+                        if let Some(b) = bars.get(&job.id) {
+                            b.finish_and_clear();
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        })
+    }
 }

@@ -50,8 +50,13 @@ pub enum WatchCmd {
     Remove {
         id: String,
     },
-    /// Run every active rule and the queue until Ctrl-C or SIGTERM.
-    Run,
+    /// Run every active rule and the queue until Ctrl-C or SIGTERM (which interrupt:
+    /// unfinished uploads resume at the next start).
+    Run {
+        /// If another process runs this home, wait until it ends instead of exiting 2.
+        #[arg(long)]
+        wait_for_lock: bool,
+    },
 }
 
 pub async fn run(engine: Arc<Engine>, cmd: WatchCmd) -> ExitCode {
@@ -134,15 +139,23 @@ pub async fn run(engine: Arc<Engine>, cmd: WatchCmd) -> ExitCode {
         WatchCmd::Pause { id } => done("paused", &id, engine.watch_pause(&id).map(|_| ())),
         WatchCmd::Resume { id } => done("resumed", &id, engine.watch_resume(&id).map(|_| ())),
         WatchCmd::Remove { id } => done("removed", &id, engine.watch_remove(&id)),
-        WatchCmd::Run => {
+        WatchCmd::Run { wait_for_lock } => {
             let stop = CancellationToken::new();
             {
                 let stop = stop.clone();
                 tokio::spawn(async move {
-                    wait_for_signal().await;
-                    eprintln!("ferry: stopping…");
+                    crate::wait_for_signal().await;
+                    eprintln!("ferry: stopping; unfinished uploads resume at the next start");
                     stop.cancel();
                 });
+            }
+            if let Err(code) =
+                crate::take_home(&engine, "ferry watch run", wait_for_lock, &stop).await
+            {
+                return code;
+            }
+            if stop.is_cancelled() {
+                return ExitCode::SUCCESS;
             }
             eprintln!(
                 "ferry: watching {} rule(s); Ctrl-C to stop",
@@ -164,19 +177,4 @@ fn done(verb: &str, id: &str, r: ferry_core::Result<()>) -> ExitCode {
         }
         Err(e) => fail_usage(&e),
     }
-}
-
-#[cfg(unix)]
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
-}
-
-#[cfg(not(unix))]
-async fn wait_for_signal() {
-    let _ = tokio::signal::ctrl_c().await;
 }

@@ -94,6 +94,9 @@ pub struct Settings {
     pub close_to_tray: bool,
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
 fn default_true() -> bool {
     true
 }
@@ -123,6 +126,10 @@ impl Default for Settings {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct Config {
+    /// The number the next watch rule's id takes (`w<n>`): ids are never reused, so a
+    /// job of a removed rule never gets a new rule's after-upload action.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub next_watch_id: u64,
     #[serde(default)]
     pub settings: Settings,
     #[serde(default)]
@@ -172,6 +179,86 @@ impl Config {
                 ),
             )
         })
+    }
+}
+
+/// What identifies one version of `config.toml` on disk: another process's atomic write
+/// (temp file + rename) changes at least one of these.
+#[derive(Debug, Clone, PartialEq)]
+struct Stamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    #[cfg(unix)]
+    ino: u64,
+}
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    let m = std::fs::metadata(path).ok()?;
+    Some(Stamp {
+        len: m.len(),
+        modified: m.modified().ok(),
+        #[cfg(unix)]
+        ino: std::os::unix::fs::MetadataExt::ino(&m),
+    })
+}
+
+/// The config one process holds: re-read whenever the file changed on disk (another
+/// Ferry process saved it), and changed only by read-modify-write under an OS lock on
+/// `config.lock`, so two processes never revert each other's changes.
+pub struct ConfigStore {
+    home: Home,
+    cached: std::sync::Mutex<(Option<Stamp>, Config)>,
+}
+
+impl ConfigStore {
+    pub fn open(home: &Home) -> Result<ConfigStore> {
+        let path = home.config_file();
+        let before = stamp(&path);
+        let cfg = Config::load(home)?;
+        Ok(ConfigStore {
+            home: home.clone(),
+            cached: std::sync::Mutex::new((before, cfg)),
+        })
+    }
+
+    /// The config as it is now. A file another process left unreadable keeps the last
+    /// good config in use (and says so in the log) rather than stopping the runner.
+    pub fn current(&self) -> Config {
+        let path = self.home.config_file();
+        let now = stamp(&path);
+        let mut cached = self.cached.lock().unwrap_or_else(|p| p.into_inner());
+        if cached.0 != now {
+            match Config::load(&self.home) {
+                Ok(cfg) => *cached = (now, cfg),
+                Err(e) => {
+                    tracing::warn!("{}; still using the settings read before", e.message);
+                    cached.0 = now;
+                }
+            }
+        }
+        cached.1.clone()
+    }
+
+    pub fn modify<T>(&self, f: impl FnOnce(&mut Config) -> Result<T>) -> Result<T> {
+        let dir = &self.home.config_dir;
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(e, dir.display()))?;
+        let lock_path = dir.join("config.lock");
+        let lock = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .map_err(|e| Error::io(e, lock_path.display()))?;
+        // Held for a read, a change and a write: milliseconds.
+        lock.lock().map_err(|e| Error::io(e, lock_path.display()))?;
+        let mut cfg = Config::load(&self.home)?;
+        let out = f(&mut cfg)?;
+        cfg.save(&self.home)?;
+        let now = stamp(&self.home.config_file());
+        *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = (now, cfg);
+        drop(lock);
+        Ok(out)
     }
 }
 

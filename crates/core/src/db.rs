@@ -91,6 +91,12 @@ const MIGRATIONS: &[&str] = &[
         updated_at TEXT NOT NULL
     );
     "#,
+    // 4: after-upload actions of watch rules are durable: a job that succeeded is
+    // `pending` until its action is done or deliberately skipped (with the reason).
+    r#"
+    ALTER TABLE jobs ADD COLUMN after_state TEXT;
+    CREATE INDEX jobs_after_pending ON jobs(after_state) WHERE after_state = 'pending';
+    "#,
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -1,74 +1,38 @@
-//! `Engine`: the facade the desktop shell and the CLI hold. It owns the config, the
-//! secret store, the HTTP client, the database (job journal + library) and the queue,
-//! and turns "this path / this URL to that account" into a checked, durable, deduplicated
-//! job. It never prints and never names a UI type: hosts subscribe to [`Event`]s.
+//! `Engine`: the facade the desktop shell and the CLI hold — a thin layer over the
+//! accounts (config, keychain, providers), the queue (jobs, their execution, the home
+//! lock), the library and the watch rules. It never prints and never names a UI type:
+//! hosts subscribe to [`Event`]s.
+//!
+//! No module of the engine uses this one: they hold the part they need (`Accounts`,
+//! `Queue`, `Watch`). What lives here is only what spans parts: the library calls that
+//! ask a provider (refresh, delete, wait).
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
-use tokio::sync::{broadcast, Notify};
+use tokio::sync::broadcast;
 
-use crate::config::{self, AccountConfig, Config, Home};
+use crate::accounts::Accounts;
+pub use crate::accounts::{AccountView, SecretInput};
+use crate::config::{self, Config, Home};
 use crate::db::Db;
 use crate::error::{Code, Error, Result};
-use crate::import;
 use crate::library::{Filter, ItemStatus, Library, LibraryItem, Provenance};
-use crate::media;
-use crate::providers::{self, Kind, MediaStatus, Provider, RemoteMedia, Upload};
-use crate::queue::journal::JobsTable;
-use crate::queue::runner::{self, RunOptions, Running};
-use crate::queue::{Aimd, Event, Job, JobId, JobStatus, NewJob, Selector, SourceKind};
-use crate::secrets::{Keychain, Secret, SecretStore};
-use crate::transfer::{self, Ctx, Phase, Progress, Source};
-
-/// Files up to this size are hashed before sending, for dedupe; larger ones only when a
-/// duplicate is possible.
-const PREHASH_MAX: u64 = 64 * 1024 * 1024;
-
-/// Uploads in flight by (account, size): each job and its content hash, if known.
-type Inflight = HashMap<(String, u64), Vec<(JobId, Option<String>)>>;
-
-/// How an account gets its secret.
-#[derive(Debug, Clone)]
-pub enum SecretInput {
-    None,
-    Value(Secret),
-    Env(String),
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct AccountView {
-    pub name: String,
-    pub kind: Kind,
-    pub options: std::collections::BTreeMap<String, String>,
-    /// `keychain`, `env:VAR` or `none` — never the value.
-    pub secret: String,
-    pub default: bool,
-}
+use crate::providers::{Kind, MediaStatus, Provider, RemoteMedia, Upload};
+use crate::queue::lock::Holder;
+use crate::queue::owner::Taken;
+use crate::queue::runner::{self, RunOptions};
+use crate::queue::{Event, Job, JobId, Queue, Selector};
+use crate::secrets::{Keychain, SecretStore};
+use crate::transfer::{Ctx, Progress};
+use crate::watch::Watch;
 
 pub struct Engine {
-    home: Home,
-    secrets: Arc<dyn SecretStore>,
-    http: reqwest::Client,
-    config: Mutex<Config>,
-    jobs: JobsTable,
+    accounts: Arc<Accounts>,
+    queue: Arc<Queue>,
     library: Library,
-    events: broadcast::Sender<Event>,
-    aimd: Aimd,
-    running: Mutex<HashMap<JobId, Running>>,
-    notify: Notify,
-    /// (account, size) of uploads in flight: a second file of the same size to the same
-    /// account waits, so two identical files started together are still sent once.
-    inflight: Mutex<Inflight>,
-    /// Built providers by account: one HTTP client and connection pool per account, not
-    /// per job. Cleared when accounts change.
-    providers: Mutex<HashMap<String, Arc<dyn Provider>>>,
-    watch_store: crate::watch::store::WatchStore,
-    watch_registry: crate::watch::runtime::Registry,
+    watch: Arc<Watch>,
 }
 
 impl Engine {
@@ -78,43 +42,34 @@ impl Engine {
     }
 
     pub fn with_secret_store(home: Home, secrets: Arc<dyn SecretStore>) -> Result<Engine> {
-        let config = Config::load(&home)?;
         let db = Arc::new(Db::open(&home.data_dir.join("ferry.db"))?);
-        let (events, _) = broadcast::channel(4096);
-        let per_account = config.settings.per_account.max(1);
+        let accounts = Arc::new(Accounts::open(home, secrets)?);
+        let queue = Arc::new(Queue::new(accounts.clone(), db.clone()));
+        let watch = Arc::new(Watch::new(queue.clone(), db.clone()));
         Ok(Engine {
-            home,
-            secrets,
-            http: transfer::http_client(),
-            config: Mutex::new(config),
-            jobs: JobsTable::new(db.clone()),
-            library: Library::new(db.clone()),
-            watch_store: crate::watch::store::WatchStore::new(db),
-            watch_registry: Default::default(),
-            events,
-            aimd: Aimd::new(per_account),
-            running: Mutex::new(HashMap::new()),
-            notify: Notify::new(),
-            inflight: Mutex::new(HashMap::new()),
-            providers: Mutex::new(HashMap::new()),
+            library: Library::new(db),
+            accounts,
+            queue,
+            watch,
         })
     }
 
     pub fn home(&self) -> &Home {
-        &self.home
+        self.accounts.home()
     }
 
+    /// The config as it is now (another process's changes included).
     pub fn config(&self) -> Config {
-        self.config.lock().expect("config lock").clone()
+        self.accounts.config()
     }
 
-    /// Change settings and save them.
+    /// Change settings and save them (read-modify-write: nothing another process
+    /// changed meanwhile is lost).
     pub fn update_settings(&self, f: impl FnOnce(&mut config::Settings)) -> Result<()> {
-        let mut cfg = self.config();
-        f(&mut cfg.settings);
-        cfg.save(&self.home)?;
-        *self.config.lock().expect("config lock") = cfg;
-        Ok(())
+        self.accounts.modify(|cfg| {
+            f(&mut cfg.settings);
+            Ok(())
+        })
     }
 
     pub fn default_account(&self) -> String {
@@ -123,73 +78,24 @@ impl Engine {
 
     /// Everything the engine reports, from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
-        self.events.subscribe()
-    }
-
-    pub(crate) fn emit(&self, ev: Event) {
-        let _ = self.events.send(ev);
-    }
-
-    pub(crate) fn watch_store(&self) -> &crate::watch::store::WatchStore {
-        &self.watch_store
-    }
-
-    pub(crate) fn watch_registry(&self) -> &crate::watch::runtime::Registry {
-        &self.watch_registry
-    }
-
-    /// Save a changed config and make it current.
-    pub(crate) fn save_config(&self, cfg: Config) -> Result<()> {
-        cfg.save(&self.home)?;
-        *self.config.lock().expect("config lock") = cfg;
-        Ok(())
-    }
-
-    pub(crate) fn jobs_table(&self) -> &JobsTable {
-        &self.jobs
-    }
-
-    pub(crate) fn aimd(&self) -> &Aimd {
-        &self.aimd
-    }
-
-    pub(crate) fn running(&self) -> &Mutex<HashMap<JobId, Running>> {
-        &self.running
-    }
-
-    pub(crate) fn notify(&self) -> &Notify {
-        &self.notify
+        self.queue.subscribe()
     }
 
     /// An account's current concurrency limit (lowered after 429/503, raised after
     /// successes).
     pub fn account_concurrency(&self, account: &str) -> usize {
-        self.aimd.limit(account)
+        self.queue.aimd.limit(account)
     }
 
     /// A fresh context for one transfer.
     pub fn ctx(&self, progress: Progress) -> Ctx {
-        Ctx::new(self.http.clone()).with_progress(progress)
+        self.accounts.ctx(progress)
     }
 
     // ----- accounts -------------------------------------------------------------------
 
     pub fn accounts(&self) -> Vec<AccountView> {
-        let cfg = self.config();
-        cfg.accounts
-            .iter()
-            .map(|(name, a)| AccountView {
-                name: name.clone(),
-                kind: a.kind,
-                options: a.options.clone(),
-                secret: match (&a.secret_env, a.kind.secret_option()) {
-                    (Some(var), _) => format!("env:{var}"),
-                    (None, Some(_)) => "keychain".to_string(),
-                    (None, None) => "none".to_string(),
-                },
-                default: *name == cfg.settings.default_account,
-            })
-            .collect()
+        self.accounts.list()
     }
 
     pub fn account_add(
@@ -199,117 +105,16 @@ impl Engine {
         options: &[(String, String)],
         secret: SecretInput,
     ) -> Result<()> {
-        config::validate_name(name)?;
-        let options = config::validate_options(kind, options)?;
-        let mut cfg = self.config();
-        if cfg.accounts.contains_key(name) {
-            return Err(Error::new(
-                Code::ConfigAccountExists,
-                format!("an account named `{name}` exists; remove it first (ferry account remove {name})"),
-            ));
-        }
-        let secret_env = match (&secret, kind.secret_option()) {
-            (SecretInput::None, Some(opt)) => {
-                return Err(Error::new(
-                    Code::AuthMissingSecret,
-                    format!(
-                        "{kind} needs its {} ({}): pass --secret-stdin to store it in the OS keychain, or --secret-env VAR",
-                        opt.name, opt.help
-                    ),
-                ))
-            }
-            (SecretInput::None, None) => None,
-            (_, None) => {
-                return Err(Error::new(Code::ConfigInvalid, format!("{kind} accounts take no secret")))
-            }
-            (SecretInput::Value(v), Some(_)) => {
-                if v.expose().trim().is_empty() {
-                    return Err(Error::new(Code::AuthMissingSecret, "the secret given is empty"));
-                }
-                // Keychain first: if it is unavailable, nothing is written at all.
-                self.secrets.set(name, v)?;
-                None
-            }
-            (SecretInput::Env(var), Some(_)) => Some(var.clone()),
-        };
-        cfg.accounts.insert(
-            name.to_string(),
-            AccountConfig {
-                kind,
-                options,
-                secret_env,
-            },
-        );
-        cfg.save(&self.home)?;
-        *self.config.lock().expect("config lock") = cfg;
-        self.providers.lock().expect("providers lock").remove(name);
-        Ok(())
+        self.accounts.add(name, kind, options, secret)
     }
 
     pub fn account_remove(&self, name: &str) -> Result<()> {
-        let mut cfg = self.config();
-        let acct = cfg.account(name)?.clone();
-        if name == config::DEFAULT_ACCOUNT && acct.kind == Kind::Local && acct.options.is_empty() {
-            return Err(Error::new(
-                Code::ConfigInvalid,
-                "the built-in `library` account cannot be removed",
-            ));
-        }
-        if acct.kind.secret_option().is_some() && acct.secret_env.is_none() {
-            self.secrets.delete(name)?;
-        }
-        cfg.accounts.remove(name);
-        if cfg.settings.default_account == name {
-            cfg.settings.default_account = config::DEFAULT_ACCOUNT.to_string();
-        }
-        cfg.save(&self.home)?;
-        *self.config.lock().expect("config lock") = Config::load(&self.home)?;
-        self.providers.lock().expect("providers lock").remove(name);
-        Ok(())
+        self.accounts.remove(name)
     }
 
     /// The provider for an account (built once, its secret fetched then).
     pub fn provider(&self, name: &str) -> Result<Arc<dyn Provider>> {
-        if let Some(p) = self.providers.lock().expect("providers lock").get(name) {
-            return Ok(p.clone());
-        }
-        let p = self.build_provider(name)?;
-        self.providers
-            .lock()
-            .expect("providers lock")
-            .insert(name.to_string(), p.clone());
-        Ok(p)
-    }
-
-    fn build_provider(&self, name: &str) -> Result<Arc<dyn Provider>> {
-        let cfg = self.config();
-        let acct = cfg.account(name)?;
-        let secret = match (&acct.secret_env, acct.kind.secret_option()) {
-            (_, None) => None,
-            (Some(var), Some(_)) => Some(Secret::new(std::env::var(var).map_err(|_| {
-                Error::new(
-                    Code::AuthMissingSecret,
-                    format!("account `{name}` reads its secret from ${var}, which is not set"),
-                )
-            })?)),
-            (None, Some(_)) => Some(self.secrets.get(name)?.ok_or_else(|| {
-                Error::new(
-                    Code::AuthMissingSecret,
-                    format!(
-                        "the OS keychain has no secret for `{name}`; add the account again with --secret-stdin"
-                    ),
-                )
-            })?),
-        };
-        providers::build(
-            acct.kind,
-            providers::Settings {
-                account: name.to_string(),
-                options: acct.options.clone(),
-                secret,
-                home: self.home.data_dir.clone(),
-            },
-        )
+        self.accounts.provider(name)
     }
 
     pub async fn account_test(&self, name: &str) -> Result<()> {
@@ -322,57 +127,18 @@ impl Engine {
     pub async fn account_cleanup(&self, name: &str) -> Result<Vec<String>> {
         let p = self.provider(name)?;
         let keep: Vec<serde_json::Value> = self
-            .jobs
-            .list(true)?
+            .queue
+            .jobs(true)?
             .into_iter()
             .filter(|j| j.account == name)
-            .filter_map(|j| self.jobs.resume_state(j.id).ok().flatten())
+            .filter_map(|j| self.queue.jobs_table().resume_state(j.id).ok().flatten())
             .collect();
         p.cleanup(&keep, &self.ctx(Progress::none())).await
     }
 
-    // ----- checking a file --------------------------------------------------------------
-
     /// Check a file against the destination and describe it; no network.
     pub fn prepare(&self, provider: &dyn Provider, path: &Path) -> Result<Upload> {
-        let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => Error::new(
-                Code::InputNotFound,
-                format!("{}: no such file", path.display()),
-            ),
-            _ => Error::io(e, path.display()),
-        })?;
-        if meta.is_dir() {
-            return Err(Error::new(
-                Code::InputInvalid,
-                format!("{} is a folder; pass the files in it", path.display()),
-            ));
-        }
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| path.display().to_string());
-        let size = meta.len();
-        let limits = provider.limits();
-        if size == 0 && !limits.accepts.is_empty() {
-            return Err(Error::new(
-                Code::InputEmpty,
-                format!(
-                    "{name} is empty (0 bytes); {} accepts only {}",
-                    provider.kind().display_name(),
-                    limits.accepts_human
-                ),
-            ));
-        }
-        let mime = media::sniff_path(path)?;
-        media::check(provider.kind(), &limits, &name, &mime, size)?;
-        Ok(Upload {
-            api_name: media::sanitize_filename(&name),
-            name,
-            mime,
-            size,
-            source: Source::file(path.to_path_buf(), &meta),
-        })
+        crate::queue::exec::prepare(provider, path)
     }
 
     // ----- the queue ----------------------------------------------------------------------
@@ -385,25 +151,7 @@ impl Engine {
         origin: &str,
         force: bool,
     ) -> Result<Vec<JobId>> {
-        self.config().account(account)?;
-        let jobs: Vec<NewJob> = paths
-            .iter()
-            .map(|p| {
-                let abs = std::path::absolute(p).unwrap_or_else(|_| p.clone());
-                NewJob {
-                    account: account.to_string(),
-                    source_kind: SourceKind::Path,
-                    name: abs
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_else(|| abs.display().to_string()),
-                    input: abs.display().to_string(),
-                    origin: origin.to_string(),
-                    force,
-                }
-            })
-            .collect();
-        self.add_jobs(&jobs)
+        self.queue.enqueue_paths(paths, account, origin, force)
     }
 
     /// Add URL imports as jobs. Each URL is checked first; a bad one gets its error in
@@ -414,349 +162,118 @@ impl Engine {
         account: &str,
         origin: &str,
     ) -> Result<Vec<Result<JobId>>> {
-        self.config().account(account)?;
-        let mut out = Vec::with_capacity(urls.len());
-        for u in urls {
-            out.push(import::validate_url(u).and_then(|url| {
-                let name = import::name_for(None, &url);
-                self.add_jobs(&[NewJob {
-                    account: account.to_string(),
-                    source_kind: SourceKind::Url,
-                    input: url.to_string(),
-                    name,
-                    origin: origin.to_string(),
-                    force: false,
-                }])
-                .map(|ids| ids[0])
-            }));
-        }
-        Ok(out)
+        self.queue.enqueue_urls(urls, account, origin)
     }
 
-    fn add_jobs(&self, jobs: &[NewJob]) -> Result<Vec<JobId>> {
-        let ids = self.jobs.insert(jobs)?;
-        for id in &ids {
-            if let Ok(job) = self.jobs.get(*id) {
-                self.emit(Event::JobAdded { job });
-            }
-        }
-        self.notify.notify_waiters();
-        Ok(ids)
+    /// Become the one process that runs this home's queue and watch rules, unless
+    /// another process does (see [`Taken`]). Jobs a dead owner left mid-flight are put
+    /// back to run again.
+    pub fn take_home(&self, program: &str) -> Result<Taken> {
+        self.queue.take_home(program)
     }
 
-    /// Run jobs until the run's end condition (see [`RunOptions`]).
-    pub async fn run(self: &Arc<Self>, opts: RunOptions) -> Result<()> {
-        runner::run(self, opts).await
+    /// Take the home or fail with `home.in_use`, naming who has it.
+    pub fn take_home_or_fail(&self, program: &str) -> Result<usize> {
+        self.queue.take_home_or_fail(program)
     }
 
-    /// Resume every unfinished job (after a crash, at start): jobs left mid-flight by a
-    /// process that is gone go back to the queue with their resume state.
-    pub fn reclaim(&self) -> Result<usize> {
-        self.jobs.reclaim_orphans()
+    /// Stop being the home's runner (nothing may be running here).
+    pub fn release_home(&self) {
+        self.queue.release_home()
+    }
+
+    pub fn owns_home(&self) -> bool {
+        self.queue.owns_home()
+    }
+
+    /// Who runs this home's queue now (this process included), if anyone.
+    pub fn runner(&self) -> Option<Holder> {
+        self.queue.runner()
+    }
+
+    /// Run jobs until the run's end condition (see [`RunOptions`]). Only the home's
+    /// owner runs jobs: take the home first.
+    pub async fn run(&self, opts: RunOptions) -> Result<()> {
+        runner::run(&self.queue, opts).await
     }
 
     pub fn jobs(&self, active_only: bool) -> Result<Vec<Job>> {
-        self.jobs.list(active_only)
+        self.queue.jobs(active_only)
     }
 
     pub fn job(&self, id: JobId) -> Result<Job> {
-        self.jobs.get(id)
-    }
-
-    fn select(&self, sel: Selector) -> Result<Vec<Job>> {
-        match sel {
-            Selector::One(id) => Ok(vec![self.jobs.get(id)?]),
-            Selector::All => self.jobs.list(true),
-        }
-    }
-
-    fn changed(&self, id: JobId) {
-        if let Ok(job) = self.jobs.get(id) {
-            self.emit(Event::JobChanged { job });
-        }
+        self.queue.job(id)
     }
 
     /// Stop a job where it is, keeping what was sent for a later resume.
     pub fn pause(&self, sel: Selector) -> Result<usize> {
-        let mut n = 0;
-        for job in self.select(sel)? {
-            if self.stop_running(job.id, "pause") {
-                n += 1;
-            } else if job.status.is_running() {
-                self.jobs.request(job.id, "pause")?;
-                n += 1;
-            } else if self.jobs.transition(
-                job.id,
-                &[JobStatus::Queued, JobStatus::WaitingRetry],
-                JobStatus::Paused,
-            )? {
-                self.changed(job.id);
-                n += 1;
-            }
-        }
-        Ok(n)
+        self.queue.pause(sel)
     }
 
     pub fn resume(&self, sel: Selector) -> Result<usize> {
-        let mut n = 0;
-        for job in self.select(sel)? {
-            if self
-                .jobs
-                .transition(job.id, &[JobStatus::Paused], JobStatus::Queued)?
-            {
-                self.changed(job.id);
-                n += 1;
-            }
-        }
-        self.notify.notify_waiters();
-        Ok(n)
+        self.queue.resume(sel)
     }
 
     /// Send failed or cancelled jobs again.
     pub fn retry(&self, sel: Selector) -> Result<usize> {
-        let jobs = match sel {
-            Selector::One(id) => vec![self.jobs.get(id)?],
-            Selector::All => self.jobs.list(false)?,
-        };
-        let mut n = 0;
-        for job in jobs {
-            if self.jobs.transition(
-                job.id,
-                &[JobStatus::Failed, JobStatus::Cancelled],
-                JobStatus::Queued,
-            )? {
-                self.changed(job.id);
-                n += 1;
-            }
-        }
-        self.notify.notify_waiters();
-        Ok(n)
+        self.queue.retry(sel)
     }
 
     /// Cancel: a running job stops at once; anything it started remotely is abandoned
     /// (S3 multipart aborted, FastPix session cancelled).
     pub async fn cancel(&self, sel: Selector) -> Result<usize> {
-        let mut n = 0;
-        for job in self.select(sel)? {
-            if self.stop_running(job.id, "cancel") {
-                n += 1;
-            } else if job.status.is_running() {
-                self.jobs.request(job.id, "cancel")?;
-                n += 1;
-            } else if self.jobs.transition(
-                job.id,
-                &[
-                    JobStatus::Queued,
-                    JobStatus::WaitingRetry,
-                    JobStatus::Paused,
-                    JobStatus::Failed,
-                ],
-                JobStatus::Cancelled,
-            )? {
-                self.abandon(job.id, &job.account, &self.ctx(Progress::none()))
-                    .await;
-                if let Ok(job) = self.jobs.get(job.id) {
-                    self.emit(Event::JobCancelled { job });
-                }
-                n += 1;
-            }
-        }
-        Ok(n)
+        self.queue.cancel(sel).await
     }
 
-    fn stop_running(&self, id: JobId, why: &str) -> bool {
-        let running = self.running.lock().expect("running lock");
-        match running.get(&id) {
-            Some(r) => {
-                *r.stop.lock().expect("stop lock") = Some(why.to_string());
-                r.cancel.cancel();
-                true
-            }
-            None => false,
-        }
+    // ----- watch rules ----------------------------------------------------------------------
+
+    pub fn watch(&self) -> &Arc<Watch> {
+        &self.watch
     }
 
-    /// Give up a job's remote resume state, if it has one.
-    pub(crate) async fn abandon(&self, id: JobId, account: &str, ctx: &Ctx) {
-        let Ok(Some(state)) = self.jobs.resume_state(id) else {
-            return;
-        };
-        // The job's own context may be cancelled; abandoning must still reach the server.
-        let fresh = Ctx::new(ctx.http.clone());
-        match self.provider(account) {
-            Ok(p) => {
-                if let Err(e) = p.abandon(&state, &fresh).await {
-                    tracing::warn!("job {id}: could not clean up remotely: {}", e.message);
-                }
-            }
-            Err(e) => tracing::warn!("job {id}: {}", e.message),
-        }
-        let _ = self.jobs.set_resume_state(id, None);
+    /// Add a rule (see [`Watch::add`]).
+    pub fn watch_add(&self, new: crate::watch::NewRule) -> Result<crate::watch::Rule> {
+        self.watch.add(new)
     }
 
-    /// The work of one job. Returns what now exists remotely and whether it was already
-    /// there (dedupe).
-    pub(crate) async fn process_job(
-        &self,
-        job: &Job,
-        ctx: &Ctx,
-    ) -> Result<(Vec<RemoteMedia>, bool)> {
-        let provider = self.provider(&job.account)?;
-        ctx.progress.phase(Phase::Preparing);
-        match job.source_kind {
-            SourceKind::Path => self.process_path(job, provider.as_ref(), ctx).await,
-            SourceKind::Url => self.process_url(job, provider.as_ref(), ctx).await,
-        }
+    pub fn watch_rules(&self) -> Vec<crate::watch::Rule> {
+        self.watch.rules()
     }
 
-    async fn process_path(
-        &self,
-        job: &Job,
-        provider: &dyn Provider,
-        ctx: &Ctx,
-    ) -> Result<(Vec<RemoteMedia>, bool)> {
-        let path = PathBuf::from(&job.input);
-        let upload = self.prepare(provider, &path)?;
-        let fp = upload.source.fingerprint().expect("a file source");
-        let same_file = job.src_size == Some(upload.size) && job.src_mtime_ns == fp.mtime_ns();
-        if !same_file {
-            // What an interrupted attempt sent belongs to other bytes: start over.
-            self.abandon(job.id, &job.account, ctx).await;
-        }
-        self.jobs.set_prepared(
-            job.id,
-            &upload.name,
-            upload.size,
-            fp.mtime_ns(),
-            &upload.mime,
-        )?;
-
-        // Dedupe. Small files are hashed before sending (it costs little); a large one
-        // only when something of its size is already at this account or on its way
-        // there — otherwise its hash is computed while its bytes stream out.
-        let key = (job.account.clone(), upload.size);
-        let mut hash = job.content_hash.clone().filter(|_| same_file);
-        let needs_hash = !job.force
-            && (upload.size <= PREHASH_MAX
-                || self.library.has_size(&job.account, upload.size)?
-                || self.inflight_has(&key));
-        if needs_hash && hash.is_none() {
-            ctx.progress.phase(Phase::Hashing);
-            let h = transfer::hash_file(&path, &ctx.cancel).await?;
-            ctx.progress.phase(Phase::Preparing);
-            self.jobs.set_hash(job.id, &h)?;
-            hash = Some(h);
-        }
-        // Two identical files started together: the second waits for the first, then
-        // finds it in the library.
-        let _slot = self.inflight_slot(key, job.id, hash.clone(), ctx).await?;
-        if let (false, Some(h)) = (job.force, &hash) {
-            if let Some(item) = self.library.find_by_hash(&job.account, h)? {
-                return Ok((vec![item.as_media()], true));
-            }
-        }
-        let media = provider.upload(&upload, ctx).await?;
-        let hash = match hash.or_else(|| upload.source.tapped_hash()) {
-            Some(h) => h,
-            None => transfer::hash_file(&path, &ctx.cancel).await?,
-        };
-        self.jobs.set_hash(job.id, &hash)?;
-        self.record(job, provider.kind(), Some(&hash), &media)?;
-        Ok((media, false))
+    pub fn watch_list(&self) -> Result<Vec<crate::watch::RuleView>> {
+        self.watch.list()
     }
 
-    async fn process_url(
-        &self,
-        job: &Job,
-        provider: &dyn Provider,
-        ctx: &Ctx,
-    ) -> Result<(Vec<RemoteMedia>, bool)> {
-        let url = import::validate_url(&job.input)?;
-        let media = if provider.features().import_url {
-            provider.import_url(&url, ctx).await?
-        } else {
-            let limits = provider.limits();
-            let spill = self.home.data_dir.join("spool");
-            // Cancellable: a source that stalls before its first 8 KiB would otherwise
-            // hold a pause or cancel until it sent them.
-            let (upload, _spilled) = ctx
-                .cancellable(import::fetch(&self.http, &url, &spill, limits.max_bytes))
-                .await?;
-            media::check(
-                provider.kind(),
-                &limits,
-                &upload.name,
-                &upload.mime,
-                upload.size,
-            )?;
-            self.jobs
-                .set_prepared(job.id, &upload.name, upload.size, None, &upload.mime)?;
-            provider.upload(&upload, ctx).await?
-        };
-        self.record(job, provider.kind(), None, &media)?;
-        Ok((media, false))
+    pub fn watch_pause(&self, id: &str) -> Result<crate::watch::Rule> {
+        self.watch.pause(id)
     }
 
-    fn inflight_has(&self, key: &(String, u64)) -> bool {
-        self.inflight
-            .lock()
-            .expect("inflight lock")
-            .get(key)
-            .is_some_and(|v| !v.is_empty())
+    pub fn watch_resume(&self, id: &str) -> Result<crate::watch::Rule> {
+        self.watch.resume(id)
     }
 
-    /// Register an upload in flight. It waits while another upload to the same account
-    /// may hold the same bytes: same size, and the same hash or a hash not known yet.
-    async fn inflight_slot(
-        &self,
-        key: (String, u64),
-        id: JobId,
-        hash: Option<String>,
-        ctx: &Ctx,
-    ) -> Result<InflightSlot<'_>> {
-        loop {
-            {
-                let mut map = self.inflight.lock().expect("inflight lock");
-                let entries = map.entry(key.clone()).or_default();
-                let conflict = entries
-                    .iter()
-                    .any(|(_, h)| h.is_none() || hash.is_none() || *h == hash);
-                if !conflict {
-                    entries.push((id, hash));
-                    return Ok(InflightSlot {
-                        engine: self,
-                        key,
-                        id,
-                    });
-                }
-            }
-            tokio::select! {
-                _ = ctx.cancel.cancelled() => return Err(Error::cancelled()),
-                _ = tokio::time::sleep(Duration::from_millis(50)) => {}
-            }
-        }
+    pub fn watch_remove(&self, id: &str) -> Result<()> {
+        self.watch.remove(id)
     }
 
-    fn record(
-        &self,
-        job: &Job,
-        kind: Kind,
-        hash: Option<&str>,
-        media: &[RemoteMedia],
-    ) -> Result<()> {
-        for m in media {
-            self.library.record(
-                m,
-                &Provenance {
-                    account: &job.account,
-                    kind,
-                    content_hash: hash,
-                    job_id: Some(job.id),
-                    source: Some(&job.input),
-                },
-            )?;
-        }
-        Ok(())
+    /// Run every active watch rule, their after-upload actions and the queue until
+    /// `stop` (this process must own the home).
+    pub async fn watch_run(&self, stop: tokio_util::sync::CancellationToken) -> Result<()> {
+        self.watch.run(stop).await
+    }
+
+    #[doc(hidden)]
+    pub fn watch_drop_events(&self, id: &str, drop: bool) {
+        self.watch.drop_events(id, drop)
+    }
+
+    #[doc(hidden)]
+    pub fn watch_force_polling(&self, on: bool) {
+        self.watch.force_polling(on)
+    }
+
+    pub fn watch_inject(&self, id: &str, res: notify::Result<notify::Event>) -> bool {
+        self.watch.inject(id, res)
     }
 
     // ----- the library --------------------------------------------------------------------
@@ -784,7 +301,7 @@ impl Engine {
     /// The one HTTP client (connection pool, timeouts, user agent) for the crate's own
     /// fetches outside a provider, such as a thumbnail from an item's link.
     pub(crate) fn http(&self) -> &reqwest::Client {
-        &self.http
+        self.accounts.http()
     }
 
     /// Poll items still processing until each is ready or failed, or `timeout` passes;
@@ -826,7 +343,7 @@ impl Engine {
             self.update_item(account, provider.kind(), &cur)?;
             out.push(cur);
         }
-        self.emit(Event::LibraryChanged);
+        self.queue.emit(Event::LibraryChanged);
         Ok(out)
     }
 
@@ -878,7 +395,7 @@ impl Engine {
         }
         // Hosts poll this while items process: a quiet pass must not make screens reload.
         if changed > 0 {
-            self.emit(Event::LibraryChanged);
+            self.queue.emit(Event::LibraryChanged);
         }
         match first_err {
             Some(e) => Err(e),
@@ -897,31 +414,13 @@ impl Engine {
             .delete(&item.remote_id, &self.ctx(Progress::none()))
             .await?;
         self.library.set_status(id, ItemStatus::Deleted, None)?;
-        self.emit(Event::LibraryChanged);
+        self.queue.emit(Event::LibraryChanged);
         self.library_item(id)
     }
 
     pub async fn list_remote(&self, account: &str) -> Result<Vec<RemoteMedia>> {
         let provider = self.provider(account)?;
         provider.list_remote(&self.ctx(Progress::none())).await
-    }
-}
-
-struct InflightSlot<'a> {
-    engine: &'a Engine,
-    key: (String, u64),
-    id: JobId,
-}
-
-impl Drop for InflightSlot<'_> {
-    fn drop(&mut self) {
-        let mut map = self.engine.inflight.lock().expect("inflight lock");
-        if let Some(v) = map.get_mut(&self.key) {
-            v.retain(|(id, _)| *id != self.id);
-            if v.is_empty() {
-                map.remove(&self.key);
-            }
-        }
     }
 }
 

@@ -38,6 +38,8 @@ pub enum Code {
     InputChanged,
     JobPaused,
     JobNotFound,
+    HomeInUse,
+    JobInterrupted,
     NetworkConnect,
     NetworkReset,
     NetworkTimeout,
@@ -75,6 +77,8 @@ impl Code {
         Code::InputChanged,
         Code::JobPaused,
         Code::JobNotFound,
+        Code::HomeInUse,
+        Code::JobInterrupted,
         Code::NetworkConnect,
         Code::NetworkReset,
         Code::NetworkTimeout,
@@ -118,6 +122,8 @@ impl Code {
             InputChanged => "input.changed",
             JobPaused => "queue.paused",
             JobNotFound => "queue.not_found",
+            HomeInUse => "home.in_use",
+            JobInterrupted => "queue.interrupted",
             NetworkConnect => "network.connect",
             NetworkReset => "network.reset",
             NetworkTimeout => "network.timeout",
@@ -136,6 +142,7 @@ impl Code {
                 | Code::ConfigAccountExists
                 | Code::KeychainUnavailable
                 | Code::AuthMissingSecret
+                | Code::HomeInUse
         )
     }
 }

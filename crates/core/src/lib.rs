@@ -5,6 +5,7 @@
 //! Used by the desktop shell (`src-tauri`) and the `ferry` CLI. It must never depend on
 //! tauri, clap, a terminal or any screen type: hosts receive progress through callbacks.
 
+pub mod accounts;
 pub mod catalog;
 pub mod config;
 pub mod db;
@@ -21,9 +22,12 @@ pub mod thumbs;
 pub mod transfer;
 pub mod watch;
 
-pub use engine::{expand_paths, AccountView, Engine, SecretInput};
+pub use accounts::{AccountView, SecretInput};
+pub use engine::{expand_paths, Engine};
 pub use error::{Code, Error, Result};
 pub use links::CopyFormat;
 pub use providers::{Kind, MediaStatus, RemoteMedia};
+pub use queue::lock::Holder;
+pub use queue::owner::Taken;
 pub use queue::runner::RunOptions;
 pub use queue::{Event, Job, JobId, JobStatus, Selector};

@@ -167,8 +167,19 @@ impl Library {
     /// id) is updated, never duplicated.
     pub fn record(&self, media: &RemoteMedia, p: &Provenance<'_>) -> Result<i64> {
         let conn = self.db.conn();
+        self.record_in(&conn, media, p).map_err(|e| self.db.err(e))
+    }
+
+    /// [`Self::record`] inside the caller's transaction (the queue records an upload
+    /// together with its job's success).
+    pub(crate) fn record_in(
+        &self,
+        conn: &rusqlite::Connection,
+        media: &RemoteMedia,
+        p: &Provenance<'_>,
+    ) -> rusqlite::Result<i64> {
         let now = Utc::now().to_rfc3339();
-        conn.execute(
+        conn.prepare_cached(
             "INSERT INTO library (account, provider, remote_id, name, mime_type, size, content_hash, url, status,
                                   created_at, expires_at, job_id, source)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
@@ -177,29 +188,24 @@ impl Library {
                 url = COALESCE(excluded.url, library.url),
                 expires_at = COALESCE(excluded.expires_at, library.expires_at),
                 content_hash = COALESCE(library.content_hash, excluded.content_hash)",
-            params![
-                p.account,
-                p.kind.as_str(),
-                media.id,
-                media.name,
-                (!media.mime_type.is_empty()).then_some(&media.mime_type),
-                media.size.map(|s| s as i64),
-                p.content_hash,
-                media.url,
-                ItemStatus::from(media.status).as_str(),
-                now,
-                media.expires_at.map(|e| e.to_rfc3339()),
-                p.job_id,
-                p.source,
-            ],
-        )
-        .map_err(|e| self.db.err(e))?;
-        conn.query_row(
-            "SELECT id FROM library WHERE account = ?1 AND remote_id = ?2",
-            params![p.account, media.id],
-            |r| r.get(0),
-        )
-        .map_err(|e| self.db.err(e))
+        )?
+        .execute(params![
+            p.account,
+            p.kind.as_str(),
+            media.id,
+            media.name,
+            (!media.mime_type.is_empty()).then_some(&media.mime_type),
+            media.size.map(|s| s as i64),
+            p.content_hash,
+            media.url,
+            ItemStatus::from(media.status).as_str(),
+            now,
+            media.expires_at.map(|e| e.to_rfc3339()),
+            p.job_id,
+            p.source,
+        ])?;
+        conn.prepare_cached("SELECT id FROM library WHERE account = ?1 AND remote_id = ?2")?
+            .query_row(params![p.account, media.id], |r| r.get(0))
     }
 
     /// A live item with these bytes at this account: the dedupe answer.
@@ -228,6 +234,18 @@ impl Library {
                 params![account, size as i64],
                 |r| r.get(0),
             )
+            .map_err(|e| self.db.err(e))
+    }
+
+    /// The item for a remote object of an account.
+    pub fn find_remote(&self, account: &str, remote_id: &str) -> Result<Option<LibraryItem>> {
+        self.db
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM library WHERE account = ?1 AND remote_id = ?2"),
+                params![account, remote_id],
+                row,
+            )
+            .optional()
             .map_err(|e| self.db.err(e))
     }
 

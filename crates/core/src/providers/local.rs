@@ -178,6 +178,14 @@ impl Provider for Local {
         Ok(out)
     }
 
+    async fn exists(&self, media: &RemoteMedia, _ctx: &Ctx) -> Result<Option<bool>> {
+        let path = self.dir.join(&media.id);
+        Ok(Some(match std::fs::metadata(&path) {
+            Ok(m) => m.is_file() && media.size.is_none_or(|s| s == m.len()),
+            Err(_) => false,
+        }))
+    }
+
     async fn delete(&self, id: &str, _ctx: &Ctx) -> Result<()> {
         let path = self.dir.join(id);
         // Only files inside the library may be deleted through it.

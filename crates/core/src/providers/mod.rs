@@ -309,6 +309,13 @@ pub trait Provider: Send + Sync {
         Err(self.unsupported("deleting remote media"))
     }
 
+    /// Whether something Ferry sent earlier is still there: `Some(false)` when the
+    /// destination says it is gone, `None` when its API cannot tell. Dedupe asks this
+    /// before trusting an old record.
+    async fn exists(&self, _media: &RemoteMedia, _ctx: &Ctx) -> Result<Option<bool>> {
+        Ok(None)
+    }
+
     /// Give up a resumable transfer from its journal state: abort the S3 multipart
     /// upload, cancel the FastPix session. Nothing to do for providers without one.
     async fn abandon(&self, _state: &serde_json::Value, _ctx: &Ctx) -> Result<()> {

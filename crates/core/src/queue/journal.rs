@@ -74,6 +74,28 @@ fn now() -> String {
     Utc::now().to_rfc3339()
 }
 
+fn insert_in(tx: &rusqlite::Connection, jobs: &[NewJob]) -> rusqlite::Result<Vec<JobId>> {
+    let mut ids = Vec::with_capacity(jobs.len());
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO jobs (account, source_kind, input, name, origin, status, force, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7, ?7)",
+    )?;
+    for j in jobs {
+        let t = now();
+        stmt.execute(params![
+            j.account,
+            j.source_kind.as_str(),
+            j.input,
+            j.name,
+            j.origin,
+            j.force,
+            t
+        ])?;
+        ids.push(tx.last_insert_rowid());
+    }
+    Ok(ids)
+}
+
 impl JobsTable {
     pub fn new(db: Arc<Db>) -> Self {
         JobsTable { db }
@@ -86,29 +108,24 @@ impl JobsTable {
     pub fn insert(&self, jobs: &[NewJob]) -> Result<Vec<JobId>> {
         let mut conn = self.db.conn();
         let tx = conn.transaction().map_err(|e| self.err(e))?;
-        let mut ids = Vec::with_capacity(jobs.len());
-        {
-            let mut stmt = tx
-                .prepare_cached(
-                    "INSERT INTO jobs (account, source_kind, input, name, origin, status, force, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7, ?7)",
-                )
-                .map_err(|e| self.err(e))?;
-            for j in jobs {
-                let t = now();
-                stmt.execute(params![
-                    j.account,
-                    j.source_kind.as_str(),
-                    j.input,
-                    j.name,
-                    j.origin,
-                    j.force,
-                    t
-                ])
-                .map_err(|e| self.err(e))?;
-                ids.push(tx.last_insert_rowid());
-            }
-        }
+        let ids = insert_in(&tx, jobs).map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(ids)
+    }
+
+    /// Insert a watch rule's jobs and mark their files as taken by the rule, in one
+    /// transaction.
+    pub fn insert_watched(
+        &self,
+        jobs: &[NewJob],
+        rule: &str,
+        files: &[crate::watch::scan::FileInfo],
+    ) -> Result<Vec<JobId>> {
+        let mut conn = self.db.conn();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        let ids = insert_in(&tx, jobs).map_err(|e| self.err(e))?;
+        crate::watch::store::mark_in(&tx, rule, files.iter().zip(ids.iter().copied().map(Some)))
+            .map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))?;
         Ok(ids)
     }
@@ -187,10 +204,9 @@ impl JobsTable {
     /// Take a runnable job for this process. False if someone else took it first.
     pub fn claim(&self, id: JobId) -> Result<bool> {
         let n = self.db.exec(
-                "UPDATE jobs SET status = 'preparing', owner_pid = ?2, heartbeat = ?3, updated_at = ?3,
-                        attempts = attempts + 1, control = NULL
+                "UPDATE jobs SET status = 'preparing', updated_at = ?2, attempts = attempts + 1, control = NULL
                  WHERE id = ?1 AND status IN ('queued', 'waiting_retry')",
-                params![id, std::process::id(), now()],
+                params![id, now()],
             )
             .map_err(|e| self.err(e))?;
         Ok(n == 1)
@@ -263,14 +279,90 @@ impl JobsTable {
         Ok(())
     }
 
-    pub fn succeed(&self, id: JobId, media: &[RemoteMedia], deduplicated: bool) -> Result<()> {
-        let json = serde_json::to_string(media).unwrap_or_else(|_| "[]".into());
-        self.db.exec(
-                "UPDATE jobs SET status = 'succeeded', result = ?2, deduplicated = ?3, resume = NULL,
-                        error_code = NULL, error_message = NULL, control = NULL, owner_pid = NULL,
-                        bytes_sent = COALESCE(bytes_total, bytes_sent), updated_at = ?4
+    /// Record success and what now exists remotely in the library, in one transaction:
+    /// a crash leaves either both or neither (and then the job resumes against the same
+    /// remote object).
+    pub fn succeed(
+        &self,
+        job: &Job,
+        done: &super::exec::Done,
+        library: &crate::library::Library,
+    ) -> Result<()> {
+        let json = serde_json::to_string(&done.media).unwrap_or_else(|_| "[]".into());
+        let mut conn = self.db.conn();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        for m in &done.media {
+            library
+                .record_in(
+                    &tx,
+                    m,
+                    &crate::library::Provenance {
+                        account: &job.account,
+                        kind: done.kind,
+                        content_hash: done.hash.as_deref(),
+                        job_id: Some(job.id),
+                        source: Some(&job.input),
+                    },
+                )
+                .map_err(|e| self.err(e))?;
+        }
+        tx.prepare_cached(
+            "UPDATE jobs SET status = 'succeeded', result = ?2, deduplicated = ?3, resume = NULL,
+                    error_code = NULL, error_message = NULL, control = NULL, owner_pid = NULL,
+                    after_state = CASE WHEN origin LIKE 'watch:%' THEN 'pending' ELSE NULL END,
+                    bytes_sent = COALESCE(bytes_total, bytes_sent), updated_at = ?4
+             WHERE id = ?1",
+        )
+        .and_then(|mut st| st.execute(params![job.id, json, done.deduplicated, now()]))
+        .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Succeeded watch-rule jobs whose after-upload action is not settled yet.
+    pub fn after_pending(&self, limit: usize) -> Result<Vec<Job>> {
+        let conn = self.db.conn();
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM jobs WHERE after_state = 'pending' ORDER BY id LIMIT ?1"
+            ))
+            .map_err(|e| self.err(e))?;
+        let jobs = stmt
+            .query_map([limit as i64], row)
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))?;
+        Ok(jobs)
+    }
+
+    /// Settle a job's after-upload action: what was done, or why the file was kept.
+    pub fn set_after(&self, id: JobId, state: &str) -> Result<()> {
+        self.db
+            .exec(
+                "UPDATE jobs SET after_state = ?2 WHERE id = ?1",
+                params![id, state],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    pub fn after_state(&self, id: JobId) -> Result<Option<String>> {
+        self.db
+            .query_row("SELECT after_state FROM jobs WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .map_err(|e| self.err(e))
+    }
+
+    /// A stop interrupted the job: it goes back to the queue with its resume state, and
+    /// the attempt it used does not count.
+    pub fn interrupt(&self, id: JobId) -> Result<()> {
+        self.db
+            .exec(
+                "UPDATE jobs SET status = 'queued', control = NULL, owner_pid = NULL,
+                        attempts = MAX(attempts - 1, 0), updated_at = ?2
                  WHERE id = ?1",
-                params![id, json, deduplicated, now()],
+                params![id, now()],
             )
             .map_err(|e| self.err(e))?;
         Ok(())
@@ -346,51 +438,37 @@ impl JobsTable {
             .map_err(|e| self.err(e))
     }
 
-    /// Jobs left mid-flight by a process that is gone (crash, kill -9, power loss) go back
-    /// to the queue with their resume state. Returns how many.
-    pub fn reclaim_orphans(&self) -> Result<usize> {
+    /// Called by a process that has just taken the home lock: every job still marked
+    /// running belonged to an owner that is gone (crash, kill -9, power loss). It goes
+    /// back to the queue with its resume state — or to what was asked of it meanwhile
+    /// (paused; cancelled, its remote state given up by the runner).
+    /// Returns how many.
+    pub fn reclaim_all(&self) -> Result<usize> {
+        self.db
+            .exec(
+                "UPDATE jobs SET status = CASE control WHEN 'pause' THEN 'paused' WHEN 'cancel' THEN 'cancelled'
+                        ELSE 'queued' END,
+                        control = NULL, owner_pid = NULL, updated_at = ?1
+                 WHERE status IN ('preparing', 'uploading', 'processing')",
+                [now()],
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// Cancelled jobs that still hold remote resume state (an S3 multipart upload to
+    /// abort): the runner abandons them.
+    pub fn cancelled_with_state(&self) -> Result<Vec<(JobId, String)>> {
         let conn = self.db.conn();
         let mut stmt = conn
             .prepare_cached(
-                "SELECT id, owner_pid, heartbeat FROM jobs WHERE status IN ('preparing', 'uploading', 'processing')",
+                "SELECT id, account FROM jobs WHERE status = 'cancelled' AND resume IS NOT NULL",
             )
             .map_err(|e| self.err(e))?;
-        let rows: Vec<(JobId, Option<u32>, Option<String>)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(|e| self.err(e))?
             .collect::<rusqlite::Result<_>>()
             .map_err(|e| self.err(e))?;
-        drop(stmt);
-        let mut n = 0;
-        for (id, pid, beat) in rows {
-            let stale = ts(beat).is_none_or(|b| Utc::now() - b > chrono::Duration::seconds(120));
-            if pid.is_none_or(|p| !process_alive(p, stale)) {
-                conn.execute(
-                    "UPDATE jobs SET status = 'queued', owner_pid = NULL, updated_at = ?2 WHERE id = ?1",
-                    params![id, now()],
-                )
-                .map_err(|e| self.err(e))?;
-                n += 1;
-            }
-        }
-        Ok(n)
-    }
-}
-
-/// Whether a process id is alive on this machine. Our own id counts as dead: a job this
-/// process owns but is not running was left by a previous life of it.
-fn process_alive(pid: u32, heartbeat_stale: bool) -> bool {
-    if pid == std::process::id() {
-        return false;
-    }
-    #[cfg(target_os = "linux")]
-    {
-        let _ = heartbeat_stale;
-        std::path::Path::new(&format!("/proc/{pid}")).exists()
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        // Elsewhere rely on the heartbeat alone.
-        !heartbeat_stale
+        Ok(rows)
     }
 }

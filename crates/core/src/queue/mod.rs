@@ -2,20 +2,83 @@
 //! by `runner` with bounded concurrency — a global file limit and a per-account limit that
 //! halves when an account answers 429/503 and grows back after successes (AIMD).
 //!
+//! [`Queue`] owns job execution (`exec`), the controls (`control`), the runner and the
+//! home lock (`lock`, `owner`): exactly one process per FERRY_HOME runs jobs; every other
+//! process only writes jobs and control requests to the journal and reads progress back.
+//!
 //! Types here are shared with hosts (CLI, desktop) and serialise in camelCase. Nothing
-//! here talks HTTP: providers do that, called through the engine.
+//! here talks HTTP: providers do that.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, Notify};
 
+use crate::accounts::Accounts;
+use crate::db::Db;
+use crate::library::Library;
 use crate::providers::RemoteMedia;
 use crate::transfer::Phase;
 
+pub mod control;
+pub mod exec;
 pub mod journal;
+pub mod lock;
+pub mod owner;
 pub mod runner;
+
+/// The durable queue of one home: the journal, what this process runs, and (when this
+/// process owns the home) the lock that makes it the one runner.
+pub struct Queue {
+    pub(crate) accounts: Arc<Accounts>,
+    pub(crate) jobs: journal::JobsTable,
+    pub(crate) library: Library,
+    events: broadcast::Sender<Event>,
+    pub(crate) aimd: Aimd,
+    pub(crate) running: Mutex<HashMap<JobId, runner::Running>>,
+    pub(crate) notify: Notify,
+    /// (account, size) of uploads in flight: a second file of the same size to the same
+    /// account waits, so two identical files started together are still sent once.
+    pub(crate) inflight: Mutex<exec::Inflight>,
+    pub(crate) owner: Mutex<Option<lock::HomeLock>>,
+}
+
+impl Queue {
+    pub fn new(accounts: Arc<Accounts>, db: Arc<Db>) -> Queue {
+        let (events, _) = broadcast::channel(4096);
+        let per_account = accounts.config().settings.per_account.max(1);
+        Queue {
+            jobs: journal::JobsTable::new(db.clone()),
+            library: Library::new(db.clone()),
+            accounts,
+            events,
+            aimd: Aimd::new(per_account),
+            running: Mutex::new(HashMap::new()),
+            notify: Notify::new(),
+            inflight: Mutex::new(HashMap::new()),
+            owner: Mutex::new(None),
+        }
+    }
+
+    /// Everything the queue (and the watch rules, through it) reports, from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    pub fn emit(&self, ev: Event) {
+        let _ = self.events.send(ev);
+    }
+
+    pub fn jobs_table(&self) -> &journal::JobsTable {
+        &self.jobs
+    }
+
+    pub fn accounts(&self) -> &Arc<Accounts> {
+        &self.accounts
+    }
+}
 
 pub type JobId = i64;
 

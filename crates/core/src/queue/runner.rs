@@ -1,7 +1,12 @@
 //! Runs jobs from the journal: claims runnable ones within the global and per-account
-//! limits, runs each through the engine, and commits every outcome before reporting it.
-//! A job is controlled (pause, cancel) through its row, so another process — the desktop
-//! app, a second `ferry` — can steer a job this process runs.
+//! limits, runs each (`exec`), and commits every outcome before reporting it. Only the
+//! home's owner runs (see `owner`). A job is controlled (pause, cancel) through its row,
+//! so another process — the desktop app, a second `ferry` — can steer a job this process
+//! runs. A stop (quit, SIGTERM, logout) interrupts: running jobs go back to the queue
+//! with their resume state; only a person's cancel cancels.
+//!
+//! A database that cannot be written for a while (busy, disk full) never ends the runner:
+//! it backs off, retries, and says so through the home's runner note until it recovers.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -10,8 +15,7 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::{Event, JobId, JobStatus};
-use crate::engine::Engine;
+use super::{Event, JobId, JobStatus, Queue};
 use crate::error::{Code, Error, Result};
 use crate::transfer::{Phase, Progress, ProgressEvent};
 
@@ -40,47 +44,87 @@ const MAX_CHANGED_RETRIES: u32 = 5;
 const CHANGED_BACKOFF: Duration = Duration::from_secs(2);
 /// How long a paused or cancelled job may take to wind down before it is let go.
 const STOP_GRACE: Duration = Duration::from_secs(5);
+/// How long a stop (quit) waits for in-flight requests to end: short, so quitting is
+/// never held up for long; what was not finished resumes at the next start.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+/// The longest wait between tries while the database cannot be written.
+const DB_BACKOFF_MAX: Duration = Duration::from_secs(30);
 
-pub async fn run(engine: &Arc<Engine>, opts: RunOptions) -> Result<()> {
+pub async fn run(queue: &Arc<Queue>, opts: RunOptions) -> Result<()> {
+    if !queue.owns_home() {
+        return Err(match queue.runner() {
+            Some(h) => super::owner::in_use(&h),
+            None => Error::new(
+                Code::Internal,
+                "the queue runs only in the process that took the home",
+            ),
+        });
+    }
     let global = opts
         .concurrency
-        .unwrap_or_else(|| engine.config().settings.concurrency)
+        .unwrap_or_else(|| queue.accounts.config().settings.concurrency)
         .max(1);
     let mut tasks: JoinSet<String> = JoinSet::new();
     let mut per_account: HashMap<String, usize> = HashMap::new();
     let scope = opts.scope.as_deref();
+    let mut failures = 0u32;
+    abandon_cancelled(queue).await;
     loop {
         if opts.stop.as_ref().is_some_and(|s| s.is_cancelled()) {
-            for (_, r) in engine.running().lock().expect("running lock").iter() {
-                r.cancel.cancel();
+            // A stop, not a cancel: every running job goes back to the queue.
+            let ids: Vec<JobId> = queue
+                .running
+                .lock()
+                .expect("running lock")
+                .keys()
+                .copied()
+                .collect();
+            for id in ids {
+                queue.stop_running(id, "stop");
             }
             while tasks.join_next().await.is_some() {}
             return Ok(());
         }
         // Start what the limits allow.
-        while tasks.len() < global {
-            let busy: Vec<String> = per_account
-                .iter()
-                .filter(|(a, n)| **n >= engine.aimd().limit(a))
-                .map(|(a, _)| a.clone())
-                .collect();
-            let Some(job) = engine.jobs_table().next_runnable(scope, &busy)? else {
-                break;
-            };
-            if !engine.jobs_table().claim(job.id)? {
-                continue;
+        let started = start_jobs(queue, &mut tasks, &mut per_account, global, scope);
+        let idle = match started.and_then(|()| {
+            Ok(tasks.is_empty() && !opts.forever && !waiting_in_scope(queue, scope)?)
+        }) {
+            Ok(idle) => {
+                if failures > 0 {
+                    tracing::info!("the database answers again; sending resumes");
+                    queue.set_problem(None);
+                    failures = 0;
+                }
+                idle
             }
-            *per_account.entry(job.account.clone()).or_default() += 1;
-            let e = engine.clone();
-            tasks.spawn(async move {
-                run_job(&e, job.id).await;
-                job.account
-            });
-        }
-        if tasks.is_empty() && !opts.forever && !waiting_in_scope(engine, scope)? {
+            Err(e) => {
+                // Busy for longer than the timeout, disk full…: wait and try again, and
+                // say so meanwhile; the jobs stay where they are.
+                failures += 1;
+                let wait =
+                    Duration::from_millis(500 * 2u64.pow(failures.min(6))).min(DB_BACKOFF_MAX);
+                tracing::warn!(
+                    "the queue cannot use its database ({}); retrying in {wait:?}",
+                    e.message
+                );
+                queue.set_problem(Some(format!(
+                    "cannot use the database: {}; retrying every {}s",
+                    e.message,
+                    wait.as_secs().max(1)
+                )));
+                let stop = opts.stop.clone();
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = async { match &stop { Some(s) => s.cancelled().await, None => std::future::pending().await } } => {}
+                }
+                false
+            }
+        };
+        if idle {
             return Ok(());
         }
-        let notified = engine.notify().notified();
+        let notified = queue.notify.notified();
         tokio::select! {
             Some(done) = tasks.join_next() => {
                 if let Ok(account) = done {
@@ -96,10 +140,50 @@ pub async fn run(engine: &Arc<Engine>, opts: RunOptions) -> Result<()> {
     }
 }
 
-/// Whether jobs in scope may still become runnable (queued, waiting for a retry, or run
-/// by another process right now).
-fn waiting_in_scope(engine: &Engine, scope: Option<&[JobId]>) -> Result<bool> {
-    let jobs = engine.jobs_table().list(true)?;
+fn start_jobs(
+    queue: &Arc<Queue>,
+    tasks: &mut JoinSet<String>,
+    per_account: &mut HashMap<String, usize>,
+    global: usize,
+    scope: Option<&[JobId]>,
+) -> Result<()> {
+    while tasks.len() < global {
+        let busy: Vec<String> = per_account
+            .iter()
+            .filter(|(a, n)| **n >= queue.aimd.limit(a))
+            .map(|(a, _)| a.clone())
+            .collect();
+        let Some(job) = queue.jobs.next_runnable(scope, &busy)? else {
+            break;
+        };
+        if !queue.jobs.claim(job.id)? {
+            continue;
+        }
+        *per_account.entry(job.account.clone()).or_default() += 1;
+        let q = queue.clone();
+        tasks.spawn(async move {
+            run_job(&q, job.id).await;
+            job.account
+        });
+    }
+    Ok(())
+}
+
+/// Jobs a person cancelled while no runner ran them still hold what they started
+/// remotely (an S3 multipart upload): give it up.
+async fn abandon_cancelled(queue: &Arc<Queue>) {
+    let Ok(list) = queue.jobs.cancelled_with_state() else {
+        return;
+    };
+    for (id, account) in list {
+        queue.abandon(id, &account, &queue.quiet_ctx()).await;
+    }
+}
+
+/// Whether jobs in scope may still become runnable (queued, waiting for a retry, or
+/// running).
+fn waiting_in_scope(queue: &Queue, scope: Option<&[JobId]>) -> Result<bool> {
+    let jobs = queue.jobs.list(true)?;
     Ok(jobs.iter().any(|j| {
         scope.is_none_or(|s| s.contains(&j.id))
             && (matches!(j.status, JobStatus::Queued | JobStatus::WaitingRetry)
@@ -115,8 +199,8 @@ struct Reporter {
     phase: Phase,
 }
 
-fn progress_for(engine: &Arc<Engine>, id: JobId, account: String) -> Progress {
-    let weak = Arc::downgrade(engine);
+fn progress_for(queue: &Arc<Queue>, id: JobId, account: String) -> Progress {
+    let weak = Arc::downgrade(queue);
     let state = Mutex::new(Reporter {
         last_event: Instant::now() - Duration::from_secs(1),
         last_write: Instant::now(),
@@ -124,7 +208,7 @@ fn progress_for(engine: &Arc<Engine>, id: JobId, account: String) -> Progress {
         phase: Phase::Preparing,
     });
     Progress::new(move |ev| {
-        let Some(engine) = weak.upgrade() else { return };
+        let Some(queue) = weak.upgrade() else { return };
         let mut st = state.lock().expect("reporter lock");
         match ev {
             ProgressEvent::Phase { phase } => {
@@ -137,8 +221,8 @@ fn progress_for(engine: &Arc<Engine>, id: JobId, account: String) -> Progress {
                     Phase::Uploading => JobStatus::Uploading,
                     Phase::Processing => JobStatus::Processing,
                 };
-                let _ = engine.jobs_table().set_status(id, status);
-                if let Ok(job) = engine.jobs_table().get(id) {
+                let _ = queue.jobs.set_status(id, status);
+                if let Ok(job) = queue.jobs.get(id) {
                     // The status alone does not tell hashing from asking the server: the
                     // phase goes along as a progress event.
                     let progress = Event::JobProgress {
@@ -149,8 +233,8 @@ fn progress_for(engine: &Arc<Engine>, id: JobId, account: String) -> Progress {
                         speed: 0,
                         eta_secs: None,
                     };
-                    engine.emit(Event::JobChanged { job });
-                    engine.emit(progress);
+                    queue.emit(Event::JobChanged { job });
+                    queue.emit(progress);
                 }
             }
             ProgressEvent::Bytes { sent, total } => {
@@ -162,7 +246,7 @@ fn progress_for(engine: &Arc<Engine>, id: JobId, account: String) -> Progress {
                 let done = sent >= total;
                 if now - st.last_write >= Duration::from_secs(1) || done {
                     st.last_write = now;
-                    let _ = engine.jobs_table().set_progress(id, sent, total);
+                    let _ = queue.jobs.set_progress(id, sent, total);
                 }
                 if now - st.last_event < Duration::from_millis(100) && !done {
                     return;
@@ -176,7 +260,7 @@ fn progress_for(engine: &Arc<Engine>, id: JobId, account: String) -> Progress {
                     0
                 };
                 let eta_secs = (speed > 0).then(|| total.saturating_sub(sent) / speed);
-                engine.emit(Event::JobProgress {
+                queue.emit(Event::JobProgress {
                     id,
                     phase: st.phase,
                     bytes_sent: sent,
@@ -194,14 +278,14 @@ fn progress_for(engine: &Arc<Engine>, id: JobId, account: String) -> Progress {
                 if code == Code::ProviderRateLimited.as_str()
                     || code == Code::ProviderUnavailable.as_str()
                 {
-                    if let Some(limit) = engine.aimd().decrease(&account) {
-                        engine.emit(Event::AccountConcurrency {
+                    if let Some(limit) = queue.aimd.decrease(&account) {
+                        queue.emit(Event::AccountConcurrency {
                             account: account.clone(),
                             limit,
                         });
                     }
                 }
-                engine.emit(Event::JobRetrying {
+                queue.emit(Event::JobRetrying {
                     id,
                     attempt,
                     delay_ms,
@@ -213,18 +297,18 @@ fn progress_for(engine: &Arc<Engine>, id: JobId, account: String) -> Progress {
     })
 }
 
-async fn run_job(engine: &Arc<Engine>, id: JobId) {
-    let job = match engine.jobs_table().get(id) {
+async fn run_job(queue: &Arc<Queue>, id: JobId) {
+    let job = match queue.jobs.get(id) {
         Ok(j) => j,
         Err(e) => {
             tracing::error!("job {id}: {}", e.message);
             return;
         }
     };
-    engine.emit(Event::JobChanged { job: job.clone() });
+    queue.emit(Event::JobChanged { job: job.clone() });
     let cancel = CancellationToken::new();
     let stop = Arc::new(Mutex::new(None::<String>));
-    engine.running().lock().expect("running lock").insert(
+    queue.running.lock().expect("running lock").insert(
         id,
         Running {
             cancel: cancel.clone(),
@@ -233,13 +317,13 @@ async fn run_job(engine: &Arc<Engine>, id: JobId) {
     );
     // Another process asks through the row; poll it while the job runs.
     let watcher = {
-        let engine = engine.clone();
+        let queue = queue.clone();
         let cancel = cancel.clone();
         let stop = stop.clone();
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_millis(300)).await;
-                if let Ok(Some(c)) = engine.jobs_table().control(id) {
+                if let Ok(Some(c)) = queue.jobs.control(id) {
                     *stop.lock().expect("stop lock") = Some(c);
                     cancel.cancel();
                     return;
@@ -247,14 +331,16 @@ async fn run_job(engine: &Arc<Engine>, id: JobId) {
             }
         })
     };
-    let mut ctx = engine.ctx(progress_for(engine, id, job.account.clone()));
+    let mut ctx = queue
+        .accounts
+        .ctx(progress_for(queue, id, job.account.clone()));
     ctx.cancel = cancel;
     ctx.journal = Some(Arc::new(JobJournal {
-        engine: Arc::downgrade(engine),
+        queue: Arc::downgrade(queue),
         id,
     }));
     let result = {
-        let work = engine.process_job(&job, &ctx);
+        let work = queue.process_job(&job, &ctx);
         tokio::pin!(work);
         let done = tokio::select! {
             r = &mut work => Some(r),
@@ -264,73 +350,100 @@ async fn run_job(engine: &Arc<Engine>, id: JobId) {
             Some(r) => r,
             // Every step checks the token and winds down itself (keeping resume state,
             // aborting remote sessions); a step stuck on a silent peer is let go after a
-            // grace period, so pause and cancel always take effect. Dropping is safe: temp
-            // files and in-flight slots are released by their guards.
-            None => match tokio::time::timeout(STOP_GRACE, work).await {
-                Ok(r) => r,
-                Err(_) => {
-                    tracing::warn!("job {id}: did not stop within {STOP_GRACE:?}; let go");
-                    Err(Error::cancelled())
+            // grace period, so pause, cancel and quit always take effect. Dropping is
+            // safe: temp files and in-flight slots are released by their guards, and
+            // the resume state was journaled before each request went out.
+            None => {
+                let shutdown = stop.lock().expect("stop lock").as_deref() == Some("stop");
+                let grace = if shutdown { SHUTDOWN_GRACE } else { STOP_GRACE };
+                match tokio::time::timeout(grace, work).await {
+                    Ok(r) => r,
+                    Err(_) => {
+                        tracing::warn!("job {id}: did not stop within {grace:?}; let go");
+                        Err(Error::cancelled())
+                    }
                 }
-            },
+            }
         }
     };
     watcher.abort();
-    engine.running().lock().expect("running lock").remove(&id);
+    queue.running.lock().expect("running lock").remove(&id);
     let reason = stop.lock().expect("stop lock").clone();
-    if let Err(e) = finish(engine, &job, result, reason.as_deref(), &ctx).await {
-        tracing::error!("job {id}: could not record its outcome: {}", e.message);
+    // The outcome must reach the journal; a database that is briefly unavailable gets a
+    // few tries (a job left marked running is put back at the next start anyway).
+    let mut delay = Duration::from_millis(200);
+    for attempt in 1..=8 {
+        match finish(queue, &job, &result, reason.as_deref(), &ctx).await {
+            Ok(()) => break,
+            Err(e) if attempt < 8 => {
+                tracing::warn!(
+                    "job {id}: could not record its outcome ({}); trying again",
+                    e.message
+                );
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => tracing::error!("job {id}: could not record its outcome: {}", e.message),
+        }
     }
 }
 
 async fn finish(
-    engine: &Arc<Engine>,
+    queue: &Arc<Queue>,
     job: &super::Job,
-    result: Result<(Vec<crate::providers::RemoteMedia>, bool)>,
+    result: &Result<super::exec::Done>,
     stop: Option<&str>,
     ctx: &crate::transfer::Ctx,
 ) -> Result<()> {
-    let jobs = engine.jobs_table();
+    let jobs = &queue.jobs;
     match result {
-        Ok((media, dedup)) => {
-            jobs.succeed(job.id, &media, dedup)?;
-            if let Some(limit) = engine.aimd().increase(&job.account) {
-                engine.emit(Event::AccountConcurrency {
+        Ok(done) => {
+            jobs.succeed(job, done, &queue.library)?;
+            if let Some(limit) = queue.aimd.increase(&job.account) {
+                queue.emit(Event::AccountConcurrency {
                     account: job.account.clone(),
                     limit,
                 });
             }
-            engine.emit(Event::JobSucceeded {
+            queue.emit(Event::JobSucceeded {
                 job: jobs.get(job.id)?,
             });
-            engine.emit(Event::LibraryChanged);
+            queue.emit(Event::LibraryChanged);
         }
         Err(e) if e.code == Code::Cancelled && stop == Some("pause") => {
             jobs.set_status(job.id, JobStatus::Paused)?;
             jobs.request_clear(job.id)?;
-            engine.emit(Event::JobChanged {
+            queue.emit(Event::JobChanged {
+                job: jobs.get(job.id)?,
+            });
+        }
+        // A stop (quit, SIGTERM): back to the queue, resume state kept, for the next
+        // start. The attempt it used is given back.
+        Err(_) if stop == Some("stop") => {
+            jobs.interrupt(job.id)?;
+            queue.emit(Event::JobChanged {
                 job: jobs.get(job.id)?,
             });
         }
         Err(e) if e.code == Code::Cancelled => {
-            engine.abandon(job.id, &job.account, ctx).await;
+            queue.abandon(job.id, &job.account, ctx).await;
             jobs.set_status(job.id, JobStatus::Cancelled)?;
             jobs.request_clear(job.id)?;
-            engine.emit(Event::JobCancelled {
+            queue.emit(Event::JobCancelled {
                 job: jobs.get(job.id)?,
             });
         }
         Err(e) if e.code == Code::InputChanged && job.attempts < MAX_CHANGED_RETRIES => {
             let at = chrono::Utc::now()
                 + chrono::Duration::from_std(CHANGED_BACKOFF).unwrap_or_default();
-            jobs.fail(job.id, &e, Some(at))?;
-            engine.emit(Event::JobChanged {
+            jobs.fail(job.id, e, Some(at))?;
+            queue.emit(Event::JobChanged {
                 job: jobs.get(job.id)?,
             });
         }
         Err(e) => {
-            jobs.fail(job.id, &e, None)?;
-            engine.emit(Event::JobFailed {
+            jobs.fail(job.id, e, None)?;
+            queue.emit(Event::JobFailed {
                 job: jobs.get(job.id)?,
                 code: e.code.as_str().to_string(),
                 message: e.message.clone(),
@@ -343,25 +456,25 @@ async fn finish(
 
 /// A job's resume state, kept in its row.
 struct JobJournal {
-    engine: std::sync::Weak<Engine>,
+    queue: std::sync::Weak<Queue>,
     id: JobId,
 }
 
 impl crate::transfer::Journal for JobJournal {
     fn load(&self) -> Option<serde_json::Value> {
-        self.engine
+        self.queue
             .upgrade()?
-            .jobs_table()
+            .jobs
             .resume_state(self.id)
             .ok()
             .flatten()
     }
 
     fn save(&self, state: &serde_json::Value) -> Result<()> {
-        let engine = self
-            .engine
+        let queue = self
+            .queue
             .upgrade()
-            .ok_or_else(|| Error::new(Code::Internal, "engine gone"))?;
-        engine.jobs_table().set_resume_state(self.id, Some(state))
+            .ok_or_else(|| Error::new(Code::Internal, "queue gone"))?;
+        queue.jobs.set_resume_state(self.id, Some(state))
     }
 }

@@ -7,15 +7,26 @@
 //! moved file cost nothing. `runtime` runs the rules. Nothing here uploads or talks HTTP.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::Engine;
+use crate::db::Db;
 use crate::error::{Code, Error, Result};
+use crate::queue::Queue;
 
+pub mod after;
 pub mod runtime;
 pub mod scan;
 pub mod store;
+
+/// The watch rules of one home: their config entries (through the queue's accounts),
+/// what each took (`store`), and the rule tasks this process runs (`runtime`).
+pub struct Watch {
+    pub(crate) queue: Arc<Queue>,
+    pub(crate) store: store::WatchStore,
+    pub(crate) registry: runtime::Registry,
+}
 
 /// What to do with files already in the folder when the rule is added.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -152,10 +163,22 @@ pub struct RuleView {
     pub last_error: Option<String>,
 }
 
-impl Engine {
+impl Watch {
+    pub fn new(queue: Arc<Queue>, db: Arc<Db>) -> Watch {
+        Watch {
+            queue,
+            store: store::WatchStore::new(db),
+            registry: Default::default(),
+        }
+    }
+
+    fn config(&self) -> crate::config::Config {
+        self.queue.accounts.config()
+    }
+
     /// Add a rule. Files already there are taken now (`import`) or remembered as seen
     /// (`skip`), so only new files are uploaded.
-    pub fn watch_add(&self, new: NewRule) -> Result<Rule> {
+    pub fn add(&self, new: NewRule) -> Result<Rule> {
         self.config().account(&new.account)?;
         let dir = std::path::absolute(&new.dir).unwrap_or(new.dir.clone());
         if !dir.is_dir() {
@@ -170,53 +193,114 @@ impl Engine {
                 "--settle must be a number of seconds",
             ));
         }
-        scan::Filters::new(&new.include, &new.exclude, &new.after)?;
-        let mut cfg = self.config();
-        if cfg
-            .watch
-            .iter()
-            .any(|r| r.dir == dir && r.account == new.account)
-        {
-            return Err(Error::new(
-                Code::ConfigAccountExists,
-                format!("{} is already watched for `{}`", dir.display(), new.account),
-            ));
-        }
-        let n = (1..)
-            .find(|n| !cfg.watch.iter().any(|r| r.id == format!("w{n}")))
-            .expect("a free id");
-        let rule = Rule {
-            id: format!("w{n}"),
-            dir,
-            account: new.account,
-            recursive: new.recursive,
-            include: new.include,
-            exclude: new.exclude,
-            settle_secs: new.settle_secs,
-            existing: new.existing,
-            after: new.after,
-            paused: false,
-            rescan_secs: default_rescan(),
-        };
-        if rule.existing == Existing::Skip {
-            let filters = scan::Filters::new(&rule.include, &rule.exclude, &rule.after)?;
-            let found = scan::scan(&rule.dir, rule.recursive, &filters);
-            self.watch_store().mark_seen_all(&rule.id, &found.files)?;
-        }
-        cfg.watch.push(rule.clone());
-        self.save_config(cfg)?;
-        self.emit(crate::queue::Event::WatchChanged {
+        let filters = scan::Filters::new(&new.include, &new.exclude, &new.after)?;
+        self.refuse_own_folders(&dir, new.recursive, &filters)?;
+        let used = self.store.rule_ids_used()?;
+        let rule = self.queue.accounts.modify(|cfg| {
+            if cfg
+                .watch
+                .iter()
+                .any(|r| r.dir == dir && r.account == new.account)
+            {
+                return Err(Error::new(
+                    Code::ConfigAccountExists,
+                    format!("{} is already watched for `{}`", dir.display(), new.account),
+                ));
+            }
+            // Never reuse an id: jobs and records of a removed rule still carry its id,
+            // and a new rule's after-upload action must never apply to them.
+            let in_config = cfg
+                .watch
+                .iter()
+                .filter_map(|r| rule_number(&r.id))
+                .max()
+                .unwrap_or(0);
+            let n = cfg.next_watch_id.max(in_config + 1).max(used + 1).max(1);
+            cfg.next_watch_id = n + 1;
+            let rule = Rule {
+                id: format!("w{n}"),
+                dir: dir.clone(),
+                account: new.account.clone(),
+                recursive: new.recursive,
+                include: new.include.clone(),
+                exclude: new.exclude.clone(),
+                settle_secs: new.settle_secs,
+                existing: new.existing,
+                after: new.after.clone(),
+                paused: false,
+                rescan_secs: default_rescan(),
+            };
+            if rule.existing == Existing::Skip {
+                let found = scan::scan(&rule.dir, rule.recursive, &filters);
+                self.store.mark_seen_all(&rule.id, &found.files)?;
+            }
+            cfg.watch.push(rule.clone());
+            Ok(rule)
+        })?;
+        self.queue.emit(crate::queue::Event::WatchChanged {
             rule: rule.id.clone(),
         });
         Ok(rule)
     }
 
-    pub fn watch_rules(&self) -> Vec<Rule> {
+    /// Ferry's own folders are never watched: the home (its database, thumbnails,
+    /// spool) and every local library folder. A folder that contains one is refused
+    /// too, unless the rule cannot reach it (not recursive, hidden, or excluded).
+    fn refuse_own_folders(
+        &self,
+        dir: &Path,
+        recursive: bool,
+        filters: &scan::Filters,
+    ) -> Result<()> {
+        let cfg = self.config();
+        let home = self.queue.accounts.home();
+        let mut own: Vec<(PathBuf, &str)> = vec![
+            (home.data_dir.clone(), "Ferry's home folder"),
+            (home.config_dir.clone(), "Ferry's home folder"),
+        ];
+        for (name, a) in &cfg.accounts {
+            if a.kind == crate::providers::Kind::Local {
+                let lib = a
+                    .options
+                    .get("dir")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| home.data_dir.join("library"));
+                let _ = name;
+                own.push((lib, "a library folder Ferry uploads into"));
+            }
+        }
+        let canon = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+        let watched = canon(dir);
+        for (path, what) in own {
+            let path = canon(&path);
+            let refuse = if watched.starts_with(&path) {
+                true
+            } else if let Ok(rel) = path.strip_prefix(&watched) {
+                recursive && !filters.cannot_reach(rel)
+            } else {
+                false
+            };
+            if refuse {
+                return Err(Error::new(
+                    Code::ConfigInvalid,
+                    format!(
+                        "{} is or contains {what} ({}); Ferry would upload its own files. \
+                         Watch another folder (or a subfolder that does not contain it), or exclude it",
+                        dir.display(),
+                        path.display()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn rules(&self) -> Vec<Rule> {
         self.config().watch
     }
 
-    pub fn watch_list(&self) -> Result<Vec<RuleView>> {
-        let store = self.watch_store();
+    pub fn list(&self) -> Result<Vec<RuleView>> {
+        let store = &self.store;
         self.config()
             .watch
             .into_iter()
@@ -244,43 +328,53 @@ impl Engine {
     }
 
     fn set_paused(&self, id: &str, paused: bool) -> Result<Rule> {
-        let mut cfg = self.config();
-        let rule = cfg
-            .watch
-            .iter_mut()
-            .find(|r| r.id == id)
-            .ok_or_else(|| unknown_rule(id))?;
-        rule.paused = paused;
-        let out = rule.clone();
-        self.save_config(cfg)?;
-        self.emit(crate::queue::Event::WatchChanged {
+        let out = self.queue.accounts.modify(|cfg| {
+            let rule = cfg
+                .watch
+                .iter_mut()
+                .find(|r| r.id == id)
+                .ok_or_else(|| unknown_rule(id))?;
+            rule.paused = paused;
+            Ok(rule.clone())
+        })?;
+        self.queue.emit(crate::queue::Event::WatchChanged {
             rule: id.to_string(),
         });
         Ok(out)
     }
 
-    pub fn watch_pause(&self, id: &str) -> Result<Rule> {
+    pub fn pause(&self, id: &str) -> Result<Rule> {
         self.set_paused(id, true)
     }
 
-    pub fn watch_resume(&self, id: &str) -> Result<Rule> {
+    pub fn resume(&self, id: &str) -> Result<Rule> {
         self.set_paused(id, false)
     }
 
-    pub fn watch_remove(&self, id: &str) -> Result<()> {
-        let mut cfg = self.config();
-        let before = cfg.watch.len();
-        cfg.watch.retain(|r| r.id != id);
-        if cfg.watch.len() == before {
-            return Err(unknown_rule(id));
-        }
-        self.save_config(cfg)?;
-        self.watch_store().forget(id)?;
-        self.emit(crate::queue::Event::WatchChanged {
+    pub fn remove(&self, id: &str) -> Result<()> {
+        self.queue.accounts.modify(|cfg| {
+            let before = cfg.watch.len();
+            cfg.watch.retain(|r| r.id != id);
+            if cfg.watch.len() == before {
+                return Err(unknown_rule(id));
+            }
+            // Keep the counter past it even if it was the newest rule.
+            if let Some(n) = rule_number(id) {
+                cfg.next_watch_id = cfg.next_watch_id.max(n + 1);
+            }
+            Ok(())
+        })?;
+        self.store.forget(id)?;
+        self.queue.emit(crate::queue::Event::WatchChanged {
             rule: id.to_string(),
         });
         Ok(())
     }
+}
+
+/// `w12` → 12.
+pub(crate) fn rule_number(id: &str) -> Option<u64> {
+    id.strip_prefix('w')?.parse().ok()
 }
 
 fn unknown_rule(id: &str) -> Error {

@@ -1,7 +1,8 @@
 //! Running watch rules: one task per active rule that turns file events (hints) and scans
 //! (the truth) into jobs once files are complete, falls back to polling where the OS
 //! cannot watch, waits for a missing folder to come back, and rescans on overflow and
-//! periodically; plus the after-upload actions and the queue runner, until stopped.
+//! periodically; plus the after-upload actions (`after`) and the queue runner, until
+//! stopped. Only the home's owner runs rules.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -14,10 +15,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::scan::{self, FileInfo, Filters};
 use super::store::Status;
-use super::{After, Rule};
-use crate::engine::Engine;
+use super::{Rule, Watch};
 use crate::error::Result;
-use crate::queue::runner::RunOptions;
+use crate::queue::runner::{self, RunOptions};
 use crate::queue::Event;
 
 /// What the OS watcher tells a rule task.
@@ -50,31 +50,39 @@ pub struct Registry {
     force_polling: std::sync::atomic::AtomicBool,
 }
 
-impl Engine {
-    /// Run every active watch rule and the queue until `stop` is cancelled.
-    pub async fn watch_run(self: &Arc<Self>, stop: CancellationToken) -> Result<()> {
-        let n = self.reclaim()?;
-        if n > 0 {
-            tracing::info!("resuming {n} interrupted job(s)");
+impl Watch {
+    /// Run every active watch rule and the queue until `stop` is cancelled. The caller
+    /// has taken the home (`Queue::take_home`).
+    pub async fn run(self: &Arc<Self>, stop: CancellationToken) -> Result<()> {
+        if !self.queue.owns_home() {
+            return Err(match self.queue.runner() {
+                Some(h) => crate::queue::owner::in_use(&h),
+                None => crate::Error::new(
+                    crate::Code::Internal,
+                    "watch rules run only in the process that took the home",
+                ),
+            });
         }
         let queue = {
-            let engine = self.clone();
+            let q = self.queue.clone();
             let stop = stop.clone();
             tokio::spawn(async move {
-                engine
-                    .run(RunOptions {
+                runner::run(
+                    &q,
+                    RunOptions {
                         forever: true,
                         stop: Some(stop),
                         ..RunOptions::default()
-                    })
-                    .await
+                    },
+                )
+                .await
             })
         };
-        let after = tokio::spawn(after_actions(self.clone(), stop.clone()));
+        let after = tokio::spawn(super::after::run(self.clone(), stop.clone()));
         // Start, stop and restart rule tasks as the config changes (add, pause, remove).
         let mut running: HashMap<String, Rule> = HashMap::new();
         loop {
-            let rules = self.watch_rules();
+            let rules = self.rules();
             for r in &rules {
                 let changed = running.get(&r.id).is_some_and(|old| old != r);
                 if changed || (r.paused && running.contains_key(&r.id)) {
@@ -82,7 +90,7 @@ impl Engine {
                     running.remove(&r.id);
                 }
                 if r.paused {
-                    let _ = self.watch_store().set_status(
+                    let _ = self.store.set_status(
                         &r.id,
                         &Status {
                             state: "paused".into(),
@@ -120,7 +128,7 @@ impl Engine {
 
     fn start_rule(self: &Arc<Self>, rule: Rule, stop: CancellationToken) {
         let (tx, rx) = mpsc::unbounded_channel();
-        self.watch_registry()
+        self.registry
             .tasks
             .lock()
             .expect("registry lock")
@@ -130,7 +138,7 @@ impl Engine {
 
     fn stop_rule(&self, id: &str) {
         if let Some((stop, _)) = self
-            .watch_registry()
+            .registry
             .tasks
             .lock()
             .expect("registry lock")
@@ -143,8 +151,8 @@ impl Engine {
     /// Drop (or stop dropping) a rule's path events, as an overflowing event queue does;
     /// for diagnosing and testing the rescan that must follow.
     #[doc(hidden)]
-    pub fn watch_drop_events(&self, id: &str, drop: bool) {
-        let mut muted = self.watch_registry().muted.lock().expect("registry lock");
+    pub fn drop_events(&self, id: &str, drop: bool) {
+        let mut muted = self.registry.muted.lock().expect("registry lock");
         if drop {
             muted.insert(id.to_string());
         } else {
@@ -155,16 +163,16 @@ impl Engine {
     /// Watch by polling, as when the OS refuses more watches (takes effect for rules
     /// started from now on).
     #[doc(hidden)]
-    pub fn watch_force_polling(&self, on: bool) {
-        self.watch_registry()
+    pub fn force_polling(&self, on: bool) {
+        self.registry
             .force_polling
             .store(on, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Deliver a watcher callback result to a running rule, as the OS watcher would.
     /// Returns false when the rule is not running in this process.
-    pub fn watch_inject(&self, id: &str, res: notify::Result<notify::Event>) -> bool {
-        let tasks = self.watch_registry().tasks.lock().expect("registry lock");
+    pub fn inject(&self, id: &str, res: notify::Result<notify::Event>) -> bool {
+        let tasks = self.registry.tasks.lock().expect("registry lock");
         tasks
             .get(id)
             .is_some_and(|(_, tx)| tx.send(hint_of(res)).is_ok())
@@ -185,7 +193,7 @@ enum Mode {
 }
 
 async fn rule_task(
-    engine: Arc<Engine>,
+    engine: Arc<Watch>,
     rule: Rule,
     stop: CancellationToken,
     tx: mpsc::UnboundedSender<Hint>,
@@ -215,7 +223,7 @@ async fn rule_task(
             );
             tokio::select! {
                 _ = stop.cancelled() => {
-                    let _ = engine.watch_store().clear_status(&rule.id);
+                    let _ = engine.store.clear_status(&rule.id);
                     return;
                 }
                 _ = tokio::time::sleep(Duration::from_millis(500)) => continue,
@@ -223,7 +231,7 @@ async fn rule_task(
         }
         // Events where the OS can deliver them; polling where it cannot.
         let forced = engine
-            .watch_registry()
+            .registry
             .force_polling
             .load(std::sync::atomic::Ordering::SeqCst);
         let (watcher, mode) = start_watcher(&rule, tx.clone(), forced);
@@ -257,7 +265,7 @@ async fn rule_task(
             tokio::select! {
                 _ = stop.cancelled() => {
                     drop(watcher);
-                    let _ = engine.watch_store().clear_status(&rule.id);
+                    let _ = engine.store.clear_status(&rule.id);
                     return;
                 }
                 hint = rx.recv() => match hint {
@@ -265,7 +273,7 @@ async fn rule_task(
                         tracing::debug!("rule {}: rescan ({why})", rule.id);
                         rescan_needed = true;
                     }
-                    Some(Hint::Paths(_)) if engine.watch_registry().muted.lock().expect("registry lock").contains(&rule.id) => {}
+                    Some(Hint::Paths(_)) if engine.registry.muted.lock().expect("registry lock").contains(&rule.id) => {}
                     Some(Hint::Paths(paths)) => {
                         for p in paths {
                             look_at(&engine, &rule, &filters, &mut pending, &p, &mut rescan_needed);
@@ -288,7 +296,7 @@ async fn rule_task(
                 || last_beat.elapsed() > Duration::from_secs(2)
             {
                 if waiting != last_status.1 {
-                    engine.emit(Event::WatchChanged {
+                    engine.queue.emit(Event::WatchChanged {
                         rule: rule.id.clone(),
                     });
                 }
@@ -354,7 +362,7 @@ pub fn polling_reason(e: &notify::Error) -> String {
 }
 
 fn look_at(
-    engine: &Engine,
+    engine: &Watch,
     rule: &Rule,
     filters: &Filters,
     pending: &mut HashMap<PathBuf, Pending>,
@@ -389,7 +397,7 @@ fn look_at(
 }
 
 /// Track a file until it is quiet for the settle time.
-fn consider(engine: &Engine, rule: &Rule, pending: &mut HashMap<PathBuf, Pending>, info: FileInfo) {
+fn consider(engine: &Watch, rule: &Rule, pending: &mut HashMap<PathBuf, Pending>, info: FileInfo) {
     match pending.get_mut(&info.path) {
         Some(p) if p.info == info => {}
         Some(p) => {
@@ -397,7 +405,7 @@ fn consider(engine: &Engine, rule: &Rule, pending: &mut HashMap<PathBuf, Pending
             p.since = Instant::now();
         }
         None => {
-            if engine.watch_store().seen(&rule.id, &info).unwrap_or(false) {
+            if engine.store.seen(&rule.id, &info).unwrap_or(false) {
                 return;
             }
             pending.insert(
@@ -413,7 +421,7 @@ fn consider(engine: &Engine, rule: &Rule, pending: &mut HashMap<PathBuf, Pending
 
 /// Queue every file that has been quiet for the settle time (re-checked on disk).
 async fn take_settled(
-    engine: &Arc<Engine>,
+    engine: &Arc<Watch>,
     rule: &Rule,
     pending: &mut HashMap<PathBuf, Pending>,
     settle: Duration,
@@ -427,7 +435,12 @@ async fn take_settled(
     if due.is_empty() {
         return;
     }
-    let accepts = engine.provider(&rule.account).map(|p| p.limits()).ok();
+    let accepts = engine
+        .queue
+        .accounts
+        .provider(&rule.account)
+        .map(|p| p.limits())
+        .ok();
     let mut ready: Vec<FileInfo> = Vec::new();
     let mut skipped: Vec<FileInfo> = Vec::new();
     for path in due {
@@ -459,43 +472,41 @@ async fn take_settled(
             }
         }
     }
-    let store = engine.watch_store();
     if !skipped.is_empty() {
-        let _ = store.mark_seen_all(&rule.id, &skipped);
+        let _ = engine.store.mark_seen_all(&rule.id, &skipped);
     }
     if ready.is_empty() {
         return;
     }
-    let paths: Vec<PathBuf> = ready.iter().map(|f| f.path.clone()).collect();
-    match engine.enqueue_paths(&paths, &rule.account, &format!("watch:{}", rule.id), false) {
-        Ok(ids) => {
-            let _ = store.mark(&rule.id, ready.iter().zip(ids.into_iter().map(Some)));
-        }
-        Err(e) => {
-            tracing::warn!("rule {}: could not queue files: {}", rule.id, e.message);
-            // Put them back: nothing is dropped.
-            for f in ready {
-                pending.insert(
-                    f.path.clone(),
-                    Pending {
-                        info: f,
-                        since: Instant::now(),
-                    },
-                );
-            }
+    // The jobs and the "taken" marks go in together: a crash or stop between them can
+    // neither lose a file nor take it twice.
+    if let Err(e) = engine
+        .queue
+        .enqueue_watched(&rule.id, &rule.account, &ready)
+    {
+        tracing::warn!("rule {}: could not queue files: {}", rule.id, e.message);
+        // Put them back: nothing is dropped.
+        for f in ready {
+            pending.insert(
+                f.path.clone(),
+                Pending {
+                    info: f,
+                    since: Instant::now(),
+                },
+            );
         }
     }
 }
 
 fn set_status(
-    engine: &Engine,
+    engine: &Watch,
     rule: &Rule,
     state: &str,
     waiting: u64,
     reason: Option<String>,
     last_error: Option<String>,
 ) {
-    let _ = engine.watch_store().set_status(
+    let _ = engine.store.set_status(
         &rule.id,
         &Status {
             state: state.to_string(),
@@ -505,45 +516,4 @@ fn set_status(
             fresh: true,
         },
     );
-}
-
-/// After-upload actions (`move:SUBDIR`, `delete`), only for jobs that succeeded.
-async fn after_actions(engine: Arc<Engine>, stop: CancellationToken) {
-    let mut rx = engine.subscribe();
-    loop {
-        let ev = tokio::select! {
-            _ = stop.cancelled() => return,
-            ev = rx.recv() => ev,
-        };
-        let job = match ev {
-            Ok(Event::JobSucceeded { job }) => job,
-            Ok(_) => continue,
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-            Err(_) => return,
-        };
-        let Some(rule_id) = job.origin.strip_prefix("watch:") else {
-            continue;
-        };
-        let Some(rule) = engine.watch_rules().into_iter().find(|r| r.id == rule_id) else {
-            continue;
-        };
-        let src = PathBuf::from(&job.input);
-        let result = match &rule.after {
-            After::Keep => Ok(()),
-            After::Delete => std::fs::remove_file(&src),
-            After::Move(sub) => {
-                let dest_dir = rule.dir.join(sub);
-                let name = src.file_name().map(PathBuf::from).unwrap_or_default();
-                std::fs::create_dir_all(&dest_dir)
-                    .and_then(|_| std::fs::rename(&src, dest_dir.join(name)))
-            }
-        };
-        if let Err(e) = result {
-            tracing::warn!(
-                "rule {}: after-upload action on {}: {e}",
-                rule.id,
-                src.display()
-            );
-        }
-    }
 }

@@ -111,6 +111,20 @@ impl Filters {
         }
     }
 
+    /// Whether a recursive rule never takes anything at or below `rel`: one of its
+    /// folders is skipped, or the exclude globs match what is inside it.
+    pub fn cannot_reach(&self, rel: &Path) -> bool {
+        let mut prefix = PathBuf::new();
+        for c in rel.components() {
+            prefix.push(c);
+            if self.skips_dir(&prefix) {
+                return true;
+            }
+        }
+        let probe = rel.join("ferry.db");
+        self.exclude.is_match(rel) || self.exclude.is_match(&probe)
+    }
+
     pub fn skips_dir(&self, rel: &Path) -> bool {
         let name = rel.file_name().and_then(|n| n.to_str()).unwrap_or("");
         name.starts_with('.')

@@ -57,26 +57,31 @@ impl WatchStore {
     ) -> Result<()> {
         let mut conn = self.db.conn();
         let tx = conn.transaction().map_err(|e| self.db.err(e))?;
-        {
-            let mut stmt = tx
-                .prepare_cached(
-                    "INSERT INTO watch_seen (rule, path, size, mtime_ns, job_id) VALUES (?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT(rule, path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,
-                        job_id = excluded.job_id",
-                )
+        mark_in(&tx, rule, files).map_err(|e| self.db.err(e))?;
+        tx.commit().map_err(|e| self.db.err(e))
+    }
+
+    /// The highest rule number any record still mentions (jobs, files taken), so a new
+    /// rule never takes the id of one that was removed — even in a config written
+    /// before ids were counted.
+    pub fn rule_ids_used(&self) -> Result<u64> {
+        let conn = self.db.conn();
+        let mut max = 0;
+        for sql in [
+            "SELECT DISTINCT substr(origin, 7) FROM jobs WHERE origin LIKE 'watch:%'",
+            "SELECT DISTINCT rule FROM watch_seen",
+        ] {
+            let mut stmt = conn.prepare_cached(sql).map_err(|e| self.db.err(e))?;
+            let ids = stmt
+                .query_map([], |r| r.get::<_, String>(0))
                 .map_err(|e| self.db.err(e))?;
-            for (f, job) in files {
-                stmt.execute(params![
-                    rule,
-                    f.path.to_string_lossy(),
-                    f.size as i64,
-                    f.mtime_ns,
-                    job
-                ])
-                .map_err(|e| self.db.err(e))?;
+            for id in ids.flatten() {
+                if let Some(n) = super::rule_number(&id) {
+                    max = max.max(n);
+                }
             }
         }
-        tx.commit().map_err(|e| self.db.err(e))
+        Ok(max)
     }
 
     pub fn set_status(&self, rule: &str, s: &Status) -> Result<()> {
@@ -132,4 +137,28 @@ impl WatchStore {
             .map_err(|e| self.db.err(e))?;
         Ok(())
     }
+}
+
+/// Remember files as taken by a rule, inside the caller's transaction (the queue marks a
+/// file together with the job that sends it).
+pub(crate) fn mark_in<'a>(
+    tx: &rusqlite::Connection,
+    rule: &str,
+    files: impl Iterator<Item = (&'a FileInfo, Option<i64>)>,
+) -> rusqlite::Result<()> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO watch_seen (rule, path, size, mtime_ns, job_id) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT(rule, path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,
+            job_id = excluded.job_id",
+    )?;
+    for (f, job) in files {
+        stmt.execute(params![
+            rule,
+            f.path.to_string_lossy(),
+            f.size as i64,
+            f.mtime_ns,
+            job
+        ])?;
+    }
+    Ok(())
 }

@@ -36,6 +36,11 @@ impl TestEngine {
             None => SecretInput::None,
         };
         engine.account_add("dest", kind, &opts, secret).unwrap();
+        // This test process is the home's runner, as the CLI or the app would be.
+        assert!(matches!(
+            engine.take_home("ferry tests").unwrap(),
+            ferry_core::Taken::Owner { .. }
+        ));
         TestEngine { engine, dir }
     }
 

@@ -1,0 +1,224 @@
+//! Adding jobs and steering them: enqueue, pause, resume, retry, cancel. Any process may
+//! call these: a job this process runs is stopped directly; a job another process (the
+//! home's owner) runs is asked through its row, which the owner polls.
+//!
+//! Nothing here runs a job (`runner`, `exec`).
+
+use std::path::PathBuf;
+
+use super::{Event, Job, JobId, JobStatus, NewJob, Queue, Selector, SourceKind};
+use crate::error::Result;
+use crate::import;
+use crate::watch::scan::FileInfo;
+
+impl Queue {
+    /// Add files as jobs (written to the journal before anything else happens).
+    pub fn enqueue_paths(
+        &self,
+        paths: &[PathBuf],
+        account: &str,
+        origin: &str,
+        force: bool,
+    ) -> Result<Vec<JobId>> {
+        self.accounts.config().account(account)?;
+        let jobs: Vec<NewJob> = paths
+            .iter()
+            .map(|p| path_job(p, account, origin, force))
+            .collect();
+        let ids = self.jobs.insert(&jobs)?;
+        self.announce(&ids);
+        Ok(ids)
+    }
+
+    /// Queue the files a watch rule takes and remember them as taken, in one
+    /// transaction: no crash or stop between the two can lose a file or take it twice.
+    pub(crate) fn enqueue_watched(
+        &self,
+        rule: &str,
+        account: &str,
+        files: &[FileInfo],
+    ) -> Result<Vec<JobId>> {
+        self.accounts.config().account(account)?;
+        let origin = format!("watch:{rule}");
+        let jobs: Vec<NewJob> = files
+            .iter()
+            .map(|f| path_job(&f.path, account, &origin, false))
+            .collect();
+        let ids = self.jobs.insert_watched(&jobs, rule, files)?;
+        self.announce(&ids);
+        Ok(ids)
+    }
+
+    /// Add URL imports as jobs. Each URL is checked first; a bad one gets its error in
+    /// its place and no job.
+    pub fn enqueue_urls(
+        &self,
+        urls: &[String],
+        account: &str,
+        origin: &str,
+    ) -> Result<Vec<Result<JobId>>> {
+        self.accounts.config().account(account)?;
+        let mut out = Vec::with_capacity(urls.len());
+        for u in urls {
+            out.push(import::validate_url(u).and_then(|url| {
+                let name = import::name_for(None, &url);
+                let ids = self.jobs.insert(&[NewJob {
+                    account: account.to_string(),
+                    source_kind: SourceKind::Url,
+                    input: url.to_string(),
+                    name,
+                    origin: origin.to_string(),
+                    force: false,
+                }])?;
+                self.announce(&ids);
+                Ok(ids[0])
+            }));
+        }
+        Ok(out)
+    }
+
+    fn announce(&self, ids: &[JobId]) {
+        for id in ids {
+            if let Ok(job) = self.jobs.get(*id) {
+                self.emit(Event::JobAdded { job });
+            }
+        }
+        self.notify.notify_waiters();
+    }
+
+    pub fn jobs(&self, active_only: bool) -> Result<Vec<Job>> {
+        self.jobs.list(active_only)
+    }
+
+    pub fn job(&self, id: JobId) -> Result<Job> {
+        self.jobs.get(id)
+    }
+
+    fn select(&self, sel: Selector) -> Result<Vec<Job>> {
+        match sel {
+            Selector::One(id) => Ok(vec![self.jobs.get(id)?]),
+            Selector::All => self.jobs.list(true),
+        }
+    }
+
+    pub(crate) fn changed(&self, id: JobId) {
+        if let Ok(job) = self.jobs.get(id) {
+            self.emit(Event::JobChanged { job });
+        }
+    }
+
+    /// Stop a job where it is, keeping what was sent for a later resume.
+    pub fn pause(&self, sel: Selector) -> Result<usize> {
+        let mut n = 0;
+        for job in self.select(sel)? {
+            if self.stop_running(job.id, "pause") {
+                n += 1;
+            } else if job.status.is_running() {
+                self.jobs.request(job.id, "pause")?;
+                n += 1;
+            } else if self.jobs.transition(
+                job.id,
+                &[JobStatus::Queued, JobStatus::WaitingRetry],
+                JobStatus::Paused,
+            )? {
+                self.changed(job.id);
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    pub fn resume(&self, sel: Selector) -> Result<usize> {
+        let mut n = 0;
+        for job in self.select(sel)? {
+            if self
+                .jobs
+                .transition(job.id, &[JobStatus::Paused], JobStatus::Queued)?
+            {
+                self.changed(job.id);
+                n += 1;
+            }
+        }
+        self.notify.notify_waiters();
+        Ok(n)
+    }
+
+    /// Send failed or cancelled jobs again.
+    pub fn retry(&self, sel: Selector) -> Result<usize> {
+        let jobs = match sel {
+            Selector::One(id) => vec![self.jobs.get(id)?],
+            Selector::All => self.jobs.list(false)?,
+        };
+        let mut n = 0;
+        for job in jobs {
+            if self.jobs.transition(
+                job.id,
+                &[JobStatus::Failed, JobStatus::Cancelled],
+                JobStatus::Queued,
+            )? {
+                self.changed(job.id);
+                n += 1;
+            }
+        }
+        self.notify.notify_waiters();
+        Ok(n)
+    }
+
+    /// Cancel — only a person does this: a running job stops at once; anything it
+    /// started remotely is abandoned (S3 multipart aborted, FastPix session cancelled).
+    pub async fn cancel(&self, sel: Selector) -> Result<usize> {
+        let mut n = 0;
+        for job in self.select(sel)? {
+            if self.stop_running(job.id, "cancel") {
+                n += 1;
+            } else if job.status.is_running() {
+                self.jobs.request(job.id, "cancel")?;
+                n += 1;
+            } else if self.jobs.transition(
+                job.id,
+                &[
+                    JobStatus::Queued,
+                    JobStatus::WaitingRetry,
+                    JobStatus::Paused,
+                    JobStatus::Failed,
+                ],
+                JobStatus::Cancelled,
+            )? {
+                self.abandon(job.id, &job.account, &self.quiet_ctx()).await;
+                if let Ok(job) = self.jobs.get(job.id) {
+                    self.emit(Event::JobCancelled { job });
+                }
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Stop a job this process runs, saying why (`pause`, `cancel`, `stop`).
+    pub(crate) fn stop_running(&self, id: JobId, why: &str) -> bool {
+        let running = self.running.lock().expect("running lock");
+        match running.get(&id) {
+            Some(r) => {
+                *r.stop.lock().expect("stop lock") = Some(why.to_string());
+                r.cancel.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+fn path_job(p: &std::path::Path, account: &str, origin: &str, force: bool) -> NewJob {
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    NewJob {
+        account: account.to_string(),
+        source_kind: SourceKind::Path,
+        name: abs
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| abs.display().to_string()),
+        input: abs.display().to_string(),
+        origin: origin.to_string(),
+        force,
+    }
+}
