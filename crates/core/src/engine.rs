@@ -205,6 +205,12 @@ impl Engine {
         self.queue.job(id)
     }
 
+    /// A watch job's after-upload action: `pending`, `done: …` or `kept: <why>`; `None`
+    /// for jobs without one.
+    pub fn after_state(&self, id: JobId) -> Result<Option<String>> {
+        self.queue.jobs_table().after_state(id)
+    }
+
     /// Stop a job where it is, keeping what was sent for a later resume.
     pub fn pause(&self, sel: Selector) -> Result<usize> {
         self.queue.pause(sel)

@@ -86,13 +86,15 @@ impl HomeLock {
                         std::thread::sleep(Duration::from_millis(40));
                     }
                 }
-                Err(TryLockError::Error(e)) => return Err(Error::new(
-                    Code::Io,
-                    format!(
+                Err(TryLockError::Error(e)) => {
+                    return Err(Error::new(
+                        Code::Io,
+                        format!(
                         "could not lock {} ({e}); Ferry needs a folder where files can be locked",
                         path.display()
                     ),
-                )),
+                    ))
+                }
             }
         }
         Ok(Err(read_holder(dir).unwrap_or_else(|| Holder {

@@ -495,3 +495,239 @@ async fn where_watches_cannot_be_added_the_rule_polls_and_says_why() {
         "says the fix: {why}"
     );
 }
+
+// ----- after-upload actions touch only what was sent --------------------------------
+
+/// Wait until a job's after-upload action is settled; its state (`done: …`/`kept: …`).
+async fn after_state(engine: &Engine, job: ferry_core::JobId) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(s) = engine.after_state(job).unwrap() {
+            if s != "pending" {
+                return s;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the after-upload action never settled"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_rules_id_is_never_reused_so_its_old_jobs_never_get_a_new_delete() {
+    let mut h = Harness::new();
+    let old = h.add(|_| {});
+    assert_eq!(old, "w1");
+    // A job of w1 is still waiting when w1 is removed (say the app was quit meanwhile).
+    let keep = h.dir.join("keep-me.png");
+    write(&keep, &png(3000));
+    let job = h
+        .engine()
+        .enqueue_paths(&[keep.clone()], "dest", "watch:w1", false)
+        .unwrap()[0];
+    h.engine().watch_remove(&old).unwrap();
+    // A new rule on the same folder deletes after upload: it must not be `w1`.
+    let new = h.add(|r| r.after = After::Delete);
+    assert_eq!(new, "w2", "ids are never reused");
+    h.start();
+    h.wait_watching(&new).await;
+    let state = after_state(h.engine(), job).await;
+    assert!(
+        state.starts_with("kept: its watch rule w1 was removed"),
+        "{state}"
+    );
+    assert!(keep.exists(), "the old rule's file is kept");
+    // Even across a restart with a config that lost the counter.
+    h.stop().await;
+    h.engine().watch_remove(&new).unwrap();
+    assert_eq!(h.add(|_| {}), "w3");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_action_never_touches_a_file_outside_the_rules_folder() {
+    let mut h = Harness::new();
+    let id = h.add(|r| r.after = After::Delete);
+    let outside = h.t.dir.path().join("elsewhere.png");
+    write(&outside, &png(4000));
+    let job = h
+        .engine()
+        .enqueue_paths(&[outside.clone()], "dest", &format!("watch:{id}"), false)
+        .unwrap()[0];
+    h.start();
+    let state = after_state(h.engine(), job).await;
+    assert!(
+        state.starts_with("kept: it is not inside the rule's folder"),
+        "{state}"
+    );
+    assert!(outside.exists());
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moving_two_files_of_the_same_name_keeps_both_originals() {
+    let mut h = Harness::new();
+    let id = h.add(|r| r.after = After::Move("done".into()));
+    h.start();
+    h.wait_watching(&id).await;
+    // Cameras and screenshot tools repeat names: the same name, different pictures.
+    write(&h.dir.join("IMG_0001.PNG"), &png(5000));
+    wait_for("the first move", Duration::from_secs(15), || {
+        h.dir.join("done/IMG_0001.PNG").exists()
+    })
+    .await;
+    write(&h.dir.join("IMG_0001.PNG"), &png(6000));
+    wait_for("the second move", Duration::from_secs(15), || {
+        h.dir.join("done/IMG_0001 (2).PNG").exists()
+    })
+    .await;
+    assert_eq!(
+        std::fs::read(h.dir.join("done/IMG_0001.PNG")).unwrap(),
+        png(5000)
+    );
+    assert_eq!(
+        std::fs::read(h.dir.join("done/IMG_0001 (2).PNG")).unwrap(),
+        png(6000)
+    );
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_changed_after_its_upload_stays_and_its_new_version_is_sent() {
+    let mut h = Harness::new();
+    let v1 = png(7000);
+    let path = h.dir.join("draft.png");
+    write(&path, &v1);
+    // The rule's first pass took draft.png; its upload finished while the watcher was
+    // not running (a previous session) and the action is still pending.
+    let id = h.add(|r| {
+        r.after = After::Delete;
+        r.existing = Existing::Skip;
+    });
+    let job = h
+        .engine()
+        .enqueue_paths(&[path.clone()], "dest", &format!("watch:{id}"), false)
+        .unwrap()[0];
+    h.t.run(job).await.unwrap();
+    // The person saves a new version before the action runs.
+    std::thread::sleep(Duration::from_millis(20));
+    let v2 = png(7100);
+    write(&path, &v2);
+    h.start();
+    let state = after_state(h.engine(), job).await;
+    assert!(
+        state.starts_with("kept: it changed after the upload"),
+        "{state}"
+    );
+    // The new version is the rule's to send, and once sent, its delete applies.
+    wait_for(
+        "the new version sent and deleted",
+        Duration::from_secs(20),
+        || h.jobs_done() == 2 && !path.exists(),
+    )
+    .await;
+    let sizes: Vec<u64> = h
+        .engine()
+        .library(&Filter::default())
+        .unwrap()
+        .iter()
+        .filter_map(|i| i.size)
+        .collect();
+    assert!(
+        sizes.contains(&(v1.len() as u64)) && sizes.contains(&(v2.len() as u64)),
+        "{sizes:?}"
+    );
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dedupe_hit_whose_copy_is_gone_is_sent_again_before_the_original_is_deleted() {
+    let mut h = Harness::new();
+    let bytes = png(8000);
+    // Sent once by hand; then someone cleans out the library folder.
+    let first = h.t.file("first.png", &bytes);
+    h.t.upload(&first).await.unwrap();
+    for f in h.library_files() {
+        std::fs::remove_file(f).unwrap();
+    }
+    let id = h.add(|r| r.after = After::Delete);
+    h.start();
+    h.wait_watching(&id).await;
+    write(&h.dir.join("again.png"), &bytes);
+    wait_for(
+        "the copy sent again and the original deleted",
+        Duration::from_secs(20),
+        || !h.dir.join("again.png").exists(),
+    )
+    .await;
+    let files = h.library_files();
+    assert_eq!(
+        files.len(),
+        1,
+        "a copy exists again before the original went"
+    );
+    assert_eq!(std::fs::read(&files[0]).unwrap(), bytes);
+    let job = h
+        .engine()
+        .jobs(false)
+        .unwrap()
+        .into_iter()
+        .find(|j| j.origin.starts_with("watch:"))
+        .unwrap();
+    assert!(!job.deduplicated, "not trusted: the earlier copy was gone");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fastpix_upload_deletes_its_original_only_once_the_asset_is_ready() {
+    let f = ferry_fakes::Fakes::start(ferry_fakes::Options {
+        fastpix_processing_steps: 2,
+        ..Default::default()
+    })
+    .await;
+    let t = TestEngine::with_account(
+        Kind::Fastpix,
+        &[
+            ("api_url", f.fastpix.api_url()),
+            ("token_id", ferry_fakes::FASTPIX_TOKEN_ID.to_string()),
+        ],
+        Some(ferry_fakes::FASTPIX_SECRET),
+    );
+    let dir = t.dir.path().join("clips");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut r = NewRule::new(&dir, "dest");
+    r.settle_secs = 0.3;
+    r.after = After::Delete;
+    t.engine.watch_add(r).unwrap();
+    let stop = CancellationToken::new();
+    let task = tokio::spawn({
+        let (e, s) = (t.engine.clone(), stop.clone());
+        async move { e.watch_run(s).await.unwrap() }
+    });
+    let clip = dir.join("clip.mp4");
+    write(&clip, &crate::support::mp4(300_000));
+    let engine = t.engine.clone();
+    wait_for("the upload", Duration::from_secs(20), || {
+        engine
+            .jobs(false)
+            .unwrap()
+            .iter()
+            .any(|j| j.status == JobStatus::Succeeded)
+    })
+    .await;
+    // Uploaded but still processing at FastPix: the original stays.
+    let item = &t.engine.library(&Filter::default()).unwrap()[0];
+    assert_eq!(item.status, ferry_core::library::ItemStatus::Processing);
+    assert!(clip.exists(), "kept while the asset is processing");
+    wait_for("ready, then deleted", Duration::from_secs(30), || {
+        !clip.exists()
+    })
+    .await;
+    assert_eq!(
+        t.engine.library(&Filter::default()).unwrap()[0].status,
+        ferry_core::library::ItemStatus::Ready
+    );
+    stop.cancel();
+    task.await.unwrap();
+}
