@@ -180,6 +180,12 @@ impl Db {
         Ok(())
     }
 
+    /// How long a statement waits for another connection's lock before failing (10 s
+    /// by default). Tests shorten it to reach "busy" quickly.
+    pub fn set_busy_timeout(&self, t: Duration) -> Result<()> {
+        self.conn().busy_timeout(t).map_err(|e| self.err(e))
+    }
+
     pub fn conn(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }

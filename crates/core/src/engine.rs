@@ -33,6 +33,7 @@ pub struct Engine {
     queue: Arc<Queue>,
     library: Library,
     watch: Arc<Watch>,
+    db: Arc<Db>,
 }
 
 impl Engine {
@@ -47,7 +48,8 @@ impl Engine {
         let queue = Arc::new(Queue::new(accounts.clone(), db.clone()));
         let watch = Arc::new(Watch::new(queue.clone(), db.clone()));
         Ok(Engine {
-            library: Library::new(db),
+            library: Library::new(db.clone()),
+            db,
             accounts,
             queue,
             watch,
@@ -56,6 +58,12 @@ impl Engine {
 
     pub fn home(&self) -> &Home {
         self.accounts.home()
+    }
+
+    /// How long database statements wait for another process's lock (tests, diagnostics).
+    #[doc(hidden)]
+    pub fn set_db_busy_timeout(&self, t: Duration) -> Result<()> {
+        self.db.set_busy_timeout(t)
     }
 
     /// The config as it is now (another process's changes included).

@@ -731,3 +731,38 @@ async fn a_fastpix_upload_deletes_its_original_only_once_the_asset_is_ready() {
     stop.cancel();
     task.await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_is_marked_taken_only_together_with_the_job_that_sends_it() {
+    let mut h = Harness::new();
+    let id = h.add(|_| {});
+    // While the "taken" marks cannot be written (the instant a crash or stop lands
+    // between two separate writes), no job may exist without its mark.
+    let db = rusqlite::Connection::open(h.engine().home().data_dir.join("ferry.db")).unwrap();
+    db.execute_batch(
+        "CREATE TRIGGER no_marks BEFORE INSERT ON watch_seen BEGIN SELECT RAISE(ABORT, 'no marks'); END;",
+    )
+    .unwrap();
+    h.start();
+    h.wait_watching(&id).await;
+    write(&h.dir.join("a.png"), &png(9000));
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    assert!(
+        h.engine().jobs(false).unwrap().is_empty(),
+        "no job without its mark"
+    );
+    db.execute_batch("DROP TRIGGER no_marks").unwrap();
+    wait_for("the upload", Duration::from_secs(15), || h.jobs_done() == 1).await;
+    // A restart scans everything: the file was marked with its job, so it is not taken
+    // a second time.
+    h.stop().await;
+    h.start();
+    h.wait_watching(&id).await;
+    quiet().await;
+    assert_eq!(
+        h.engine().jobs(false).unwrap().len(),
+        1,
+        "taken exactly once"
+    );
+    h.stop().await;
+}
