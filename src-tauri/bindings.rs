@@ -36,6 +36,7 @@ pub fn render_files() -> Result<BTreeMap<String, String>, String> {
             &mut out,
             crate::CommandError,
             AppInfo,
+            RunnerInfo,
             ProviderInfo,
             Features,
             Settings,

@@ -24,6 +24,22 @@ pub struct AppInfo {
     /// Whether a tray icon is showing now: without one, close-to-tray and start minimised
     /// do nothing (the window would be unreachable).
     pub tray: bool,
+    /// Who sends this home's queue and watches its folders: this app, another Ferry
+    /// process (a `ferry watch run` in a terminal), or nobody yet.
+    pub runner: Option<RunnerInfo>,
+}
+
+/// The process that runs a home's queue (one per FERRY_HOME).
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct RunnerInfo {
+    /// `the Ferry desktop app`, `ferry watch run`…
+    pub program: String,
+    pub pid: u32,
+    /// This app is the one sending.
+    pub this_app: bool,
+    /// A problem the runner is retrying (the database cannot be written), if any.
+    pub problem: Option<String>,
 }
 
 /// A destination kind as the account form needs it.

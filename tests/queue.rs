@@ -299,3 +299,50 @@ fn queue_control_errors_carry_codes() {
         .unwrap()
         .is_empty());
 }
+
+#[test]
+fn quitting_the_app_interrupts_a_running_upload_and_the_next_launch_finishes_it() {
+    let t = TestApp::new();
+    let stalled = black_hole();
+    t.ok(
+        "account_add",
+        json!({
+            "name": "sp",
+            "kind": "synposter",
+            "options": { "api_url": stalled },
+            "secret": ferry_fakes::SYNPOSTER_KEY,
+        }),
+    );
+    let src = tempfile::tempdir().unwrap();
+    let file = png(src.path(), "quit.png", 8, 8);
+    t.ok(
+        "queue_add_paths",
+        json!({ "paths": [&file], "account": "sp", "origin": "drop" }),
+    );
+    t.wait_jobs(20, |j| {
+        matches!(
+            j[0]["status"].as_str(),
+            Some("preparing" | "uploading" | "processing")
+        )
+    });
+    // Quit Ferry (tray menu, window close, logout all end in the exit handler).
+    ferry_app::shutdown(t.app.handle());
+    let jobs = t.ok("queue_list", json!({}));
+    assert_eq!(jobs[0]["status"], "queued", "interrupted, not cancelled: {jobs}");
+
+    // The destination answers again by the next launch.
+    let cfg = t.home().join("config.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, text.replace(&stalled, &fakes().synposter.api_url())).unwrap();
+    let bytes = std::fs::read(&file).unwrap();
+    let t = t.reopen();
+    let jobs = t.wait_jobs(30, all_final);
+    assert_eq!(jobs[0]["status"], "succeeded", "{jobs:?}");
+    let copies = fakes()
+        .synposter
+        .objects()
+        .iter()
+        .filter(|o| o.bytes == bytes)
+        .count();
+    assert_eq!(copies, 1, "sent once");
+}

@@ -68,6 +68,33 @@ impl TestApp {
         self.home.path()
     }
 
+    /// Quit this app and start a new one on the same FERRY_HOME, as a person relaunching
+    /// Ferry does.
+    pub fn reopen(self) -> Self {
+        let TestApp {
+            app,
+            webview,
+            secrets,
+            home,
+        } = self;
+        drop(webview);
+        drop(app);
+        let engine = ferry_core::Engine::with_secret_store(Home::at(home.path()), secrets.clone())
+            .expect("engine");
+        let app = ferry_app::setup(mock_builder(), engine)
+            .build(mock_context(noop_assets()))
+            .expect("app");
+        let webview = WebviewWindowBuilder::new(&app, "main", Default::default())
+            .build()
+            .unwrap();
+        TestApp {
+            app,
+            webview,
+            secrets,
+            home,
+        }
+    }
+
     /// Invoke a command with JSON arguments (camelCase, as `invoke()` sends them).
     pub fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
         let res = tauri::test::get_ipc_response(

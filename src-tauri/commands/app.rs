@@ -3,7 +3,7 @@
 use tauri::{AppHandle, Manager, Runtime};
 
 use crate::error::CmdResult;
-use crate::ipc::{AppInfo, ProviderInfo};
+use crate::ipc::{AppInfo, ProviderInfo, RunnerInfo};
 use crate::state::AppState;
 
 /// Async and on the blocking pool: whether a tray host is there is a D-Bus question,
@@ -19,6 +19,12 @@ pub async fn app_info<R: Runtime>(app: AppHandle<R>) -> CmdResult<AppInfo> {
             accounts: cfg.accounts.len(),
             home: state.engine.home().data_dir.display().to_string(),
             tray: crate::desktop::tray_usable(&app),
+            runner: state.engine.runner().map(|h| RunnerInfo {
+                this_app: h.pid == std::process::id() && state.engine.owns_home(),
+                program: h.program,
+                pid: h.pid,
+                problem: h.problem,
+            }),
         })
     })
     .await

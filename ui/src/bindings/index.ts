@@ -27,6 +27,7 @@ export type { ProviderInfo } from "./ProviderInfo";
 export type { QueueAction } from "./QueueAction";
 export type { RemoteMedia } from "./RemoteMedia";
 export type { Rule } from "./Rule";
+export type { RunnerInfo } from "./RunnerInfo";
 export type { Settings } from "./Settings";
 export type { SourceKind } from "./SourceKind";
 export type { WatchOptions } from "./WatchOptions";

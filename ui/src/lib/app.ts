@@ -1,7 +1,7 @@
 // App-wide state shared by the screens: accounts, providers, the chosen destination, the
 // queue, and the live-region messages.
 import { get, writable } from "svelte/store";
-import type { AccountView, ProviderInfo, Settings } from "../bindings";
+import type { AccountView, ProviderInfo, RunnerInfo, Settings } from "../bindings";
 import { api, subscribeEvents, toCommandError } from "../platform/tauri";
 import { announce, createQueueStore } from "./queue";
 
@@ -14,6 +14,24 @@ export const liveMessage = writable<string>("");
 export const libraryVersion = writable(0);
 export const watchVersion = writable(0);
 export const startupError = writable<string>("");
+/** Who sends this home's queue: this app, another Ferry process, or nobody yet. */
+export const runner = writable<RunnerInfo | null>(null);
+
+/** How often the app asks who runs the queue, and (when another process does) reloads
+ * the queue from the journal: that process's progress reaches this window only so. */
+const RUNNER_POLL_MS = 2000;
+
+function watchRunner() {
+  setInterval(async () => {
+    try {
+      const info = await api.appInfo();
+      runner.set(info.runner ?? null);
+      if (info.runner && !info.runner.thisApp) queue.load(await api.queueList());
+    } catch {
+      // The next poll tries again.
+    }
+  }, RUNNER_POLL_MS);
+}
 
 export function say(text: string) {
   // Re-set even for the same text so screen readers hear it again.
@@ -39,6 +57,8 @@ export async function start() {
       api.appInfo(), api.providersList(), api.accountsList(), api.queueList(),
     ]);
     providers.set(provs);
+    runner.set(info.runner ?? null);
+    watchRunner();
     destination.set(info.defaultAccount || "library");
     setAccounts(accts);
     queue.load(jobs);
