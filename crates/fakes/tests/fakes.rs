@@ -206,6 +206,7 @@ async fn postsyncer_import_skips_unusable_urls_by_default() {
             content_length: false,
             content_disposition: Some("attachment; filename=\"holiday.mp4\"".into()),
             redirect_to: None,
+            ..OriginOpts::default()
         },
     );
     f.origin.serve_with(
