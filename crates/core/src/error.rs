@@ -219,6 +219,14 @@ impl Error {
         )
     }
 
+    /// For a create that is not idempotent: whether it may have taken effect although
+    /// it failed. A lost answer after the body left is one case; an answer of 408 or
+    /// 5xx is another: gateways and proxies (504, Cloudflare's 524, a 408 from a proxy
+    /// that gave up waiting) answer that while the origin goes on and stores it.
+    pub fn may_have_landed(&self) -> bool {
+        self.body_sent || matches!(self.status, Some(408) | Some(500..=599))
+    }
+
     /// Map a transport error from reqwest. The URL is stripped on purpose: presigned
     /// URLs carry credentials in their query.
     pub fn from_reqwest(err: reqwest::Error, body_sent: bool) -> Self {

@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use reqwest::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::http::{self, str_field};
 use super::{
@@ -32,7 +32,8 @@ pub struct Synposter {
     key: Secret,
 }
 
-#[derive(Deserialize)]
+/// The presign answer; journaled before the PUT (see `http::presign_then_put`).
+#[derive(Deserialize, Serialize)]
 struct Presigned {
     id: String,
     upload_url: String,
@@ -95,6 +96,7 @@ impl Provider for Synposter {
             SERVICE,
             || self.presign(ctx, upload),
             |p: &Presigned| &p.upload_url,
+            |p: &Presigned| &p.public_url,
         )
         .await?;
         Ok(vec![RemoteMedia {
