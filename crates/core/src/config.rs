@@ -92,6 +92,14 @@ pub struct Settings {
     /// active.
     #[serde(default)]
     pub close_to_tray: bool,
+    /// A URL import whose server does not say its length is kept on disk (in
+    /// FERRY_HOME's `spool/`) before it is sent: at most this many bytes (8 GiB).
+    #[serde(default = "default_spool_max_bytes")]
+    pub spool_max_bytes: u64,
+    /// Such a download stops before it would leave less than this free on that disk
+    /// (1 GiB).
+    #[serde(default = "default_spool_keep_free_bytes")]
+    pub spool_keep_free_bytes: u64,
 }
 
 fn default_true() -> bool {
@@ -102,6 +110,12 @@ fn default_concurrency() -> usize {
 }
 fn default_per_account() -> usize {
     8
+}
+fn default_spool_max_bytes() -> u64 {
+    8 << 30
+}
+fn default_spool_keep_free_bytes() -> u64 {
+    1 << 30
 }
 fn default_account() -> String {
     DEFAULT_ACCOUNT.to_string()
@@ -117,6 +131,8 @@ impl Default for Settings {
             copy_after_upload: true,
             start_minimised: false,
             close_to_tray: false,
+            spool_max_bytes: default_spool_max_bytes(),
+            spool_keep_free_bytes: default_spool_keep_free_bytes(),
         }
     }
 }
@@ -275,6 +291,14 @@ mod tests {
         assert!(!e.message.contains("sk_"));
         let e = validate_options(Kind::Postsyncer, &[]).unwrap_err();
         assert!(e.message.contains("workspace_id"));
+    }
+
+    #[test]
+    fn spool_settings_default_to_an_8_gib_cap_and_1_gib_kept_free() {
+        let s: Settings = toml::from_str("").unwrap();
+        assert_eq!(s.spool_max_bytes, 8 * 1024 * 1024 * 1024);
+        assert_eq!(s.spool_keep_free_bytes, 1024 * 1024 * 1024);
+        assert_eq!(Settings::default(), s);
     }
 
     #[test]

@@ -43,6 +43,7 @@ pub enum Code {
     NetworkTimeout,
     Cancelled,
     Io,
+    DiskFull,
     Internal,
 }
 
@@ -80,6 +81,7 @@ impl Code {
         Code::NetworkTimeout,
         Code::Cancelled,
         Code::Io,
+        Code::DiskFull,
         Code::Internal,
     ];
 
@@ -123,6 +125,7 @@ impl Code {
             NetworkTimeout => "network.timeout",
             Cancelled => "cancelled",
             Io => "io.error",
+            DiskFull => "io.disk_full",
             Internal => "internal",
         }
     }

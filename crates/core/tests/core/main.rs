@@ -9,6 +9,7 @@ mod keychain;
 mod queue;
 mod s3;
 mod security;
+mod spool;
 mod support;
 mod watch;
 mod wire;
