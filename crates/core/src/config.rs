@@ -219,6 +219,7 @@ pub fn validate_options(
                 ),
             ));
         }
+        check_service_url(k, v)?;
         out.insert(k.clone(), v.clone());
     }
     for spec in table.iter().filter(|o| !o.secret) {
@@ -238,6 +239,47 @@ pub fn validate_options(
         }
     }
     Ok(out)
+}
+
+/// Options that name where an account's requests (and its secret) go.
+pub const SERVICE_URL_OPTIONS: &[&str] = &["api_url", "upload_url", "endpoint"];
+
+/// A service URL option must be https, unless its host is this machine (127.0.0.0/8,
+/// ::1, localhost): a key sent over plain http to another machine can be read on the
+/// way. Checked at `account add` and again when a provider is built (a hand-edited
+/// config.toml). Other options pass unchecked.
+pub fn check_service_url(option: &str, value: &str) -> Result<()> {
+    if !SERVICE_URL_OPTIONS.contains(&option) || value.trim().is_empty() {
+        return Ok(());
+    }
+    let bad = |why: String| {
+        Error::new(
+            Code::ConfigInvalid,
+            format!(
+                "`{option}` {why}; use an https:// URL (plain http:// is allowed only for \
+                 this machine: 127.0.0.1, ::1 or localhost)"
+            ),
+        )
+    };
+    let url =
+        url::Url::parse(value.trim()).map_err(|e| bad(format!("is not a valid URL ({e})")))?;
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.');
+            d.eq_ignore_ascii_case("localhost")
+        }
+        None => false,
+    };
+    // Only scheme and host in the message: a URL can carry user info.
+    let shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
+    match url.scheme() {
+        "https" if url.host().is_some() => Ok(()),
+        "http" if loopback => Ok(()),
+        "http" => Err(bad(format!("is plain http to another machine ({shown})"))),
+        other => Err(bad(format!("must be https, not {other} ({shown})"))),
+    }
 }
 
 /// Account names become keychain user names and CLI arguments: keep them plain.
@@ -299,6 +341,33 @@ mod tests {
         assert_eq!(s.spool_max_bytes, 8 * 1024 * 1024 * 1024);
         assert_eq!(s.spool_keep_free_bytes, 1024 * 1024 * 1024);
         assert_eq!(Settings::default(), s);
+    }
+
+    #[test]
+    fn service_urls_must_be_https_except_on_loopback() {
+        for ok in [
+            "https://api.example.com/v1",
+            "http://127.0.0.1:9/v1",
+            "http://127.1.2.3/v1",
+            "http://localhost/v1",
+            "http://LOCALHOST.:80/v1",
+            "http://[::1]:8080/v1",
+        ] {
+            check_service_url("api_url", ok).unwrap_or_else(|e| panic!("{ok}: {}", e.message));
+        }
+        for bad in [
+            "http://api.example.com/v1",
+            "http://10.0.0.1/v1",
+            "http://localhost.example.com/v1",
+            "ftp://127.0.0.1/v1",
+            "not a url",
+        ] {
+            let e = check_service_url("endpoint", bad).unwrap_err();
+            assert_eq!(e.code, Code::ConfigInvalid, "{bad}");
+            assert!(e.message.contains("https://"), "{}", e.message);
+        }
+        // Not a service URL: a public link base may be anything.
+        check_service_url("public_base_url", "http://cdn.example.com").unwrap();
     }
 
     #[test]

@@ -225,6 +225,37 @@ pub fn http_client() -> reqwest::Client {
         .expect("the HTTP client's fixed configuration is valid")
 }
 
+/// Like [`http_client`], for requests that carry a secret in a header of the API's own
+/// (Synposter's `x-api-key`). reqwest strips `Authorization` and cookies when a redirect
+/// leads to another host, but forwards any other header; so these requests follow a
+/// redirect only within the same origin (scheme, host and port) and otherwise get the
+/// 3xx answer itself, which the provider reports.
+pub fn same_origin_client() -> reqwest::Client {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            let policy = reqwest::redirect::Policy::custom(|attempt| {
+                let same = attempt
+                    .previous()
+                    .first()
+                    .is_some_and(|first| first.origin() == attempt.url().origin());
+                if same && attempt.previous().len() < 10 {
+                    attempt.follow()
+                } else {
+                    attempt.stop()
+                }
+            });
+            reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(15))
+                .read_timeout(Duration::from_secs(300))
+                .redirect(policy)
+                .user_agent(concat!("ferry/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .expect("the HTTP client's fixed configuration is valid")
+        })
+        .clone()
+}
+
 /// Where an upload's bytes come from. Reopened for every attempt.
 pub enum Source {
     /// A file on disk, with the size and mtime it had when the job was prepared: a file
