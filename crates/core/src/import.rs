@@ -331,12 +331,23 @@ fn available_bytes(dir: &Path) -> Option<u64> {
 #[cfg(windows)]
 fn available_bytes(dir: &Path) -> Option<u64> {
     use std::os::windows::ffi::OsStrExt;
+    // kernel32 is linked into every Windows program; declaring the one documented
+    // function here needs no crate (and no crate features to keep in step).
+    #[link(name = "kernel32")]
+    extern "system" {
+        fn GetDiskFreeSpaceExW(
+            directory_name: *const u16,
+            free_bytes_available_to_caller: *mut u64,
+            total_number_of_bytes: *mut u64,
+            total_number_of_free_bytes: *mut u64,
+        ) -> i32;
+    }
     let wide: Vec<u16> = dir.as_os_str().encode_wide().chain(Some(0)).collect();
     let mut free: u64 = 0;
     // SAFETY: `wide` is a NUL-terminated UTF-16 path that outlives the call; the
     // out-pointer is a valid u64; the two totals we do not need may be null.
     let ok = unsafe {
-        windows_sys::Win32::Storage::FileSystem::GetDiskFreeSpaceExW(
+        GetDiskFreeSpaceExW(
             wide.as_ptr(),
             &mut free,
             std::ptr::null_mut(),
