@@ -386,3 +386,70 @@ async fn an_s3_upload_run_again_with_its_journal_writes_the_same_key() {
     assert_eq!(stored.len(), 1, "exactly one remote object: {stored:?}");
     assert_eq!(std::fs::read(&stored[0]).unwrap(), bytes);
 }
+
+// ------------------------------------------------------------------ through the queue
+
+/// Pause the job once `landed` says the server holds its object (the attempt is waiting
+/// for an answer that never comes), then resume it: the job's own journal (its row in
+/// the database) leads it back to that object.
+async fn pause_once_landed_then_resume(t: &TestEngine, path: &Path, landed: impl Fn() -> bool) {
+    use ferry_core::{JobStatus, RunOptions, Selector};
+    let id = t
+        .engine
+        .enqueue_paths(&[path.to_path_buf()], "dest", "test", false)
+        .unwrap()[0];
+    let run = t.engine.run(RunOptions {
+        scope: Some(vec![id]),
+        ..RunOptions::default()
+    });
+    tokio::pin!(run);
+    let mut paused = false;
+    for _ in 0..400 {
+        tokio::select! {
+            r = &mut run => { r.unwrap(); break; }
+            _ = tokio::time::sleep(Duration::from_millis(25)) => {}
+        }
+        if !paused && landed() {
+            t.engine.pause(Selector::One(id)).unwrap();
+            paused = true;
+        }
+    }
+    assert!(paused, "the server never stored the object");
+    assert_eq!(t.engine.job(id).unwrap().status, JobStatus::Paused);
+    assert_eq!(t.engine.resume(Selector::One(id)).unwrap(), 1);
+    let media = t.run(id).await.unwrap();
+    assert_eq!(media.len(), 1);
+    assert_eq!(t.library().len(), 1, "one record");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_synposter_job_paused_after_storage_kept_its_put_resumes_against_the_same_object() {
+    let f = Fakes::start(Options::default()).await;
+    f.synposter.push_fault(
+        Fault::new("/storage/v1/object/upload/sign", FaultKind::StoreThenStall).method("PUT"),
+    );
+    let t = synposter(&f);
+    let bytes = png(40_000);
+    let path = t.file("paused.png", &bytes);
+    pause_once_landed_then_resume(&t, &path, || f.synposter.objects().len() == 1).await;
+    let objs = f.synposter.objects();
+    assert_eq!(objs.len(), 1, "exactly one remote object");
+    assert_eq!(objs[0].bytes, bytes);
+    assert_eq!(posts_to(&f.synposter, "/v1/media"), 1, "presigned once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postsyncer_job_paused_after_its_upload_was_stored_resumes_without_sending_it_again() {
+    let f = Fakes::start(Options::default()).await;
+    f.postsyncer
+        .push_fault(Fault::new("/media/upload/file", FaultKind::StoreThenStall));
+    let t = postsyncer(&f);
+    let path = t.file("paused.png", &png(6000));
+    pause_once_landed_then_resume(&t, &path, || f.postsyncer.objects().len() == 1).await;
+    assert_eq!(f.postsyncer.objects().len(), 1, "exactly one remote object");
+    assert_eq!(
+        posts_to(&f.postsyncer, "/media/upload/file"),
+        1,
+        "sent once"
+    );
+}
