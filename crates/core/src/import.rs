@@ -177,7 +177,12 @@ pub async fn fetch_with(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.to_ascii_lowercase().starts_with("text/html"));
     let length = resp.content_length();
-    let mut stream: ByteStream = Box::pin(resp.bytes_stream().map_err(std::io::Error::other));
+    // Without the URL: a broken download's error ends up in messages and logs, and the
+    // URL may be a tokened link.
+    let mut stream: ByteStream = Box::pin(
+        resp.bytes_stream()
+            .map_err(|e| std::io::Error::other(e.without_url())),
+    );
 
     // Read just enough to know what this is.
     let mut head = BytesMut::new();

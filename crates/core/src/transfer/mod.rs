@@ -148,8 +148,11 @@ impl Progress {
 }
 
 /// Where a provider keeps what it needs to resume an interrupted transfer (an S3
-/// multipart upload id and its parts, a FastPix session URL). The queue stores it in the
-/// job's row, so it survives a crash.
+/// multipart upload id and its parts, a FastPix session URL) and the handles of a
+/// create, saved before the request that uses them goes out (the S3 key, FastPix's
+/// `ferry_ref`, a presign answer, what PostSyncer's library held before an import), so
+/// an attempt cut off while waiting for an answer resumes against the same remote
+/// object. The queue stores it in the job's row, so it survives a crash.
 pub trait Journal: Send + Sync {
     fn load(&self) -> Option<serde_json::Value>;
     fn save(&self, state: &serde_json::Value) -> Result<()>;
@@ -510,7 +513,11 @@ impl Source {
                     .map_err(|e| Error::from_reqwest(e, false))?;
                 let status = resp.status().as_u16();
                 let body = |resp: reqwest::Response| -> ByteStream {
-                    Box::pin(resp.bytes_stream().map_err(std::io::Error::other))
+                    // Without the URL (it may be a tokened link): see `Error::from_reqwest`.
+                    Box::pin(
+                        resp.bytes_stream()
+                            .map_err(|e| std::io::Error::other(e.without_url())),
+                    )
                 };
                 match status {
                     206 => {
