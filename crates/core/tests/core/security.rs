@@ -145,3 +145,83 @@ fn a_hand_edited_config_with_a_plain_http_api_url_is_refused_when_the_account_is
         e.message
     );
 }
+
+/// The providers whose secret is an `Authorization` header rely on reqwest dropping it
+/// on a redirect to another origin: hold it to that.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bearer_and_basic_credentials_never_follow_a_redirect_to_another_host() {
+    let f = Fakes::start(Options::default()).await;
+    let elsewhere = ferry_fakes::origin::start().await;
+    let redirect = |path: &str| {
+        f.origin.serve_with(
+            path,
+            vec![],
+            OriginOpts {
+                redirect_to: Some(elsewhere.url(path)),
+                redirect_status: 307,
+                ..OriginOpts::default()
+            },
+        )
+    };
+    for p in [
+        "/ss/v1/media/presign",
+        "/ss/v1/accounts",
+        "/ps/api/v1/media",
+        "/ps/api/v1/workspaces",
+        "/up/api/v1/media/upload/file",
+        "/fp/v1/on-demand/upload",
+        "/fp/v1/on-demand",
+    ] {
+        redirect(p);
+    }
+    let accounts = [
+        (
+            Kind::Socialsyncer,
+            vec![("api_url", f.origin.url("/ss/v1"))],
+            ferry_fakes::SOCIALSYNCER_KEY,
+            "a.png",
+        ),
+        (
+            Kind::Postsyncer,
+            vec![
+                ("api_url", f.origin.url("/ps/api/v1")),
+                ("upload_url", f.origin.url("/up/api/v1")),
+                ("workspace_id", "7".to_string()),
+            ],
+            ferry_fakes::POSTSYNCER_TOKEN,
+            "a.png",
+        ),
+        (
+            Kind::Fastpix,
+            vec![
+                ("api_url", f.origin.url("/fp/v1")),
+                ("token_id", ferry_fakes::FASTPIX_TOKEN_ID.to_string()),
+            ],
+            ferry_fakes::FASTPIX_SECRET,
+            "a.mp4",
+        ),
+    ];
+    for (kind, opts, secret, name) in accounts {
+        let t = TestEngine::with_account(kind, &opts, Some(secret));
+        let bytes = if name.ends_with(".mp4") {
+            crate::support::mp4(2000)
+        } else {
+            png(2000)
+        };
+        let path = t.file(name, &bytes);
+        let _ = t.upload(&path).await;
+        let _ = t.engine.account_test("dest").await;
+    }
+    assert!(
+        !elsewhere.requests().is_empty(),
+        "the redirects were followed"
+    );
+    for r in elsewhere.requests() {
+        assert!(
+            r.header("authorization").is_none(),
+            "a credential reached another host: {} {}",
+            r.method,
+            r.path
+        );
+    }
+}
