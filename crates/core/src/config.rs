@@ -92,6 +92,14 @@ pub struct Settings {
     /// active.
     #[serde(default)]
     pub close_to_tray: bool,
+    /// A URL import whose server does not say its length is kept on disk (in
+    /// FERRY_HOME's `spool/`) before it is sent: at most this many bytes (8 GiB).
+    #[serde(default = "default_spool_max_bytes")]
+    pub spool_max_bytes: u64,
+    /// Such a download stops before it would leave less than this free on that disk
+    /// (1 GiB).
+    #[serde(default = "default_spool_keep_free_bytes")]
+    pub spool_keep_free_bytes: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -105,6 +113,12 @@ fn default_concurrency() -> usize {
 }
 fn default_per_account() -> usize {
     8
+}
+fn default_spool_max_bytes() -> u64 {
+    8 << 30
+}
+fn default_spool_keep_free_bytes() -> u64 {
+    1 << 30
 }
 fn default_account() -> String {
     DEFAULT_ACCOUNT.to_string()
@@ -120,6 +134,8 @@ impl Default for Settings {
             copy_after_upload: true,
             start_minimised: false,
             close_to_tray: false,
+            spool_max_bytes: default_spool_max_bytes(),
+            spool_keep_free_bytes: default_spool_keep_free_bytes(),
         }
     }
 }
@@ -290,6 +306,7 @@ pub fn validate_options(
                 ),
             ));
         }
+        check_service_url(k, v)?;
         out.insert(k.clone(), v.clone());
     }
     for spec in table.iter().filter(|o| !o.secret) {
@@ -309,6 +326,47 @@ pub fn validate_options(
         }
     }
     Ok(out)
+}
+
+/// Options that name where an account's requests (and its secret) go.
+pub const SERVICE_URL_OPTIONS: &[&str] = &["api_url", "upload_url", "endpoint"];
+
+/// A service URL option must be https, unless its host is this machine (127.0.0.0/8,
+/// ::1, localhost): a key sent over plain http to another machine can be read on the
+/// way. Checked at `account add` and again when a provider is built (a hand-edited
+/// config.toml). Other options pass unchecked.
+pub fn check_service_url(option: &str, value: &str) -> Result<()> {
+    if !SERVICE_URL_OPTIONS.contains(&option) || value.trim().is_empty() {
+        return Ok(());
+    }
+    let bad = |why: String| {
+        Error::new(
+            Code::ConfigInvalid,
+            format!(
+                "`{option}` {why}; use an https:// URL (plain http:// is allowed only for \
+                 this machine: 127.0.0.1, ::1 or localhost)"
+            ),
+        )
+    };
+    let url =
+        url::Url::parse(value.trim()).map_err(|e| bad(format!("is not a valid URL ({e})")))?;
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.');
+            d.eq_ignore_ascii_case("localhost")
+        }
+        None => false,
+    };
+    // Only scheme and host in the message: a URL can carry user info.
+    let shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
+    match url.scheme() {
+        "https" if url.host().is_some() => Ok(()),
+        "http" if loopback => Ok(()),
+        "http" => Err(bad(format!("is plain http to another machine ({shown})"))),
+        other => Err(bad(format!("must be https, not {other} ({shown})"))),
+    }
 }
 
 /// Account names become keychain user names and CLI arguments: keep them plain.
@@ -362,6 +420,41 @@ mod tests {
         assert!(!e.message.contains("sk_"));
         let e = validate_options(Kind::Postsyncer, &[]).unwrap_err();
         assert!(e.message.contains("workspace_id"));
+    }
+
+    #[test]
+    fn spool_settings_default_to_an_8_gib_cap_and_1_gib_kept_free() {
+        let s: Settings = toml::from_str("").unwrap();
+        assert_eq!(s.spool_max_bytes, 8 * 1024 * 1024 * 1024);
+        assert_eq!(s.spool_keep_free_bytes, 1024 * 1024 * 1024);
+        assert_eq!(Settings::default(), s);
+    }
+
+    #[test]
+    fn service_urls_must_be_https_except_on_loopback() {
+        for ok in [
+            "https://api.example.com/v1",
+            "http://127.0.0.1:9/v1",
+            "http://127.1.2.3/v1",
+            "http://localhost/v1",
+            "http://LOCALHOST.:80/v1",
+            "http://[::1]:8080/v1",
+        ] {
+            check_service_url("api_url", ok).unwrap_or_else(|e| panic!("{ok}: {}", e.message));
+        }
+        for bad in [
+            "http://api.example.com/v1",
+            "http://10.0.0.1/v1",
+            "http://localhost.example.com/v1",
+            "ftp://127.0.0.1/v1",
+            "not a url",
+        ] {
+            let e = check_service_url("endpoint", bad).unwrap_err();
+            assert_eq!(e.code, Code::ConfigInvalid, "{bad}");
+            assert!(e.message.contains("https://"), "{}", e.message);
+        }
+        // Not a service URL: a public link base may be anything.
+        check_service_url("public_base_url", "http://cdn.example.com").unwrap();
     }
 
     #[test]

@@ -45,6 +45,7 @@ pub enum Code {
     NetworkTimeout,
     Cancelled,
     Io,
+    DiskFull,
     Internal,
 }
 
@@ -84,6 +85,7 @@ impl Code {
         Code::NetworkTimeout,
         Code::Cancelled,
         Code::Io,
+        Code::DiskFull,
         Code::Internal,
     ];
 
@@ -129,6 +131,7 @@ impl Code {
             NetworkTimeout => "network.timeout",
             Cancelled => "cancelled",
             Io => "io.error",
+            DiskFull => "io.disk_full",
             Internal => "internal",
         }
     }
@@ -224,6 +227,14 @@ impl Error {
                 | Code::NetworkReset
                 | Code::NetworkTimeout
         )
+    }
+
+    /// For a create that is not idempotent: whether it may have taken effect although
+    /// it failed. A lost answer after the body left is one case; an answer of 408 or
+    /// 5xx is another: gateways and proxies (504, Cloudflare's 524, a 408 from a proxy
+    /// that gave up waiting) answer that while the origin goes on and stores it.
+    pub fn may_have_landed(&self) -> bool {
+        self.body_sent || matches!(self.status, Some(408) | Some(500..=599))
     }
 
     /// Map a transport error from reqwest. The URL is stripped on purpose: presigned

@@ -1,6 +1,12 @@
 //! URL imports: which URLs are acceptable, and fetch-and-forward for destinations without
 //! an import API — the download streams into the upload without being held in memory,
-//! spilling to a temp file only when its length is unknown.
+//! spilling to a temp file only when its length is unknown. A spill is bounded by a
+//! size cap and a free-space floor on its disk ([`SpoolLimits`], from config.toml's
+//! `[settings]`), and a dead process's leftovers are removed by [`remove_leftovers`].
+//!
+//! Not for provider routes or bodies: those live in `providers/`.
+
+use std::path::{Path, PathBuf};
 
 use bytes::{Bytes, BytesMut};
 use futures_util::{StreamExt, TryStreamExt};
@@ -91,14 +97,56 @@ fn disposition_filename(d: &str) -> Option<String> {
     plain
 }
 
-/// Open a URL and get ready to forward it: sniff its first bytes (refusing web pages),
-/// name it, and know its length — spilling to `spill_dir` only when the server did not
-/// say. `max_bytes` stops a download early when the destination would refuse it anyway.
+/// Prefix of spill files in the spool folder.
+const SPILL_PREFIX: &str = ".ferry-download-";
+/// How often (in bytes written) a spill looks at the disk's free space again.
+const FREE_CHECK_EVERY: u64 = 16 * 1024 * 1024;
+
+/// Bounds of a spill to disk (a download whose server did not say its length).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpoolLimits {
+    /// At most this many bytes are kept (config: `spool_max_bytes`, 8 GiB).
+    pub max_bytes: u64,
+    /// Stop before the disk would have less than this free (config:
+    /// `spool_keep_free_bytes`, 1 GiB).
+    pub keep_free: u64,
+}
+
+impl Default for SpoolLimits {
+    fn default() -> Self {
+        SpoolLimits::from_settings(&crate::config::Settings::default())
+    }
+}
+
+impl SpoolLimits {
+    pub fn from_settings(s: &crate::config::Settings) -> Self {
+        SpoolLimits {
+            max_bytes: s.spool_max_bytes,
+            keep_free: s.spool_keep_free_bytes,
+        }
+    }
+}
+
+/// [`fetch_with`] with the default [`SpoolLimits`].
 pub async fn fetch(
     http: &reqwest::Client,
     url: &url::Url,
     spill_dir: &std::path::Path,
     max_bytes: Option<u64>,
+) -> Result<(Upload, Option<tempfile::TempPath>)> {
+    fetch_with(http, url, spill_dir, max_bytes, SpoolLimits::default()).await
+}
+
+/// Open a URL and get ready to forward it: sniff its first bytes (refusing web pages),
+/// name it, and know its length — spilling to `spill_dir` only when the server did not
+/// say, within `spool`. `max_bytes` stops a download early when the destination would
+/// refuse it anyway. A spill that fails is removed.
+pub async fn fetch_with(
+    http: &reqwest::Client,
+    url: &url::Url,
+    spill_dir: &std::path::Path,
+    max_bytes: Option<u64>,
+    spool: SpoolLimits,
 ) -> Result<(Upload, Option<tempfile::TempPath>)> {
     let resp = http
         .get(url.clone())
@@ -129,7 +177,12 @@ pub async fn fetch(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.to_ascii_lowercase().starts_with("text/html"));
     let length = resp.content_length();
-    let mut stream: ByteStream = Box::pin(resp.bytes_stream().map_err(std::io::Error::other));
+    // Without the URL: a broken download's error ends up in messages and logs, and the
+    // URL may be a tokened link.
+    let mut stream: ByteStream = Box::pin(
+        resp.bytes_stream()
+            .map_err(|e| std::io::Error::other(e.without_url())),
+    );
 
     // Read just enough to know what this is.
     let mut head = BytesMut::new();
@@ -195,8 +248,10 @@ pub async fn fetch(
             // Unknown length: every destination needs one (no chunked bodies), so keep
             // the bytes in a temp file first — bounded by the destination's limit.
             std::fs::create_dir_all(spill_dir).map_err(|e| Error::io(e, spill_dir.display()))?;
+            check_free(spill_dir, 0, spool.keep_free, url)?;
+            // Dropped on any early return, which removes the partial file.
             let tmp = tempfile::Builder::new()
-                .prefix(".ferry-download-")
+                .prefix(SPILL_PREFIX)
                 .tempfile_in(spill_dir)
                 .map_err(|e| Error::io(e, spill_dir.display()))?;
             let mut out = tokio::fs::File::from_std(
@@ -204,6 +259,7 @@ pub async fn fetch(
                     .map_err(|e| Error::io(e, tmp.path().display()))?,
             );
             let mut size = 0u64;
+            let mut checked_at = 0u64;
             let mut rest = Box::pin(rest);
             while let Some(chunk) = rest.next().await {
                 let chunk = chunk
@@ -211,6 +267,22 @@ pub async fn fetch(
                 size += chunk.len() as u64;
                 if let Some(e) = too_big(size) {
                     return Err(e);
+                }
+                if size > spool.max_bytes {
+                    return Err(Error::new(
+                        Code::LimitTooLarge,
+                        format!(
+                            "{url} did not say its size, so Ferry keeps it on disk before sending it, \
+                             and it is larger than the {} allowed for that (spool_max_bytes in \
+                             config.toml [settings]); raise that limit, or use a link whose server \
+                             states the size",
+                            media::human_bytes(spool.max_bytes)
+                        ),
+                    ));
+                }
+                if size - checked_at >= FREE_CHECK_EVERY {
+                    check_free(spill_dir, FREE_CHECK_EVERY, spool.keep_free, url)?;
+                    checked_at = size;
                 }
                 tokio::io::AsyncWriteExt::write_all(&mut out, &chunk).await?;
             }
@@ -230,9 +302,156 @@ pub async fn fetch(
     }
 }
 
+/// Fail when writing `more` bytes into `dir` would leave less than `keep_free` free on
+/// its disk. A disk whose free space cannot be read is not refused.
+fn check_free(dir: &Path, more: u64, keep_free: u64, url: &url::Url) -> Result<()> {
+    let Some(free) = available_bytes(dir) else {
+        return Ok(());
+    };
+    if free.saturating_sub(more) >= keep_free {
+        return Ok(());
+    }
+    Err(Error::new(
+        Code::DiskFull,
+        format!(
+            "{url} did not say its size, so Ferry keeps it on disk before sending it, but the \
+             disk of {} has only {} free and Ferry keeps at least {} free \
+             (spool_keep_free_bytes in config.toml [settings]); free some space, or lower \
+             that setting",
+            dir.display(),
+            media::human_bytes(free),
+            media::human_bytes(keep_free)
+        ),
+    ))
+}
+
+/// Bytes available to this user on the disk holding `dir`.
+#[cfg(unix)]
+fn available_bytes(dir: &Path) -> Option<u64> {
+    let st = rustix::fs::statvfs(dir).ok()?;
+    Some(st.f_bavail.saturating_mul(st.f_frsize))
+}
+
+/// Bytes available to this user on the disk holding `dir`.
+#[cfg(windows)]
+fn available_bytes(dir: &Path) -> Option<u64> {
+    use std::os::windows::ffi::OsStrExt;
+    // kernel32 is linked into every Windows program; declaring the one documented
+    // function here needs no crate (and no crate features to keep in step).
+    #[link(name = "kernel32")]
+    extern "system" {
+        fn GetDiskFreeSpaceExW(
+            directory_name: *const u16,
+            free_bytes_available_to_caller: *mut u64,
+            total_number_of_bytes: *mut u64,
+            total_number_of_free_bytes: *mut u64,
+        ) -> i32;
+    }
+    let wide: Vec<u16> = dir.as_os_str().encode_wide().chain(Some(0)).collect();
+    let mut free: u64 = 0;
+    // SAFETY: `wide` is a NUL-terminated UTF-16 path that outlives the call; the
+    // out-pointer is a valid u64; the two totals we do not need may be null.
+    let ok = unsafe {
+        GetDiskFreeSpaceExW(
+            wide.as_ptr(),
+            &mut free,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        )
+    };
+    (ok != 0).then_some(free)
+}
+
+#[cfg(not(any(unix, windows)))]
+fn available_bytes(_dir: &Path) -> Option<u64> {
+    None
+}
+
+/// Remove what a process that died mid-transfer left behind in `data_dir`: spill files
+/// in `spool/` and the local library's `.part` temp files. Only the process that owns
+/// the home (the queue runner, holding its lock) may call this, at start: another live
+/// process's files would look the same. Returns what was removed.
+pub fn remove_leftovers(data_dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut removed = Vec::new();
+    let spool = data_dir.join("spool");
+    for entry in read_dir_or_empty(&spool)? {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(SPILL_PREFIX) && entry.file_type().is_ok_and(|t| t.is_file()) {
+            std::fs::remove_file(&path).map_err(|e| Error::io(e, path.display()))?;
+            removed.push(path);
+        }
+    }
+    // The local library writes `.ferry-*.part` beside its `YYYY/MM` folders; walk a few
+    // levels only (it is not a tree of arbitrary depth).
+    let mut dirs = vec![(data_dir.join("library"), 0)];
+    while let Some((dir, depth)) = dirs.pop() {
+        for entry in read_dir_or_empty(&dir)? {
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if kind.is_dir() && depth < 3 {
+                dirs.push((path, depth + 1));
+            } else if kind.is_file() && name.starts_with(".ferry-") && name.ends_with(".part") {
+                std::fs::remove_file(&path).map_err(|e| Error::io(e, path.display()))?;
+                removed.push(path);
+            }
+        }
+    }
+    Ok(removed)
+}
+
+fn read_dir_or_empty(dir: &Path) -> Result<Vec<std::fs::DirEntry>> {
+    match std::fs::read_dir(dir) {
+        Ok(rd) => Ok(rd.flatten().collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(Error::io(e, dir.display())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn leftover_spill_and_part_files_of_a_dead_process_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path();
+        let write = |rel: &str| {
+            let p = data.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, b"x").unwrap();
+            p
+        };
+        let spill = write("spool/.ferry-download-a1b2c3");
+        let part = write("library/2026/12/.ferry-x9y8.part");
+        let keep = [
+            write("spool/notes.txt"),
+            write("library/2026/12/photo.png"),
+            write("library/2026/12/holiday.part"),
+            write("ferry.db"),
+        ];
+        let mut removed = remove_leftovers(data).unwrap();
+        removed.sort();
+        let mut want = vec![spill.clone(), part.clone()];
+        want.sort();
+        assert_eq!(removed, want);
+        assert!(!spill.exists() && !part.exists());
+        for k in keep {
+            assert!(k.exists(), "{} kept", k.display());
+        }
+        // A home that has neither folder yet is fine.
+        let empty = tempfile::tempdir().unwrap();
+        assert!(remove_leftovers(empty.path()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_free_space_of_a_real_disk_can_be_read() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(available_bytes(dir.path()).is_some_and(|n| n > 0));
+    }
 
     #[test]
     fn only_http_urls_of_sane_length_are_accepted() {

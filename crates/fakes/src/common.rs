@@ -124,6 +124,15 @@ pub enum FaultKind {
     /// Handle the request completely (store / create), then close the
     /// connection without answering: the client cannot tell what happened.
     DropResponse,
+    /// Handle the request completely (store / create), then answer this status
+    /// with the API's error envelope instead of the real answer: a gateway
+    /// (504, Cloudflare's 524) or a proxy (408) that timed out while the origin
+    /// finished the work.
+    StoreThenStatus(u16),
+    /// Handle the request completely (store / create), then never answer and
+    /// keep the connection open: the client is cut off (cancelled, killed)
+    /// while waiting for the answer.
+    StoreThenStall,
 }
 
 /// Which API a server fakes; selects the error envelope used by faults.
@@ -729,6 +738,16 @@ async fn handle(
             }
             ctl.reset.store(true, Ordering::SeqCst);
             ctl.kill.notify_one();
+            std::future::pending::<()>().await;
+            unreachable!("the connection task drops this future")
+        }
+        Some(FaultKind::StoreThenStatus(n)) => {
+            let _ = route(&svc, req).await;
+            error_envelope(core.api, n, &path)
+        }
+        Some(FaultKind::StoreThenStall) => {
+            let _ = route(&svc, req).await;
+            // Held until the client goes away (hyper drops this future then).
             std::future::pending::<()>().await;
             unreachable!("the connection task drops this future")
         }

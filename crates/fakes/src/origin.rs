@@ -1,7 +1,8 @@
 //! A plain static web server standing in for "somewhere on the internet" in
 //! URL-import tests (PostSyncer import, FastPix pull). It can omit
-//! Content-Length (chunked), add Content-Disposition and redirect, because
-//! those are the cases an importer has to cope with.
+//! Content-Length (chunked), add Content-Disposition, redirect (any method,
+//! to another host too), honour or ignore `Range`, and cut a response off
+//! midway, because those are the cases an importer has to cope with.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -21,8 +22,17 @@ pub struct OriginOpts {
     /// false = no Content-Length, body sent with chunked transfer encoding.
     pub content_length: bool,
     pub content_disposition: Option<String>,
-    /// Answer 302 to this path (or absolute URL) instead of the bytes.
+    /// Answer `redirect_status` to this path (or absolute URL) instead of the
+    /// bytes, whatever the method.
     pub redirect_to: Option<String>,
+    /// 302 by default; 307/308 keep the method and body.
+    pub redirect_status: u16,
+    /// Honour `Range: bytes=a-b` / `bytes=a-` with 206 + Content-Range; false
+    /// answers 200 with the whole body, as many origins do.
+    pub ranges: bool,
+    /// The first response for this file stops after this many body bytes and
+    /// the connection is broken (the client sees a cut download).
+    pub cut_once_after: Option<u64>,
 }
 
 impl Default for OriginOpts {
@@ -32,6 +42,9 @@ impl Default for OriginOpts {
             content_length: true,
             content_disposition: None,
             redirect_to: None,
+            redirect_status: 302,
+            ranges: false,
+            cut_once_after: None,
         }
     }
 }
@@ -40,6 +53,8 @@ impl Default for OriginOpts {
 struct File {
     bytes: Bytes,
     opts: OriginOpts,
+    /// Whether the one cut (`cut_once_after`) already happened.
+    cut_done: Arc<std::sync::atomic::AtomicBool>,
 }
 
 type Files = Arc<Mutex<HashMap<String, File>>>;
@@ -90,6 +105,7 @@ impl Origin {
             File {
                 bytes: Bytes::from(bytes),
                 opts,
+                cut_done: Arc::default(),
             },
         );
     }
@@ -107,7 +123,8 @@ impl Origin {
     }
 }
 
-pub(crate) async fn start() -> Origin {
+/// Start one more origin on its own port (a second host for redirect tests).
+pub async fn start() -> Origin {
     let core = Core::new(Api::Origin, u32::MAX, false, None);
     let files: Files = Arc::default();
     let listener = common::bind().await;
@@ -123,7 +140,19 @@ pub(crate) async fn start() -> Origin {
 async fn handle(State((files, base)): State<(Files, String)>, req: Request) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    let range = common::header(req.headers(), "range").map(str::to_string);
     common::drain(req.into_body()).await;
+    let file = lock(&files).get(&path).cloned();
+    // A redirect answers any method: API clients get redirected too.
+    if let Some(to) = file.as_ref().and_then(|f| f.opts.redirect_to.clone()) {
+        let location = if to.starts_with("http://") || to.starts_with("https://") {
+            to
+        } else {
+            format!("{base}/{}", to.trim_start_matches('/'))
+        };
+        let status = file.as_ref().map_or(302, |f| f.opts.redirect_status);
+        return common::with_header(common::text(status, "Redirect"), "location", location);
+    }
     if method != Method::GET && method != Method::HEAD {
         return common::with_header(
             common::text(405, "Method Not Allowed"),
@@ -131,33 +160,84 @@ async fn handle(State((files, base)): State<(Files, String)>, req: Request) -> R
             "GET, HEAD",
         );
     }
-    let Some(file) = lock(&files).get(&path).cloned() else {
+    let Some(file) = file else {
         return common::text(404, "Not Found");
     };
-    if let Some(to) = &file.opts.redirect_to {
-        let location = if to.starts_with("http://") || to.starts_with("https://") {
-            to.clone()
-        } else {
-            format!("{base}/{}", to.trim_start_matches('/'))
-        };
-        return common::with_header(common::text(302, "Found"), "location", location);
-    }
-    let body = if file.opts.content_length {
-        Body::from(file.bytes.clone())
-    } else {
-        // A stream has no exact size, so hyper falls back to chunked encoding.
-        let chunks: Vec<Result<Bytes, std::io::Error>> = file
-            .bytes
-            .chunks(8192)
+    let total = file.bytes.len() as u64;
+    let wanted = range
+        .as_deref()
+        .filter(|_| file.opts.ranges)
+        .map(|r| parse_range(r, total));
+    let (status, slice) = match wanted {
+        None => (200, file.bytes.clone()),
+        Some(Some((a, b))) => (206, file.bytes.slice(a as usize..=b as usize)),
+        Some(None) => {
+            return common::with_header(
+                common::text(416, "Range Not Satisfiable"),
+                "content-range",
+                format!("bytes */{total}"),
+            )
+        }
+    };
+    let cut = file.opts.cut_once_after.filter(|_| {
+        !file
+            .cut_done
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+    });
+    let len = slice.len() as u64;
+    let body = if cut.is_some() || !file.opts.content_length {
+        // A stream: chunked when no length is declared; cut short when asked
+        // (the declared length is then never met and the connection breaks).
+        let keep = cut.map_or(slice.len(), |c| c.min(len) as usize);
+        let mut chunks: Vec<Result<Bytes, std::io::Error>> = slice[..keep]
+            .chunks(64 * 1024)
             .map(|c| Ok(Bytes::copy_from_slice(c)))
             .collect();
+        if cut.is_some() {
+            chunks.push(Err(std::io::Error::other("cut off by the test")));
+        }
         Body::from_stream(futures_util::stream::iter(chunks))
+    } else {
+        Body::from(slice)
     };
     let mut b = Response::builder()
-        .status(200)
+        .status(status)
         .header("content-type", file.opts.content_type.as_str());
+    if file.opts.ranges {
+        b = b.header("accept-ranges", "bytes");
+    }
+    if file.opts.content_length {
+        b = b.header("content-length", len);
+    }
+    if status == 206 {
+        if let Some(Some((a, e))) = wanted {
+            b = b.header("content-range", format!("bytes {a}-{e}/{total}"));
+        }
+    }
     if let Some(cd) = &file.opts.content_disposition {
         b = b.header("content-disposition", cd.as_str());
     }
     b.body(body).expect("valid response")
+}
+
+/// `bytes=a-b`, `bytes=a-` or `bytes=-n` → inclusive (start, end) within
+/// `total`; None when unsatisfiable or not understood.
+fn parse_range(v: &str, total: u64) -> Option<(u64, u64)> {
+    let spec = v.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') {
+        return None;
+    }
+    let (a, b) = spec.split_once('-')?;
+    let (a, b) = match (a.trim(), b.trim()) {
+        ("", n) => {
+            let n: u64 = n.parse().ok()?;
+            (total.checked_sub(n.min(total))?, total.checked_sub(1)?)
+        }
+        (a, "") => (a.parse().ok()?, total.checked_sub(1)?),
+        (a, b) => (
+            a.parse().ok()?,
+            b.parse::<u64>().ok()?.min(total.checked_sub(1)?),
+        ),
+    };
+    (a <= b && b < total).then_some((a, b))
 }

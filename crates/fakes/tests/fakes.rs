@@ -206,6 +206,7 @@ async fn postsyncer_import_skips_unusable_urls_by_default() {
             content_length: false,
             content_disposition: Some("attachment; filename=\"holiday.mp4\"".into()),
             redirect_to: None,
+            ..OriginOpts::default()
         },
     );
     f.origin.serve_with(
@@ -1067,6 +1068,42 @@ async fn drop_response_stores_the_object_but_the_client_sees_an_error() {
 }
 
 #[tokio::test]
+async fn store_then_status_keeps_the_object_and_answers_the_gateways_status() {
+    let f = fakes().await;
+    f.postsyncer.push_fault(Fault::new(
+        "/media/upload/file",
+        FaultKind::StoreThenStatus(504),
+    ));
+    let url = format!("{}/media/upload/file", f.postsyncer.upload_url().unwrap());
+    let r = ps_auth(client().post(url))
+        .multipart(file_form("7", "a.jpg", jpeg()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 504);
+    assert!(
+        body_json(r).await["message"].is_string(),
+        "PostSyncer's envelope"
+    );
+    assert_eq!(f.postsyncer.objects().len(), 1, "stored all the same");
+}
+
+#[tokio::test]
+async fn store_then_stall_keeps_the_object_and_never_answers() {
+    let f = fakes().await;
+    f.postsyncer
+        .push_fault(Fault::new("/media/upload/file", FaultKind::StoreThenStall));
+    let url = format!("{}/media/upload/file", f.postsyncer.upload_url().unwrap());
+    let sent = ps_auth(client().post(url))
+        .multipart(file_form("7", "a.jpg", jpeg()))
+        .timeout(Duration::from_millis(800))
+        .send()
+        .await;
+    assert!(sent.unwrap_err().is_timeout(), "no answer came");
+    assert_eq!(f.postsyncer.objects().len(), 1);
+}
+
+#[tokio::test]
 async fn status_and_rate_limited_faults_use_each_apis_envelope() {
     let f = fakes().await;
     f.socialsyncer
@@ -1168,6 +1205,71 @@ async fn origin_serves_chunked_bodies_redirects_and_404s() {
         404
     );
     assert!(f.origin.base_url().starts_with("http://127.0.0.1:"));
+}
+
+#[tokio::test]
+async fn origin_honours_bounded_ranges_cuts_once_and_redirects_any_method() {
+    let f = fakes().await;
+    let data: Vec<u8> = (0..100u8).collect();
+    f.origin.serve_with(
+        "/r.bin",
+        data.clone(),
+        OriginOpts {
+            ranges: true,
+            cut_once_after: Some(30),
+            ..OriginOpts::default()
+        },
+    );
+    // The first answer is cut short (so short here that it may break before its head).
+    match client().get(f.origin.url("/r.bin")).send().await {
+        Ok(first) => assert!(first.bytes().await.is_err(), "cut off"),
+        Err(e) => assert!(!e.is_timeout(), "cut off: {e}"),
+    }
+    let r = client()
+        .get(f.origin.url("/r.bin"))
+        .header("range", "bytes=10-19")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 206);
+    assert_eq!(r.headers()["content-range"], "bytes 10-19/100");
+    assert_eq!(r.bytes().await.unwrap().to_vec(), data[10..20].to_vec());
+    let r = client()
+        .get(f.origin.url("/r.bin"))
+        .header("range", "bytes=200-300")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 416);
+    // An origin that ignores Range answers the whole body.
+    f.origin
+        .serve("/plain.bin", data.clone(), "application/octet-stream");
+    let r = client()
+        .get(f.origin.url("/plain.bin"))
+        .header("range", "bytes=10-19")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().await.unwrap().len(), 100);
+    // A redirect answers POST too, with the status asked, to another host.
+    let other = ferry_fakes::origin::start().await;
+    f.origin.serve_with(
+        "/api",
+        vec![],
+        OriginOpts {
+            redirect_to: Some(other.url("/api")),
+            redirect_status: 307,
+            ..OriginOpts::default()
+        },
+    );
+    let no_follow = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = no_follow.post(f.origin.url("/api")).send().await.unwrap();
+    assert_eq!(r.status(), 307);
+    assert_eq!(r.headers()["location"], other.url("/api").as_str());
 }
 
 #[test]

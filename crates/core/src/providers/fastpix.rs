@@ -4,7 +4,10 @@
 //! Created…Ready/Failed (providers.md §4). Auth is HTTP Basic token_id:secret.
 //!
 //! Creates are not idempotent, so each carries a `ferry_ref` metadata value: after an
-//! ambiguous failure the remote lists are searched for it before anything is created again.
+//! ambiguous failure (a lost answer, or a 408/5xx/524 that came after the body was sent)
+//! the remote lists are searched for it before anything is created again. The ref is
+//! journaled before the create goes out, so a job cut off while waiting for the answer
+//! finds its session or media again when it resumes instead of making a second one.
 
 use async_trait::async_trait;
 use reqwest::StatusCode;
@@ -42,14 +45,22 @@ pub struct FastPix {
     secret: Secret,
 }
 
-/// What resuming a direct upload needs (kept in the job's row).
+/// What resuming a direct upload needs (kept in the job's row). Before the session's
+/// answer arrives only `ferry_ref` is known; then its id and URL.
 #[derive(serde::Serialize, Deserialize)]
 struct SessionState {
     kind: String,
-    upload_id: String,
-    url: String,
+    #[serde(default)]
+    upload_id: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    ferry_ref: Option<String>,
     size: u64,
 }
+
+const SESSION_STATE: &str = "fastpix-session";
+const IMPORT_STATE: &str = "fastpix-import";
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -240,6 +251,19 @@ impl FastPix {
         })
     }
 
+    /// The waiting upload session created with this `ferry_ref`, if there is one.
+    async fn pending_with_ref(&self, ctx: &Ctx, reference: &str) -> Result<Option<Session>> {
+        let pending = self.list_all(ctx, "on-demand/uploads").await?;
+        Ok(pending
+            .into_iter()
+            .find(|u| has_ref(u, reference))
+            .and_then(|u| serde_json::from_value(u).ok()))
+    }
+
+    fn save_session(&self, ctx: &Ctx, st: SessionState) -> Result<()> {
+        ctx.save_state(&serde_json::to_value(&st).expect("state json"))
+    }
+
     /// Ask the session how much it holds: the next byte to send (== size when complete).
     async fn committed(&self, ctx: &Ctx, url: &str, size: u64) -> Result<u64> {
         let resp = http::send(
@@ -370,28 +394,56 @@ impl Provider for FastPix {
             }])
         };
         // A session an interrupted attempt left: ask what it holds and go on from there.
+        // If that attempt never heard the create's answer, only its ferry_ref is known:
+        // the session is among the waiting uploads, or was never created.
+        let mut reuse_ref = None;
         if let Some(st) = ctx
             .load_state()
             .and_then(|v| serde_json::from_value::<SessionState>(v).ok())
-            .filter(|st| st.size == upload.size)
+            .filter(|st| st.kind == SESSION_STATE && st.size == upload.size)
         {
-            let resumed = async {
-                let from = self.committed(ctx, &st.url, upload.size).await?;
-                if from < upload.size {
-                    self.send_session(ctx, &st.url, upload, from).await?;
+            let session = match (st.upload_id, st.url) {
+                (Some(id), Some(url)) => Some((id, url)),
+                _ => match st.ferry_ref.as_deref() {
+                    Some(r) => {
+                        let found = self.pending_with_ref(ctx, r).await?;
+                        if found.is_none() {
+                            reuse_ref = Some(r.to_string());
+                        }
+                        found.map(|s| (s.upload_id, s.url))
+                    }
+                    None => None,
+                },
+            };
+            if let Some((id, url)) = session {
+                self.save_session(
+                    ctx,
+                    SessionState {
+                        kind: SESSION_STATE.into(),
+                        upload_id: Some(id.clone()),
+                        url: Some(url.clone()),
+                        ferry_ref: st.ferry_ref.clone(),
+                        size: upload.size,
+                    },
+                )?;
+                let resumed = async {
+                    let from = self.committed(ctx, &url, upload.size).await?;
+                    if from < upload.size {
+                        self.send_session(ctx, &url, upload, from).await?;
+                    }
+                    Ok::<(), Error>(())
                 }
-                Ok::<(), Error>(())
-            }
-            .await;
-            match resumed {
-                Ok(()) => return done(st.upload_id),
-                Err(e) if matches!(e.code, Code::UploadExpired | Code::ProviderNotFound) => {
-                    self.cancel_session(ctx, &st.upload_id).await;
+                .await;
+                match resumed {
+                    Ok(()) => return done(id),
+                    Err(e) if matches!(e.code, Code::UploadExpired | Code::ProviderNotFound) => {
+                        self.cancel_session(ctx, &id).await;
+                    }
+                    Err(e) => return Err(e),
                 }
-                Err(e) => return Err(e),
             }
         }
-        let reference = uuid::Uuid::new_v4().to_string();
+        let first_ref = std::sync::Mutex::new(reuse_ref);
         let last_session = std::sync::Mutex::new(None::<String>);
         let result = retry::with_fresh_url(
             ctx,
@@ -402,18 +454,38 @@ impl Provider for FastPix {
                 if let Some(old) = old {
                     self.cancel_session(ctx, &old).await;
                 }
-                self.create_session(ctx, &reference).await
+                // One ref per session, journaled before the create goes out.
+                let reference = first_ref
+                    .lock()
+                    .expect("ref lock")
+                    .take()
+                    .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+                self.save_session(
+                    ctx,
+                    SessionState {
+                        kind: SESSION_STATE.into(),
+                        upload_id: None,
+                        url: None,
+                        ferry_ref: Some(reference.clone()),
+                        size: upload.size,
+                    },
+                )?;
+                let s = self.create_session(ctx, &reference).await?;
+                Ok((s, reference))
             },
-            |s: Session| {
+            |(s, reference): (Session, String)| {
                 *last_session.lock().expect("session lock") = Some(s.upload_id.clone());
                 async move {
-                    let st = SessionState {
-                        kind: "fastpix-session".into(),
-                        upload_id: s.upload_id.clone(),
-                        url: s.url.clone(),
-                        size: upload.size,
-                    };
-                    ctx.save_state(&serde_json::to_value(&st).expect("state json"))?;
+                    self.save_session(
+                        ctx,
+                        SessionState {
+                            kind: SESSION_STATE.into(),
+                            upload_id: Some(s.upload_id.clone()),
+                            url: Some(s.url.clone()),
+                            ferry_ref: Some(reference),
+                            size: upload.size,
+                        },
+                    )?;
                     self.send_session(ctx, &s.url, upload, 0).await?;
                     Ok(s.upload_id)
                 }
@@ -437,19 +509,44 @@ impl Provider for FastPix {
     }
 
     async fn import_url(&self, url: &url::Url, ctx: &Ctx) -> Result<Vec<RemoteMedia>> {
-        let reference = uuid::Uuid::new_v4().to_string();
-        let body = serde_json::json!({
-            "inputs": [{ "type": "video", "url": url.as_str() }],
-            "accessPolicy": "public",
-            "metadata": { "ferry_ref": reference },
-        });
-        ctx.progress.phase(Phase::Processing);
         let name = url
             .path_segments()
             .and_then(|mut s| s.next_back())
             .filter(|s| !s.is_empty())
             .unwrap_or("video")
             .to_string();
+        let saved = ctx.load_state().filter(|st| {
+            http::str_field(st, "kind") == Some(IMPORT_STATE)
+                && http::str_field(st, "url") == Some(url.as_str())
+        });
+        let reference = match saved
+            .as_ref()
+            .and_then(|st| http::str_field(st, "ferry_ref"))
+        {
+            Some(r) => {
+                // An earlier attempt of this job sent the create and never heard back.
+                let all = self.list_all(ctx, "on-demand").await?;
+                if let Some(m) = all.into_iter().find(|m| has_ref(m, r)) {
+                    return Ok(vec![media_from(&m, &name)]);
+                }
+                r.to_string()
+            }
+            None => {
+                let r = uuid::Uuid::new_v4().to_string();
+                ctx.save_state(&serde_json::json!({
+                    "kind": IMPORT_STATE,
+                    "url": url.as_str(),
+                    "ferry_ref": r,
+                }))?;
+                r
+            }
+        };
+        let body = serde_json::json!({
+            "inputs": [{ "type": "video", "url": url.as_str() }],
+            "accessPolicy": "public",
+            "metadata": { "ferry_ref": reference },
+        });
+        ctx.progress.phase(Phase::Processing);
         let data = retry::run_checked(
             ctx,
             retry::Idempotency::Create,
@@ -473,8 +570,20 @@ impl Provider for FastPix {
     }
 
     async fn abandon(&self, state: &serde_json::Value, ctx: &Ctx) -> Result<()> {
-        if let Ok(st) = serde_json::from_value::<SessionState>(state.clone()) {
-            self.cancel_session(ctx, &st.upload_id).await;
+        let Ok(st) = serde_json::from_value::<SessionState>(state.clone()) else {
+            return Ok(());
+        };
+        if st.kind != SESSION_STATE {
+            return Ok(());
+        }
+        let id = match (st.upload_id, st.ferry_ref) {
+            (Some(id), _) => Some(id),
+            // The create's answer never came: find the session by its ref.
+            (None, Some(r)) => self.pending_with_ref(ctx, &r).await?.map(|s| s.upload_id),
+            (None, None) => None,
+        };
+        if let Some(id) = id {
+            self.cancel_session(ctx, &id).await;
         }
         Ok(())
     }

@@ -129,6 +129,20 @@ pub async fn put_whole(
     service: &str,
     refine: impl Fn(StatusCode, &serde_json::Value, &str) -> (Option<Code>, Option<String>) + Copy,
 ) -> Result<Response> {
+    put_whole_to(ctx, url, content_type, upload, service, refine, false).await
+}
+
+/// [`put_whole`]; `resumed` says an earlier attempt (of a job now resumed) may already
+/// have put it there, so a 409 from the first try is ours too.
+async fn put_whole_to(
+    ctx: &crate::transfer::Ctx,
+    url: &str,
+    content_type: Option<&str>,
+    upload: &super::Upload,
+    service: &str,
+    refine: impl Fn(StatusCode, &serde_json::Value, &str) -> (Option<Code>, Option<String>) + Copy,
+    resumed: bool,
+) -> Result<Response> {
     use crate::transfer::retry::{self, Idempotency};
     retry::run(ctx, Idempotency::Safe, |attempt| async move {
         ctx.progress.start(upload.size);
@@ -140,7 +154,9 @@ pub async fn put_whole(
             crate::transfer::with_body(req, &upload.source, 0, upload.size, &ctx.progress).await?;
         let resp = send(req, false).await?;
         ctx.progress.phase(crate::transfer::Phase::Processing);
-        if resp.status().is_success() || (resp.status() == StatusCode::CONFLICT && attempt > 1) {
+        if resp.status().is_success()
+            || (resp.status() == StatusCode::CONFLICT && (attempt > 1 || resumed))
+        {
             return Ok(resp);
         }
         Err(error_from(resp, service, refine).await)
@@ -181,33 +197,130 @@ pub async fn probe(
 }
 
 /// The presigned-PUT flow (Synposter, SocialSyncer): ask for an upload URL (retried; a
-/// presign is harmless to repeat), PUT the whole file with the declared type, and ask
-/// for a fresh URL once if that one turns out expired.
+/// presign is harmless to repeat), journal the answer, PUT the whole file with the
+/// declared type, and ask for a fresh URL once if that one turns out expired.
+///
+/// The answer is journaled before the PUT goes out, so a job cut off while waiting for
+/// storage's answer (pause, quit, kill) resumes against the same object: it first asks
+/// the public URL whether the object is there (a HEAD, no secret involved), and else
+/// PUTs to the same presigned URL again — never to a second, new object.
 pub async fn presign_then_put<P, F, Fut>(
     ctx: &crate::transfer::Ctx,
     upload: &super::Upload,
     service: &str,
-    presign: F,
+    mut presign: F,
     upload_url: impl Fn(&P) -> &str,
+    public_url: impl Fn(&P) -> &str,
 ) -> Result<P>
 where
+    P: serde::Serialize + DeserializeOwned,
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<P>>,
 {
     let upload_url = &upload_url;
-    crate::transfer::retry::with_fresh_url(ctx, presign, |p: P| async move {
-        put_whole(
+    if let Some(saved) = journaled_presign::<P>(ctx, service, upload) {
+        if public_object_is_there(ctx, public_url(&saved), upload.size).await {
+            tracing::debug!("{service}: the upload an earlier attempt sent is there");
+            return Ok(saved);
+        }
+        match put_whole_to(
             ctx,
-            upload_url(&p),
+            upload_url(&saved),
             Some(&upload.mime),
             upload,
             service,
             storage_refine,
+            true,
         )
-        .await?;
-        Ok(p)
-    })
+        .await
+        {
+            Ok(_) => return Ok(saved),
+            Err(e) if e.code == Code::UploadExpired => {
+                tracing::debug!(
+                    "{service}: the journaled upload URL expired; asking for a new one"
+                );
+                ctx.progress.restart(0);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    crate::transfer::retry::with_fresh_url(
+        ctx,
+        || {
+            let asked = presign();
+            async move {
+                let p = asked.await?;
+                journal_presign(ctx, service, upload, &p)?;
+                Ok(p)
+            }
+        },
+        |p: P| async move {
+            put_whole(
+                ctx,
+                upload_url(&p),
+                Some(&upload.mime),
+                upload,
+                service,
+                storage_refine,
+            )
+            .await?;
+            Ok(p)
+        },
+    )
     .await
+}
+
+const PRESIGN_STATE: &str = "presigned-put";
+
+fn journal_presign<P: serde::Serialize>(
+    ctx: &crate::transfer::Ctx,
+    service: &str,
+    upload: &super::Upload,
+    answer: &P,
+) -> Result<()> {
+    let answer = serde_json::to_value(answer)
+        .map_err(|e| Error::new(Code::Internal, format!("journal: {e}")))?;
+    ctx.save_state(&serde_json::json!({
+        "kind": PRESIGN_STATE,
+        "service": service,
+        "name": upload.api_name,
+        "size": upload.size,
+        "mime": upload.mime,
+        "answer": answer,
+    }))
+}
+
+/// The presign answer an earlier attempt journaled for this same upload.
+fn journaled_presign<P: DeserializeOwned>(
+    ctx: &crate::transfer::Ctx,
+    service: &str,
+    upload: &super::Upload,
+) -> Option<P> {
+    let st = ctx.load_state()?;
+    let same = str_field(&st, "kind") == Some(PRESIGN_STATE)
+        && str_field(&st, "service") == Some(service)
+        && str_field(&st, "name") == Some(upload.api_name.as_str())
+        && str_field(&st, "mime") == Some(upload.mime.as_str())
+        && st.get("size").and_then(|v| v.as_u64()) == Some(upload.size);
+    if !same {
+        return None;
+    }
+    serde_json::from_value(st.get("answer")?.clone()).ok()
+}
+
+/// Whether storage serves the object at its public URL, with the expected size when it
+/// says one. Any failure counts as "not known to be there".
+async fn public_object_is_there(ctx: &crate::transfer::Ctx, url: &str, size: u64) -> bool {
+    let Ok(resp) = send(ctx.http.head(url), false).await else {
+        return false;
+    };
+    // The header itself: for a HEAD the body is empty whatever the object's size.
+    let length = resp
+        .headers()
+        .get(reqwest::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    resp.status() == StatusCode::OK && length.is_none_or(|n| n == size)
 }
 
 /// Storage answers that mean "this presigned URL is no longer good": ask for a new one.

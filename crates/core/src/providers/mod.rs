@@ -336,8 +336,13 @@ pub trait Provider: Send + Sync {
     }
 }
 
-/// The registry: build the provider for a kind from its settings.
+/// The registry: build the provider for a kind from its settings. Service URLs are
+/// checked again here (https unless loopback): config.toml may have been edited by hand.
 pub fn build(kind: Kind, settings: Settings) -> Result<Arc<dyn Provider>> {
+    for (name, value) in &settings.options {
+        crate::config::check_service_url(name, value)
+            .map_err(|e| e.context(format!("account `{}`", settings.account)))?;
+    }
     Ok(match kind {
         Kind::Local => Arc::new(local::Local::new(&settings)?),
         Kind::Synposter => Arc::new(synposter::Synposter::new(&settings)?),

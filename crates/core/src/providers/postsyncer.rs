@@ -1,7 +1,11 @@
 //! PostSyncer: a multipart `POST /media/upload/file` on the separate upload host, URL
 //! imports through `POST /media/upload/url`, and the paginated media library
 //! (providers.md §1). Auth is `Authorization: Bearer`. Both creates are not idempotent:
-//! after an ambiguous failure the library is consulted before anything is sent again.
+//! after an ambiguous failure (a lost answer, or a 408/5xx that came after the body was
+//! sent) the library is consulted before anything is sent again — an upload is found by
+//! name and size, an import by its name among the items that were not there before it.
+//! What that check needs is journaled before the create goes out, so a job cut off
+//! while waiting for the answer checks again when it resumes.
 
 use async_trait::async_trait;
 use reqwest::StatusCode;
@@ -45,6 +49,9 @@ pub const LIMITS: Limits = Limits {
 };
 
 const SERVICE: &str = "PostSyncer";
+/// Journal kinds: an upload or an import that may have been sent.
+const UPLOAD_STATE: &str = "postsyncer-upload";
+const IMPORT_STATE: &str = "postsyncer-import";
 /// Pages walked at most when listing, so a misbehaving server cannot loop us forever.
 const MAX_PAGES: u32 = 1000;
 
@@ -209,6 +216,45 @@ impl PostSyncer {
             page += 1;
         }
     }
+
+    /// "Did the upload land?": the newest item of this name and size.
+    async fn find_uploaded(&self, ctx: &Ctx, name: &str, size: u64) -> Result<Option<RemoteMedia>> {
+        Ok(newest(
+            self.list(ctx)
+                .await?
+                .into_iter()
+                .filter(|m| m.name == name && m.size == Some(size)),
+        ))
+    }
+
+    /// "Did the import land?": an item named like the URL's file that was not in the
+    /// library before the import was sent (`known`).
+    async fn find_imported(
+        &self,
+        ctx: &Ctx,
+        known: &[String],
+        names: &[String],
+    ) -> Result<Option<RemoteMedia>> {
+        Ok(newest(self.list(ctx).await?.into_iter().filter(|m| {
+            !known.contains(&m.id) && names.contains(&m.name)
+        })))
+    }
+}
+
+/// PostSyncer's ids count up; the largest is the newest.
+fn newest(items: impl Iterator<Item = RemoteMedia>) -> Option<RemoteMedia> {
+    items.max_by_key(|m| m.id.parse::<u64>().unwrap_or(0))
+}
+
+/// Whether the journal holds `kind` with these fields.
+fn journaled(
+    ctx: &Ctx,
+    kind: &str,
+    fields: &[(&str, serde_json::Value)],
+) -> Option<serde_json::Value> {
+    let st = ctx.load_state()?;
+    (str_field(&st, "kind") == Some(kind) && fields.iter().all(|(k, v)| st.get(*k) == Some(v)))
+        .then_some(st)
 }
 
 #[async_trait]
@@ -230,6 +276,30 @@ impl Provider for PostSyncer {
 
     async fn upload(&self, upload: &Upload, ctx: &Ctx) -> Result<Vec<RemoteMedia>> {
         let url = http::join(&self.upload_url, "media/upload/file");
+        let named = |media: RemoteMedia| {
+            vec![RemoteMedia {
+                name: upload.name.clone(),
+                ..media
+            }]
+        };
+        let fields = [
+            ("name", serde_json::Value::from(upload.api_name.as_str())),
+            ("size", serde_json::Value::from(upload.size)),
+        ];
+        if journaled(ctx, UPLOAD_STATE, &fields).is_some() {
+            // An earlier attempt of this job sent it and never heard back.
+            if let Some(found) = self
+                .find_uploaded(ctx, &upload.api_name, upload.size)
+                .await?
+            {
+                return Ok(named(found));
+            }
+        } else {
+            let mut st = serde_json::Map::new();
+            st.insert("kind".into(), UPLOAD_STATE.into());
+            st.extend(fields.iter().map(|(k, v)| (k.to_string(), v.clone())));
+            ctx.save_state(&serde_json::Value::Object(st))?;
+        }
         let media = retry::run_checked(
             ctx,
             retry::Idempotency::Create,
@@ -264,28 +334,49 @@ impl Provider for PostSyncer {
                 let created: Created = http::json(resp, SERVICE).await?;
                 Ok(RemoteMedia::from(created.media))
             },
-            // The answer was lost after the body went out: look for the file in the
-            // library (same name and size) before sending it again.
-            |_| async {
-                let found = self
-                    .list(ctx)
-                    .await?
-                    .into_iter()
-                    .rev()
-                    .find(|m| m.name == upload.api_name && m.size == Some(upload.size));
-                Ok(found)
-            },
+            // The answer was lost (or a gateway's) after the body went out: look for the
+            // file in the library (same name and size) before sending it again.
+            |_| self.find_uploaded(ctx, &upload.api_name, upload.size),
         )
         .await?;
-        Ok(vec![RemoteMedia {
-            name: upload.name.clone(),
-            ..media
-        }])
+        Ok(named(media))
     }
 
     async fn import_url(&self, url: &url::Url, ctx: &Ctx) -> Result<Vec<RemoteMedia>> {
         let endpoint = http::join(&self.api_url, "media/upload/url");
         ctx.progress.phase(Phase::Processing);
+        // The names PostSyncer may give the item: the URL's last segment, as sent or
+        // decoded (its items do not record the source URL).
+        let raw = url
+            .path_segments()
+            .and_then(|mut s| s.next_back())
+            .unwrap_or_default()
+            .to_string();
+        let names = vec![crate::import::name_for(None, url), raw];
+        let fields = [("url", serde_json::Value::from(url.as_str()))];
+        let known: Vec<String> = match journaled(ctx, IMPORT_STATE, &fields) {
+            Some(st) => {
+                let known: Vec<String> =
+                    serde_json::from_value(st.get("known").cloned().unwrap_or_default())
+                        .unwrap_or_default();
+                // An earlier attempt of this job sent it and never heard back.
+                if let Some(found) = self.find_imported(ctx, &known, &names).await? {
+                    return Ok(vec![found]);
+                }
+                known
+            }
+            None => {
+                // What is there before the import, so that afterwards "did it land?"
+                // looks only at what is new.
+                let known: Vec<String> = self.list(ctx).await?.into_iter().map(|m| m.id).collect();
+                ctx.save_state(&serde_json::json!({
+                    "kind": IMPORT_STATE,
+                    "url": url.as_str(),
+                    "known": known,
+                }))?;
+                known
+            }
+        };
         let (media, stored) = retry::run_checked(
             ctx,
             retry::Idempotency::Create,
@@ -314,15 +405,13 @@ impl Provider for PostSyncer {
                 }
                 let r: Imported = http::json(resp, SERVICE).await?;
                 let n = r.count_stored.unwrap_or(r.media.len() as u64);
-                Ok((r.media, n))
+                Ok((r.media.into_iter().map(RemoteMedia::from).collect(), n))
             },
-            // PostSyncer's items do not say which URL they came from, so a lost answer
-            // cannot be reconciled: report it rather than risk a duplicate.
             |_| async {
-                Err(Error::new(
-                    Code::UploadAmbiguous,
-                    "PostSyncer's library does not record source URLs",
-                ))
+                Ok(self
+                    .find_imported(ctx, &known, &names)
+                    .await?
+                    .map(|m| (vec![m], 1)))
             },
         )
         .await?;
@@ -334,7 +423,7 @@ impl Provider for PostSyncer {
                 ),
             ));
         }
-        Ok(media.into_iter().map(RemoteMedia::from).collect())
+        Ok(media)
     }
 
     async fn test(&self, ctx: &Ctx) -> Result<()> {

@@ -217,6 +217,7 @@ impl S3 {
     /// Start a multipart upload, or pick up the one the journal remembers, reconciled
     /// with what the server actually holds (ListParts).
     async fn begin(&self, upload: &Upload, ctx: &Ctx) -> Result<MultipartState> {
+        let reuse = journaled_key(ctx, upload.size);
         if let Some(saved) = ctx
             .load_state()
             .and_then(|v| serde_json::from_value::<MultipartState>(v).ok())
@@ -255,7 +256,10 @@ impl S3 {
                 let _ = self.abort(&saved.key, &saved.upload_id, ctx).await;
             }
         }
-        let key = self.key_for(&upload.api_name);
+        // The key is journaled before the upload is started, so an attempt cut off
+        // before it heard back still lands on the same object next time.
+        let key = reuse.unwrap_or_else(|| self.key_for(&upload.api_name));
+        save_key(ctx, &key, upload.size)?;
         let created = retry::run(ctx, retry::Idempotency::Safe, |_| async {
             self.client
                 .create_multipart_upload()
@@ -327,9 +331,76 @@ impl S3 {
         Ok(out)
     }
 
+    /// Send one part, retried: its body comes from `open` on every attempt, its ETag is
+    /// checked against the MD5 of what was sent.
+    async fn send_part<F, Fut>(
+        &self,
+        ctx: &Ctx,
+        st: &MultipartState,
+        n: i32,
+        len: u64,
+        open: F,
+    ) -> Result<PartDone>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<transfer::ByteStream>>,
+    {
+        let open = &open;
+        let etag = retry::run(ctx, retry::Idempotency::Safe, |_| async move {
+            let md5 = Arc::new(std::sync::Mutex::new(<md5::Md5 as md5::Digest>::new()));
+            let stream = open().await?;
+            let progress = ctx.progress.clone();
+            let body = CountedBody::new(stream, len, progress.clone()).with_md5(md5.clone());
+            let sent_before = progress.sent();
+            let r = self
+                .client
+                .upload_part()
+                .bucket(&self.bucket)
+                .key(&st.key)
+                .upload_id(&st.upload_id)
+                .part_number(n)
+                .content_length(len as i64)
+                .body(body.into_byte_stream())
+                .send()
+                .await
+                .map_err(map_sdk);
+            let out = r.and_then(|out| {
+                let etag = out
+                    .e_tag()
+                    .ok_or_else(|| {
+                        Error::new(Code::ProviderProtocol, "S3 answered a part without an ETag")
+                    })?
+                    .to_string();
+                let sent = hex::encode(md5::Digest::finalize(
+                    md5.lock().expect("md5 lock").clone(),
+                ));
+                let plain = etag.trim_matches('"');
+                // A plain-MD5 ETag must match what we sent; vendors that use other
+                // ETags (encryption) are trusted on their word.
+                if plain.len() == 32 && plain.chars().all(|c| c.is_ascii_hexdigit()) && plain != sent
+                {
+                    return Err(Error::new(
+                        Code::NetworkReset,
+                        format!("part {n} arrived damaged (ETag {plain}, sent MD5 {sent}); sending it again"),
+                    ));
+                }
+                Ok(etag)
+            });
+            if out.is_err() {
+                // This part's bytes will go again; take them back from progress.
+                progress.rewind(progress.sent().saturating_sub(sent_before).min(len));
+            }
+            out
+        })
+        .await?;
+        Ok(PartDone { n, etag, size: len })
+    }
+
     /// Parallel parts read from the file at their offsets, at most `MEMORY_BUDGET` bytes
     /// of parts in flight, each with its own Content-Length and its ETag checked against
-    /// the MD5 of what was sent.
+    /// the MD5 of what was sent. A download is read once, in order, instead (see
+    /// [`InOrder`]): parts are cut from its one response and held in memory while they
+    /// are sent, so a retry of a part re-sends its buffer rather than fetching again.
     async fn multipart(&self, upload: &Upload, ctx: &Ctx) -> Result<String> {
         let st = self.begin(upload, ctx).await?;
         let part_size = st.part_size;
@@ -348,63 +419,55 @@ impl S3 {
         let already: u64 = done.values().map(|p| p.size).sum();
         ctx.progress.start_at(upload.size, already);
         let missing: Vec<i32> = (1..=count).filter(|n| !done.contains_key(n)).collect();
-        // Enough parts in flight to fill the pipe, few enough that a crash loses little:
-        // about an eighth of the file at most, within the memory budget.
-        let parallel = ((count as u64) / 8).clamp(2, (MEMORY_BUDGET / part_size).max(1)) as usize;
         let state = std::sync::Mutex::new(st.clone());
-        let mut results = futures_util::stream::iter(missing)
-            .map(|n| {
-                let st = &st;
-                async move {
-                    let len = expected(n);
-                    let offset = (n as u64 - 1) * part_size;
-                    let etag = retry::run(ctx, retry::Idempotency::Safe, |attempt| async move {
-                        let md5 = Arc::new(std::sync::Mutex::new(<md5::Md5 as md5::Digest>::new()));
-                        let stream = upload.source.open_range(offset, len).await?;
-                        let progress = ctx.progress.clone();
-                        let body = CountedBody::new(stream, len, progress.clone()).with_md5(md5.clone());
-                        let sent_before = progress.sent();
-                        let r = self
-                            .client
-                            .upload_part()
-                            .bucket(&self.bucket)
-                            .key(&st.key)
-                            .upload_id(&st.upload_id)
-                            .part_number(n)
-                            .content_length(len as i64)
-                            .body(body.into_byte_stream())
-                            .send()
-                            .await
-                            .map_err(map_sdk);
-                        let out = r.and_then(|out| {
-                            let etag = out
-                                .e_tag()
-                                .ok_or_else(|| Error::new(Code::ProviderProtocol, "S3 answered a part without an ETag"))?
-                                .to_string();
-                            let sent = hex::encode(md5::Digest::finalize(md5.lock().expect("md5 lock").clone()));
-                            let plain = etag.trim_matches('"');
-                            // A plain-MD5 ETag must match what we sent; vendors that use
-                            // other ETags (encryption) are trusted on their word.
-                            if plain.len() == 32 && plain.chars().all(|c| c.is_ascii_hexdigit()) && plain != sent {
-                                return Err(Error::new(
-                                    Code::NetworkReset,
-                                    format!("part {n} arrived damaged (ETag {plain}, sent MD5 {sent}); sending it again"),
-                                ));
-                            }
-                            Ok(etag)
-                        });
-                        if out.is_err() {
-                            // This part's bytes will go again; take them back from progress.
-                            let _ = attempt;
-                            progress.rewind(progress.sent().saturating_sub(sent_before).min(len));
+        let st_ref = &st;
+        let mut results: futures_util::stream::BoxStream<'_, Result<PartDone>> =
+            if upload.source.is_remote() {
+                // Buffers in flight plus the one being filled stay within the budget.
+                let parallel = (MEMORY_BUDGET / part_size).saturating_sub(1).clamp(1, 4) as usize;
+                let reader = InOrder::new(&upload.source, upload.size);
+                futures_util::stream::unfold(
+                    (reader, missing.into_iter()),
+                    move |(mut reader, mut left)| async move {
+                        let n = left.next()?;
+                        let offset = (n as u64 - 1) * part_size;
+                        let got = reader.read(offset, expected(n)).await.map(|b| (n, b));
+                        Some((got, (reader, left)))
+                    },
+                )
+                .map(move |got| async move {
+                    let (n, buf) = got?;
+                    let len = buf.len() as u64;
+                    self.send_part(ctx, st_ref, n, len, || {
+                        let buf = buf.clone();
+                        async move {
+                            let once = futures_util::stream::once(async move {
+                                Ok::<Bytes, std::io::Error>(buf)
+                            });
+                            Ok(Box::pin(once) as transfer::ByteStream)
                         }
-                        out
                     })
-                    .await?;
-                    Ok::<PartDone, Error>(PartDone { n, etag, size: len })
-                }
-            })
-            .buffer_unordered(parallel);
+                    .await
+                })
+                .buffer_unordered(parallel)
+                .boxed()
+            } else {
+                // Enough parts in flight to fill the pipe, few enough that a crash loses
+                // little: about an eighth of the file at most, within the memory budget.
+                let parallel =
+                    ((count as u64) / 8).clamp(2, (MEMORY_BUDGET / part_size).max(1)) as usize;
+                futures_util::stream::iter(missing)
+                    .map(move |n| async move {
+                        let len = expected(n);
+                        let offset = (n as u64 - 1) * part_size;
+                        self.send_part(ctx, st_ref, n, len, || {
+                            upload.source.open_range(offset, len)
+                        })
+                        .await
+                    })
+                    .buffer_unordered(parallel)
+                    .boxed()
+            };
         while let Some(part) = results.next().await {
             let part = part?;
             let snapshot = {
@@ -503,6 +566,104 @@ impl S3 {
             chrono::Utc::now() + chrono::Duration::from_std(self.link_expiry).unwrap_or_default();
         Ok((req.uri().to_string(), Some(expires)))
     }
+}
+
+/// Times a part's download may break off and be reopened before the upload fails (the
+/// job keeps its parts and resumes from the first missing one).
+const REOPENS_PER_PART: u32 = 3;
+
+/// Reads a download once, in order, cutting it into parts. When the response breaks
+/// off, or a part is wanted that is not the next one (a resume), it reopens at that
+/// offset through `Source::open_range`: a bounded Range checked against its 206, or
+/// skipping ahead in an origin that ignores Range.
+struct InOrder<'a> {
+    source: &'a transfer::Source,
+    size: u64,
+    stream: Option<transfer::ByteStream>,
+    /// Source offset of the next byte `carry` (then the stream) holds.
+    pos: u64,
+    carry: Bytes,
+}
+
+impl<'a> InOrder<'a> {
+    fn new(source: &'a transfer::Source, size: u64) -> Self {
+        InOrder {
+            source,
+            size,
+            stream: None,
+            pos: 0,
+            carry: Bytes::new(),
+        }
+    }
+
+    /// Exactly the `len` bytes at `offset`.
+    async fn read(&mut self, offset: u64, len: u64) -> Result<Bytes> {
+        if offset != self.pos {
+            self.stream = None;
+            self.carry = Bytes::new();
+            self.pos = offset;
+        }
+        let mut buf = bytes::BytesMut::with_capacity(len as usize);
+        let mut reopens = 0u32;
+        while (buf.len() as u64) < len {
+            if !self.carry.is_empty() {
+                let take = (len as usize - buf.len()).min(self.carry.len());
+                buf.extend_from_slice(&self.carry.split_to(take));
+                self.pos += take as u64;
+                continue;
+            }
+            let broke = match self.stream.as_mut() {
+                None => match self.source.open_range(self.pos, self.size - self.pos).await {
+                    Ok(s) => {
+                        self.stream = Some(s);
+                        continue;
+                    }
+                    Err(e) if e.is_transient() => e.message,
+                    Err(e) => return Err(e),
+                },
+                Some(stream) => match stream.next().await {
+                    Some(Ok(chunk)) => {
+                        self.carry = chunk;
+                        continue;
+                    }
+                    Some(Err(e)) => e.to_string(),
+                    None => "the download ended early".to_string(),
+                },
+            };
+            self.stream = None;
+            reopens += 1;
+            if reopens > REOPENS_PER_PART {
+                return Err(Error::new(
+                    Code::NetworkReset,
+                    format!(
+                        "the download kept breaking off at byte {}: {broke}",
+                        self.pos
+                    ),
+                ));
+            }
+            tracing::debug!(
+                at = self.pos,
+                "the download broke off; reopening it there: {broke}"
+            );
+        }
+        Ok(buf.freeze())
+    }
+}
+
+/// The key an earlier attempt of this job journaled before it sent anything (a single
+/// PUT, or a multipart upload), for a source of the same size: sending again to it
+/// replaces that object instead of leaving a second one.
+fn journaled_key(ctx: &Ctx, size: u64) -> Option<String> {
+    let st = ctx.load_state()?;
+    let kind = st.get("kind")?.as_str()?;
+    if !matches!(kind, "s3-put" | "s3-multipart") || st.get("size")?.as_u64()? != size {
+        return None;
+    }
+    Some(st.get("key")?.as_str()?.to_string())
+}
+
+fn save_key(ctx: &Ctx, key: &str, size: u64) -> Result<()> {
+    ctx.save_state(&serde_json::json!({ "kind": "s3-put", "key": key, "size": size }))
 }
 
 /// Map an SDK error to Ferry's codes; the S3 error code and message are kept.
@@ -672,8 +833,16 @@ impl Provider for S3 {
                 expires_at,
             }]);
         }
-        let key = self.key_for(&upload.api_name);
-        // A PUT to one key is idempotent: retrying it cannot create a duplicate.
+        // A PUT to one key is idempotent: retrying it cannot create a duplicate, and the
+        // key is journaled before it goes out, so neither can a resumed job.
+        let key = match journaled_key(ctx, upload.size) {
+            Some(key) => key,
+            None => {
+                let key = self.key_for(&upload.api_name);
+                save_key(ctx, &key, upload.size)?;
+                key
+            }
+        };
         retry::run(ctx, retry::Idempotency::Safe, |_| async {
             ctx.progress.start(upload.size);
             let stream = upload.source.open_range(0, upload.size).await?;

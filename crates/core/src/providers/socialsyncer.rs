@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use reqwest::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::http::{self, str_field};
 use super::{
@@ -45,7 +45,8 @@ pub struct SocialSyncer {
     key: Secret,
 }
 
-#[derive(Deserialize)]
+/// The presign answer; journaled before the PUT (see `http::presign_then_put`).
+#[derive(Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Presigned {
     upload_url: String,
@@ -107,6 +108,7 @@ impl Provider for SocialSyncer {
             SERVICE,
             || self.presign(ctx, upload),
             |p: &Presigned| &p.upload_url,
+            |p: &Presigned| &p.public_url,
         )
         .await?;
         Ok(vec![RemoteMedia {

@@ -1,10 +1,13 @@
 //! Synposter: `POST /v1/media` for a presigned storage URL, then PUT the bytes there with
 //! the same Content-Type (providers.md §2). Auth is `x-api-key`. No media list, get or
 //! delete exists yet; URL imports are fetch-and-forward by the engine.
+//!
+//! The key travels in a header of Synposter's own, which HTTP clients do not treat as a
+//! credential: calls that carry it never follow a redirect to another origin.
 
 use async_trait::async_trait;
 use reqwest::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::http::{self, str_field};
 use super::{
@@ -32,7 +35,8 @@ pub struct Synposter {
     key: Secret,
 }
 
-#[derive(Deserialize)]
+/// The presign answer; journaled before the PUT (see `http::presign_then_put`).
+#[derive(Deserialize, Serialize)]
 struct Presigned {
     id: String,
     upload_url: String,
@@ -51,6 +55,16 @@ fn refine(
         (400, Some("invalid_filename")) => Some(Code::InputInvalidFilename),
         (400, Some("invalid_mime_type")) => Some(Code::InputUnsupportedType),
         (429, Some("post_limit_reached")) => Some(Code::ProviderRejected),
+        (300..=399, _) => {
+            return (
+                Some(Code::ProviderRejected),
+                Some(
+                    "the API redirected elsewhere, and Ferry does not send the API key to \
+                     another host; check the account's api_url"
+                        .to_string(),
+                ),
+            )
+        }
         _ => None,
     };
     let msg = str_field(json, "message").or(err).map(str::to_string);
@@ -65,9 +79,8 @@ impl Synposter {
         })
     }
 
-    async fn presign(&self, ctx: &Ctx, upload: &Upload) -> Result<Presigned> {
-        let req = ctx
-            .http
+    async fn presign(&self, upload: &Upload) -> Result<Presigned> {
+        let req = crate::transfer::same_origin_client()
             .post(http::join(&self.api_url, "media"))
             .header("x-api-key", self.key.expose())
             .json(&serde_json::json!({ "filename": upload.api_name, "mime_type": upload.mime }));
@@ -93,8 +106,9 @@ impl Provider for Synposter {
             ctx,
             upload,
             SERVICE,
-            || self.presign(ctx, upload),
+            || self.presign(upload),
             |p: &Presigned| &p.upload_url,
+            |p: &Presigned| &p.public_url,
         )
         .await?;
         Ok(vec![RemoteMedia {
@@ -112,7 +126,11 @@ impl Provider for Synposter {
         let url = http::join(&self.api_url, "usage");
         http::probe(
             ctx,
-            || ctx.http.get(&url).header("x-api-key", self.key.expose()),
+            || {
+                crate::transfer::same_origin_client()
+                    .get(&url)
+                    .header("x-api-key", self.key.expose())
+            },
             SERVICE,
             refine,
         )

@@ -148,8 +148,11 @@ impl Progress {
 }
 
 /// Where a provider keeps what it needs to resume an interrupted transfer (an S3
-/// multipart upload id and its parts, a FastPix session URL). The queue stores it in the
-/// job's row, so it survives a crash.
+/// multipart upload id and its parts, a FastPix session URL) and the handles of a
+/// create, saved before the request that uses them goes out (the S3 key, FastPix's
+/// `ferry_ref`, a presign answer, what PostSyncer's library held before an import), so
+/// an attempt cut off while waiting for an answer resumes against the same remote
+/// object. The queue stores it in the job's row, so it survives a crash.
 pub trait Journal: Send + Sync {
     fn load(&self) -> Option<serde_json::Value>;
     fn save(&self, state: &serde_json::Value) -> Result<()>;
@@ -225,6 +228,37 @@ pub fn http_client() -> reqwest::Client {
         .expect("the HTTP client's fixed configuration is valid")
 }
 
+/// Like [`http_client`], for requests that carry a secret in a header of the API's own
+/// (Synposter's `x-api-key`). reqwest strips `Authorization` and cookies when a redirect
+/// leads to another host, but forwards any other header; so these requests follow a
+/// redirect only within the same origin (scheme, host and port) and otherwise get the
+/// 3xx answer itself, which the provider reports.
+pub fn same_origin_client() -> reqwest::Client {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            let policy = reqwest::redirect::Policy::custom(|attempt| {
+                let same = attempt
+                    .previous()
+                    .first()
+                    .is_some_and(|first| first.origin() == attempt.url().origin());
+                if same && attempt.previous().len() < 10 {
+                    attempt.follow()
+                } else {
+                    attempt.stop()
+                }
+            });
+            reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(15))
+                .read_timeout(Duration::from_secs(300))
+                .redirect(policy)
+                .user_agent(concat!("ferry/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .expect("the HTTP client's fixed configuration is valid")
+        })
+        .clone()
+}
+
 /// Where an upload's bytes come from. Reopened for every attempt.
 pub enum Source {
     /// A file on disk, with the size and mtime it had when the job was prepared: a file
@@ -234,8 +268,10 @@ pub enum Source {
         fingerprint: Fingerprint,
         tap: Arc<Mutex<HashTap>>,
     },
-    /// A download being forwarded. The first attempt uses the response already opened
-    /// (whose first bytes were sniffed); a retry fetches again.
+    /// A download being forwarded. The first read from byte 0 uses the response already
+    /// opened (whose first bytes were sniffed); any other read asks for exactly its
+    /// bytes with a bounded `Range`, checked against the 206 and its Content-Range, and
+    /// copes with an origin that ignores Range (a 200 with the whole body).
     Remote {
         url: url::Url,
         http: reqwest::Client,
@@ -457,29 +493,118 @@ impl Source {
             }
             Source::Remote { url, http, first } => {
                 if offset == 0 {
-                    if let Some(s) = first.lock().expect("source lock").take() {
-                        return Ok(s);
+                    let opened = first.lock().expect("source lock").take();
+                    if let Some(s) = opened {
+                        // The response already open starts at byte 0: take exactly `len`.
+                        return Ok(take_exact(s, 0, len));
                     }
                 }
-                let mut req = http.get(url.clone());
-                if offset > 0 {
-                    req = req.header(http::header::RANGE, format!("bytes={offset}-"));
+                if len == 0 {
+                    return Ok(Box::pin(futures_util::stream::empty()));
                 }
-                let resp = req
+                // A bounded range: each piece gets exactly its bytes, never "from here to
+                // the end" (parts sent in parallel would each pull the rest of the file).
+                let last = offset + len - 1;
+                let resp = http
+                    .get(url.clone())
+                    .header(http::header::RANGE, format!("bytes={offset}-{last}"))
                     .send()
                     .await
                     .map_err(|e| Error::from_reqwest(e, false))?;
-                if !resp.status().is_success() {
-                    return Err(Error::new(
-                        Code::ProviderUnavailable,
-                        format!("fetching the URL again failed with HTTP {}", resp.status()),
+                let status = resp.status().as_u16();
+                let body = |resp: reqwest::Response| -> ByteStream {
+                    // Without the URL (it may be a tokened link): see `Error::from_reqwest`.
+                    Box::pin(
+                        resp.bytes_stream()
+                            .map_err(|e| std::io::Error::other(e.without_url())),
                     )
-                    .with_status(resp.status().as_u16()));
+                };
+                match status {
+                    206 => {
+                        let got = resp
+                            .headers()
+                            .get(http::header::CONTENT_RANGE)
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(parse_content_range);
+                        if got != Some((offset, last)) {
+                            return Err(Error::new(
+                                Code::ProviderProtocol,
+                                format!(
+                                    "the source answered a different range than bytes {offset}-{last} ({})",
+                                    resp.headers()
+                                        .get(http::header::CONTENT_RANGE)
+                                        .and_then(|v| v.to_str().ok())
+                                        .unwrap_or("no Content-Range")
+                                ),
+                            ));
+                        }
+                        Ok(take_exact(body(resp), 0, len))
+                    }
+                    // The origin ignores Range and sends the whole body: skip to `offset`
+                    // as it streams by (memory stays flat; only the download is longer).
+                    200 => Ok(take_exact(body(resp), offset, len)),
+                    _ => Err(Error::new(
+                        if resp.status().is_server_error() {
+                            Code::ProviderUnavailable
+                        } else {
+                            Code::ProviderRejected
+                        },
+                        format!("fetching the URL again failed with HTTP {status}"),
+                    )
+                    .with_status(status)),
                 }
-                Ok(Box::pin(resp.bytes_stream().map_err(std::io::Error::other)))
             }
         }
     }
+
+    /// Whether the bytes come from a download (which is best read once, in order).
+    pub fn is_remote(&self) -> bool {
+        matches!(self, Source::Remote { .. })
+    }
+}
+
+/// `bytes a-b/total` (or `bytes a-b/*`) → (a, b).
+fn parse_content_range(v: &str) -> Option<(u64, u64)> {
+    let range = v.trim().strip_prefix("bytes ")?.split('/').next()?;
+    let (a, b) = range.split_once('-')?;
+    Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
+}
+
+/// Skip `skip` bytes of a stream, then yield exactly `len` bytes and stop (the rest is
+/// dropped unread); a stream that ends before that is an error, never a short body.
+pub fn take_exact(inner: ByteStream, skip: u64, len: u64) -> ByteStream {
+    Box::pin(futures_util::stream::unfold(
+        (inner, skip, len),
+        |(mut inner, mut skip, left)| async move {
+            loop {
+                if left == 0 {
+                    return None;
+                }
+                match inner.next().await {
+                    Some(Ok(mut b)) => {
+                        if skip > 0 {
+                            let s = skip.min(b.len() as u64);
+                            b = b.slice(s as usize..);
+                            skip -= s;
+                        }
+                        if b.is_empty() {
+                            continue;
+                        }
+                        let n = left.min(b.len() as u64);
+                        return Some((Ok(b.slice(..n as usize)), (inner, skip, left - n)));
+                    }
+                    Some(Err(e)) => return Some((Err(e), (inner, skip, 0))),
+                    None => {
+                        let e = std::io::Error::new(
+                            std::io::ErrorKind::UnexpectedEof,
+                            "the download ended before all its bytes arrived",
+                        );
+                        return Some((Err(e), (inner, skip, 0)));
+                    }
+                }
+            }
+        },
+    ))
 }
 
 fn check_unchanged(path: &std::path::Path, fp: &Fingerprint) -> Result<()> {
@@ -532,6 +657,36 @@ pub async fn with_body(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn chunks(parts: &[&[u8]]) -> ByteStream {
+        let v: Vec<std::io::Result<Bytes>> = parts
+            .iter()
+            .map(|p| Ok(Bytes::copy_from_slice(p)))
+            .collect();
+        Box::pin(futures_util::stream::iter(v))
+    }
+
+    async fn collect(s: ByteStream) -> std::io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut s = s;
+        while let Some(b) = s.next().await {
+            out.extend_from_slice(&b?);
+        }
+        Ok(out)
+    }
+
+    #[tokio::test]
+    async fn take_exact_skips_then_yields_exactly_its_bytes_and_refuses_a_short_source() {
+        let got = collect(take_exact(chunks(&[b"abc", b"defg", b"hij"]), 2, 5)).await;
+        assert_eq!(got.unwrap(), b"cdefg");
+        let got = collect(take_exact(chunks(&[b"abc"]), 0, 3)).await;
+        assert_eq!(got.unwrap(), b"abc");
+        let short = collect(take_exact(chunks(&[b"abc"]), 1, 5)).await;
+        assert_eq!(short.unwrap_err().kind(), std::io::ErrorKind::UnexpectedEof);
+        assert_eq!(parse_content_range("bytes 5-9/100"), Some((5, 9)));
+        assert_eq!(parse_content_range("bytes 0-0/*"), Some((0, 0)));
+        assert_eq!(parse_content_range("items 1-2"), None);
+    }
 
     #[tokio::test]
     async fn hashing_matches_blake3_and_stops_when_the_job_does() {

@@ -3,8 +3,9 @@
 //! Transient failures (408, 429, 5xx, connection errors) retry with jittered exponential
 //! backoff, honouring `Retry-After` / `X-RateLimit-Reset` as the provider parsed them.
 //! Everything else (400/401/403/404/422) is final. A create that is not idempotent is not
-//! repeated after an ambiguous failure (the body was sent, the answer lost) unless the
-//! caller's `landed` check shows it did not reach the server.
+//! repeated after an ambiguous failure — the body was sent and the answer lost, or the
+//! answer was a 408/5xx that a gateway gives while the origin stores it anyway — unless
+//! the caller's `landed` check shows it did not reach the server.
 
 use std::future::Future;
 use std::time::Duration;
@@ -91,7 +92,7 @@ where
         if err.code == Code::Cancelled || !err.is_transient() {
             return Err(err);
         }
-        if idem == Idempotency::Create && err.body_sent {
+        if idem == Idempotency::Create && err.may_have_landed() {
             match landed(&err).await {
                 Ok(Some(item)) => return Ok(item),
                 Ok(None) => {}
@@ -223,6 +224,38 @@ mod tests {
         .await;
         assert_eq!(r.unwrap(), 42);
         assert_eq!(n.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_gateway_timeout_on_a_create_asks_whether_it_landed_before_sending_again() {
+        for status in [408u16, 500, 502, 503, 504, 524] {
+            let n = AtomicU32::new(0);
+            let asked = AtomicU32::new(0);
+            let r = run_checked(
+                &ctx(),
+                Idempotency::Create,
+                |_| async {
+                    n.fetch_add(1, Ordering::SeqCst);
+                    Err::<u32, _>(
+                        Error::new(
+                            crate::providers::http::code_for_status(
+                                reqwest::StatusCode::from_u16(status).unwrap(),
+                            ),
+                            "gateway",
+                        )
+                        .with_status(status),
+                    )
+                },
+                |_| async {
+                    asked.fetch_add(1, Ordering::SeqCst);
+                    Ok(Some(9))
+                },
+            )
+            .await;
+            assert_eq!(r.unwrap(), 9, "{status}");
+            assert_eq!(n.load(Ordering::SeqCst), 1, "{status}: not sent again");
+            assert_eq!(asked.load(Ordering::SeqCst), 1, "{status}");
+        }
     }
 
     #[tokio::test]

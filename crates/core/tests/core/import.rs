@@ -50,6 +50,7 @@ async fn a_url_without_a_length_is_spilled_then_sent_and_named_from_disposition_
             content_length: false,
             content_disposition: Some("attachment; filename*=UTF-8''caf%C3%A9.png".into()),
             redirect_to: None,
+            ..OriginOpts::default()
         },
     );
     f.origin.serve_with(
@@ -60,6 +61,7 @@ async fn a_url_without_a_length_is_spilled_then_sent_and_named_from_disposition_
             content_length: true,
             content_disposition: None,
             redirect_to: Some("/dl/123".into()),
+            ..OriginOpts::default()
         },
     );
     let t = synposter(&f);

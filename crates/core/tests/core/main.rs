@@ -3,10 +3,13 @@
 //! Secret Service, and the wire format of request bodies on a raw socket.
 
 mod conformance;
+mod idempotency;
 mod import;
 mod keychain;
 mod queue;
 mod s3;
+mod security;
+mod spool;
 mod support;
 mod watch;
 mod wire;

@@ -4,6 +4,7 @@
 use ferry_core::transfer::Progress;
 use ferry_core::{Code, Kind};
 pub use ferry_fakes::s3s::{S3Server, ACCESS_KEY, SECRET_KEY};
+use ferry_fakes::OriginOpts;
 
 use crate::support::{png, TestEngine};
 
@@ -116,4 +117,62 @@ async fn s3_missing_bucket_is_a_configuration_error() {
         e.code,
         e.message
     );
+}
+
+/// 100 MiB that sniff as a PNG, different in every part (a misplaced range shows).
+fn big_source() -> Vec<u8> {
+    png(100 * 1024 * 1024 - 16)
+}
+
+async fn import_to_s3(opts: OriginOpts) -> (Vec<u8>, Vec<u8>, Vec<ferry_fakes::Recorded>) {
+    let server = S3Server::start("media");
+    let origin = ferry_fakes::origin::start().await;
+    let bytes = big_source();
+    origin.serve_with("/big/movie.png", bytes.clone(), opts);
+    let t = account(&server, &[], SECRET_KEY);
+    let media = t.import(&origin.url("/big/movie.png")).await.unwrap();
+    let stored = std::fs::read(server.object_path("media", &media[0].id)).unwrap();
+    (bytes, stored, origin.requests())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_100_mib_url_import_to_s3_from_an_origin_that_honours_range_arrives_intact() {
+    // The first download breaks off a third of the way: the rest comes through bounded
+    // ranges, each checked against its 206 and Content-Range.
+    let (bytes, stored, requests) = import_to_s3(OriginOpts {
+        content_type: "image/png".into(),
+        ranges: true,
+        cut_once_after: Some(33 * 1024 * 1024),
+        ..OriginOpts::default()
+    })
+    .await;
+    assert_eq!(stored.len(), bytes.len());
+    assert!(blake3::hash(&stored) == blake3::hash(&bytes), "same bytes");
+    let ranges: Vec<&str> = requests.iter().filter_map(|r| r.header("range")).collect();
+    assert!(!ranges.is_empty(), "the rest came by Range");
+    for r in ranges {
+        let (a, b) = r
+            .strip_prefix("bytes=")
+            .and_then(|s| s.split_once('-'))
+            .unwrap_or_else(|| panic!("bounded range: {r}"));
+        assert!(
+            a.parse::<u64>().is_ok() && b.parse::<u64>().is_ok(),
+            "bounded range: {r}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_100_mib_url_import_to_s3_from_an_origin_that_ignores_range_arrives_intact() {
+    // It breaks off too: the whole body comes again and is skipped up to where it broke.
+    let (bytes, stored, requests) = import_to_s3(OriginOpts {
+        content_type: "image/png".into(),
+        ranges: false,
+        cut_once_after: Some(45 * 1024 * 1024),
+        ..OriginOpts::default()
+    })
+    .await;
+    assert_eq!(stored.len(), bytes.len());
+    assert!(blake3::hash(&stored) == blake3::hash(&bytes), "same bytes");
+    assert_eq!(requests.len(), 2, "fetched again once, after the break");
 }
