@@ -328,7 +328,10 @@ fn quitting_the_app_interrupts_a_running_upload_and_the_next_launch_finishes_it(
     // Quit Ferry (tray menu, window close, logout all end in the exit handler).
     ferry_app::shutdown(t.app.handle());
     let jobs = t.ok("queue_list", json!({}));
-    assert_eq!(jobs[0]["status"], "queued", "interrupted, not cancelled: {jobs}");
+    assert_eq!(
+        jobs[0]["status"], "queued",
+        "interrupted, not cancelled: {jobs}"
+    );
 
     // The destination answers again by the next launch.
     let cfg = t.home().join("config.toml");

@@ -35,6 +35,9 @@ pub struct AccountView {
     pub default: bool,
 }
 
+/// A built provider with the account config it was built from.
+type Built = (AccountConfig, Arc<dyn Provider>);
+
 pub struct Accounts {
     home: Home,
     secrets: Arc<dyn SecretStore>,
@@ -42,7 +45,7 @@ pub struct Accounts {
     config: ConfigStore,
     /// Built providers by account, with the account config they were built from: a
     /// change made by another process rebuilds them.
-    providers: Mutex<HashMap<String, (AccountConfig, Arc<dyn Provider>)>>,
+    providers: Mutex<HashMap<String, Built>>,
 }
 
 impl Accounts {

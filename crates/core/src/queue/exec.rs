@@ -231,11 +231,12 @@ impl Queue {
             // Cancellable: a source that stalls before its first 8 KiB would otherwise
             // hold a pause or cancel until it sent them.
             let (upload, _spilled) = ctx
-                .cancellable(import::fetch(
+                .cancellable(import::fetch_with(
                     self.accounts.http(),
                     &url,
                     &spill,
                     limits.max_bytes,
+                    import::SpoolLimits::from_settings(&self.accounts.config().settings),
                 ))
                 .await?;
             media::check(

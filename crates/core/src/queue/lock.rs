@@ -163,13 +163,14 @@ mod tests {
     #[test]
     fn a_second_taker_is_told_who_holds_the_home() {
         let dir = tempfile::tempdir().unwrap();
-        let first = HomeLock::try_acquire(dir.path(), "ferry watch run")
-            .unwrap()
-            .ok()
-            .expect("first takes it");
+        let Ok(first) = HomeLock::try_acquire(dir.path(), "ferry watch run").unwrap() else {
+            panic!("the first takes it");
+        };
         // A second open file description behaves like another process for flock.
         let second = HomeLock::try_acquire(dir.path(), "ferry queue run").unwrap();
-        let held = second.err().expect("held");
+        let Err(held) = second else {
+            panic!("held by the first");
+        };
         assert_eq!(held.program, "ferry watch run");
         assert_eq!(held.pid, std::process::id());
         assert_eq!(holder(dir.path()).unwrap().program, "ferry watch run");

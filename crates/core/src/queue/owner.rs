@@ -34,7 +34,15 @@ impl Queue {
         let resumed = self.jobs.reclaim_all()?;
         *owner = Some(held);
         drop(owner);
-        remove_leftovers(dir);
+        // Spilled downloads and half-written library files a dead owner left behind
+        // (nobody else writes them).
+        match crate::import::remove_leftovers(dir) {
+            Ok(gone) if !gone.is_empty() => {
+                tracing::info!("removed {} leftover file(s) of an earlier run", gone.len())
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("leftover files: {}", e.message),
+        }
         if resumed > 0 {
             tracing::info!("resuming {resumed} interrupted job(s)");
         }
@@ -73,15 +81,6 @@ impl Queue {
     pub(crate) fn set_problem(&self, problem: Option<String>) {
         if let Some(l) = self.owner.lock().expect("owner lock").as_mut() {
             l.set_problem(problem);
-        }
-    }
-}
-
-/// Spilled downloads a dead owner left behind (nobody else writes there).
-fn remove_leftovers(dir: &std::path::Path) {
-    if let Ok(entries) = std::fs::read_dir(dir.join("spool")) {
-        for e in entries.flatten() {
-            let _ = std::fs::remove_file(e.path());
         }
     }
 }

@@ -686,7 +686,9 @@ async fn a_stop_interrupts_an_s3_upload_and_the_next_run_resumes_it() {
 async fn a_database_that_stays_busy_holds_sending_visibly_and_sending_resumes_after() {
     let t = TestEngine::with_account(Kind::Local, &[], None);
     // Busy for longer than this engine waits: every write fails meanwhile.
-    t.engine.set_db_busy_timeout(Duration::from_millis(100));
+    t.engine
+        .set_db_busy_timeout(Duration::from_millis(100))
+        .unwrap();
     let db_path = t.engine.home().data_dir.join("ferry.db");
     let blocker = rusqlite::Connection::open(&db_path).unwrap();
     let a = t.file("a.png", &png(1000));

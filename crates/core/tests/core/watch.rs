@@ -525,7 +525,7 @@ async fn a_removed_rules_id_is_never_reused_so_its_old_jobs_never_get_a_new_dele
     write(&keep, &png(3000));
     let job = h
         .engine()
-        .enqueue_paths(&[keep.clone()], "dest", "watch:w1", false)
+        .enqueue_paths(std::slice::from_ref(&keep), "dest", "watch:w1", false)
         .unwrap()[0];
     h.engine().watch_remove(&old).unwrap();
     // A new rule on the same folder deletes after upload: it must not be `w1`.
@@ -553,7 +553,12 @@ async fn an_action_never_touches_a_file_outside_the_rules_folder() {
     write(&outside, &png(4000));
     let job = h
         .engine()
-        .enqueue_paths(&[outside.clone()], "dest", &format!("watch:{id}"), false)
+        .enqueue_paths(
+            std::slice::from_ref(&outside),
+            "dest",
+            &format!("watch:{id}"),
+            false,
+        )
         .unwrap()[0];
     h.start();
     let state = after_state(h.engine(), job).await;
@@ -607,7 +612,12 @@ async fn a_file_changed_after_its_upload_stays_and_its_new_version_is_sent() {
     });
     let job = h
         .engine()
-        .enqueue_paths(&[path.clone()], "dest", &format!("watch:{id}"), false)
+        .enqueue_paths(
+            std::slice::from_ref(&path),
+            "dest",
+            &format!("watch:{id}"),
+            false,
+        )
         .unwrap()[0];
     h.t.run(job).await.unwrap();
     // The person saves a new version before the action runs.
