@@ -159,9 +159,10 @@ fn init_logging(verbose: u8) {
         1 => "warn,ferry_core=debug,ferry=debug",
         _ => "warn,ferry_core=trace,ferry=trace",
     };
+    // Ferry's own lines can quote a URL too: every line goes through the redactor.
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
+        .with_writer(|| ferry_core::redact::Writer::new(std::io::stderr()))
         .with_target(false)
         .init();
 }

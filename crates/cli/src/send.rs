@@ -89,14 +89,17 @@ pub async fn upload(
 
 pub async fn import(engine: Arc<Engine>, urls: Vec<String>, send: SendArgs) -> ExitCode {
     let account = send.to.clone().unwrap_or_else(|| engine.default_account());
-    if let Err(code) = check_account(&engine, &account, &urls, send.json) {
+    // The results name each URL without its query: a presigned link's signature is a
+    // credential, and output ends up in logs and terminals' scrollback.
+    let shown: Vec<String> = urls.iter().map(|u| ferry_core::redact::url(u)).collect();
+    if let Err(code) = check_account(&engine, &account, &shown, send.json) {
         return code;
     }
     let ids = match engine.enqueue_urls(&urls, &account, "cli") {
         Ok(ids) => ids,
         Err(e) => return fail_usage(&e),
     };
-    let jobs = urls.into_iter().zip(ids).collect();
+    let jobs = shown.into_iter().zip(ids).collect();
     run_and_report(engine, account, jobs, send).await
 }
 

@@ -500,3 +500,24 @@ async fn an_unreachable_keychain_is_a_clear_error_and_nothing_is_written() {
         "no plaintext fallback, no half-added account"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_import_of_a_signed_url_shows_it_without_its_query() {
+    let f = Fakes::start(Options::default()).await;
+    let h = Home::new();
+    let url = f
+        .origin
+        .url("/missing.png?X-Amz-Signature=secret-sig&X-Amz-Credential=secret-cred");
+    for json_flag in [false, true] {
+        let mut c = h.cmd();
+        c.args(["-v", "import"]).arg(&url);
+        if json_flag {
+            c.arg("--json");
+        }
+        let out = run(c).await;
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+        assert!(!all.contains("secret"), "the query was shown: {all}");
+        assert!(all.contains("/missing.png?[redacted]"), "{all}");
+    }
+}

@@ -16,6 +16,7 @@ pub mod links;
 pub mod media;
 pub mod providers;
 pub mod queue;
+pub mod redact;
 pub mod secrets;
 pub mod thumbs;
 pub mod transfer;

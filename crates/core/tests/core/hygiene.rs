@@ -1,0 +1,129 @@
+//! Hygiene: what Ferry shows and stores must not leak credentials or surprise the person —
+//! presigned queries kept out of messages, a private home, names that are safe to show
+//! and store, and background fetches that stay off this machine's private network.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use ferry_core::config::Home;
+use ferry_core::secrets::MemoryStore;
+use ferry_core::{Engine, RunOptions};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// A loopback HTTP server that answers each connection with `answer(request line)`
+/// (`None`: close without a word), counting connections. Stops when dropped.
+struct RawServer {
+    port: u16,
+    connections: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RawServer {
+    async fn start(answer: fn(&str, u16) -> Option<String>) -> RawServer {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let count = connections.clone();
+        let task = tokio::spawn(async move {
+            // Bounded: no test needs more than a few dozen connections.
+            for _ in 0..64 {
+                let Ok((mut sock, _)) = listener.accept().await else {
+                    return;
+                };
+                count.fetch_add(1, Ordering::SeqCst);
+                let mut buf = vec![0u8; 8192];
+                let mut got = 0;
+                while got < buf.len() {
+                    match sock.read(&mut buf[got..]).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => got += n,
+                    }
+                    if buf[..got].windows(4).any(|w| w == b"\r\n\r\n") {
+                        break;
+                    }
+                }
+                let head = String::from_utf8_lossy(&buf[..got]).into_owned();
+                let line = head.lines().next().unwrap_or("").to_string();
+                if let Some(reply) = answer(&line, port) {
+                    let _ = sock.write_all(reply.as_bytes()).await;
+                }
+                let _ = sock.shutdown().await;
+            }
+        });
+        RawServer {
+            port,
+            connections,
+            task,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+impl Drop for RawServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn engine_in(dir: &std::path::Path) -> Arc<Engine> {
+    Arc::new(Engine::with_secret_store(Home::at(dir), Arc::new(MemoryStore::default())).unwrap())
+}
+
+/// `/start?…` redirects to `/next?…`, which closes the connection without answering.
+fn redirect_then_hang_up(line: &str, port: u16) -> Option<String> {
+    if line.contains("/start") {
+        Some(format!(
+            "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:{port}/next.png?X-Amz-Signature=secret-two&X-Amz-Credential=cred-two\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        ))
+    } else {
+        None
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_url_that_redirects_and_fails_shows_no_query_in_the_error_or_the_job() {
+    let server = RawServer::start(redirect_then_hang_up).await;
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine_in(&dir.path().join("home"));
+    let url = server.url("/start.png?X-Amz-Signature=secret-one&token=secret-token");
+    let id = engine
+        .enqueue_urls(std::slice::from_ref(&url), "library", "test")
+        .unwrap()
+        .remove(0)
+        .unwrap();
+    engine
+        .run(RunOptions {
+            scope: Some(vec![id]),
+            ..RunOptions::default()
+        })
+        .await
+        .unwrap();
+    let job = engine.job(id).unwrap();
+    let err = job.error.clone().expect("the import failed");
+    assert!(
+        server.connections.load(Ordering::SeqCst) >= 2,
+        "the redirect was followed"
+    );
+    for secret in ["secret-one", "secret-token", "secret-two", "cred-two"] {
+        assert!(
+            !err.message.contains(secret),
+            "{secret} in the message: {}",
+            err.message
+        );
+        let json = serde_json::to_string(&job).unwrap();
+        assert!(!json.contains(secret), "{secret} in the job's JSON: {json}");
+    }
+    assert!(
+        err.message.contains("127.0.0.1"),
+        "the message still says where: {}",
+        err.message
+    );
+    assert_eq!(
+        job.input, url,
+        "the journal keeps the URL it needs to resume"
+    );
+}
