@@ -127,3 +127,55 @@ async fn a_signed_url_that_redirects_and_fails_shows_no_query_in_the_error_or_th
         "the journal keeps the URL it needs to resume"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn a_fresh_home_is_private_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("fresh").join("home");
+    let engine = engine_in(&home);
+    // Saving the config creates config.toml beside the database.
+    engine
+        .account_add(
+            "lib2",
+            ferry_core::Kind::Local,
+            &[],
+            ferry_core::SecretInput::None,
+        )
+        .unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&home), 0o700, "FERRY_HOME");
+    assert_eq!(mode(&home.join("ferry.db")), 0o600, "ferry.db");
+    assert_eq!(mode(&home.join("config.toml")), 0o600, "config.toml");
+    for side in ["ferry.db-wal", "ferry.db-shm"] {
+        let p = home.join(side);
+        if p.exists() {
+            assert_eq!(mode(&p), 0o600, "{side}");
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn separate_config_and_data_folders_are_both_created_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home {
+        config_dir: dir.path().join("config/ferry"),
+        data_dir: dir.path().join("data/ferry"),
+    };
+    let engine = Engine::with_secret_store(home.clone(), Arc::new(MemoryStore::default())).unwrap();
+    engine
+        .account_add(
+            "lib2",
+            ferry_core::Kind::Local,
+            &[],
+            ferry_core::SecretInput::None,
+        )
+        .unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&home.config_dir), 0o700);
+    assert_eq!(mode(&home.data_dir), 0o700);
+    assert_eq!(mode(&home.data_dir.join("ferry.db")), 0o600);
+}
