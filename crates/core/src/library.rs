@@ -164,8 +164,10 @@ impl Library {
     }
 
     /// Record what now exists remotely; an item already known (same account and remote
-    /// id) is updated, never duplicated.
+    /// id) is updated, never duplicated. The name is stored without bidi controls
+    /// (see [`crate::media::is_bidi_control`]): it is shown in every listing.
     pub fn record(&self, media: &RemoteMedia, p: &Provenance<'_>) -> Result<i64> {
+        let name = crate::media::strip_bidi(&media.name);
         let conn = self.db.conn();
         let now = Utc::now().to_rfc3339();
         conn.execute(
@@ -181,7 +183,7 @@ impl Library {
                 p.account,
                 p.kind.as_str(),
                 media.id,
-                media.name,
+                name,
                 (!media.mime_type.is_empty()).then_some(&media.mime_type),
                 media.size.map(|s| s as i64),
                 p.content_hash,

@@ -179,3 +179,86 @@ fn separate_config_and_data_folders_are_both_created_private() {
     assert_eq!(mode(&home.data_dir), 0o700);
     assert_eq!(mode(&home.data_dir.join("ferry.db")), 0o600);
 }
+
+/// Upload `bytes` named `name` to the local library; the file it landed as.
+async fn upload_to_library(
+    engine: &Arc<Engine>,
+    dir: &std::path::Path,
+    name: &str,
+    bytes: &[u8],
+) -> std::path::PathBuf {
+    let src = dir.join("in").join(folder_for(bytes));
+    std::fs::create_dir_all(&src).unwrap();
+    let path = src.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    let id = engine
+        .enqueue_paths(&[path], "library", "test", false)
+        .unwrap()[0];
+    engine
+        .run(RunOptions {
+            scope: Some(vec![id]),
+            ..RunOptions::default()
+        })
+        .await
+        .unwrap();
+    let media = crate::support::outcome(engine, id).expect("uploaded");
+    url::Url::parse(media[0].url.as_deref().unwrap())
+        .unwrap()
+        .to_file_path()
+        .unwrap()
+}
+
+/// A folder name per content, so two files of the same name can sit side by side.
+fn folder_for(bytes: &[u8]) -> String {
+    format!(
+        "{:x}",
+        bytes.iter().map(|b| *b as u64).sum::<u64>() + bytes.len() as u64
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_name_that_needs_a_number_is_shortened_and_keeps_its_extension() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine_in(&dir.path().join("home"));
+    // 251 bytes of stem (é is 2 bytes: the cut must not split one) + ".png": 255 bytes.
+    let name = format!("a{}.png", "é".repeat(125));
+    assert_eq!(name.len(), 255);
+    let first = upload_to_library(&engine, dir.path(), &name, &crate::support::png(100)).await;
+    let second = upload_to_library(&engine, dir.path(), &name, &crate::support::png(200)).await;
+    assert_eq!(first.file_name().unwrap().to_str().unwrap(), name);
+    let second = second.file_name().unwrap().to_str().unwrap().to_string();
+    assert!(second.len() <= 255, "{} bytes", second.len());
+    assert!(second.ends_with(" (2).png"), "{second}");
+    assert!(second.starts_with("aé"), "{second}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_255_byte_name_beginning_with_a_dot_is_stored_as_a_visible_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine_in(&dir.path().join("home"));
+    let name = format!(".{}", "b".repeat(254));
+    let placed = upload_to_library(&engine, dir.path(), &name, &crate::support::png(100)).await;
+    let placed = placed.file_name().unwrap().to_str().unwrap().to_string();
+    assert!(placed.len() <= 255, "{} bytes", placed.len());
+    assert!(placed.starts_with("_.bbb"), "{placed}");
+    // A second one gets its number at the end, not before a "extension" of 254 bytes.
+    let again = upload_to_library(&engine, dir.path(), &name, &crate::support::png(300)).await;
+    let again = again.file_name().unwrap().to_str().unwrap().to_string();
+    assert!(again.len() <= 255 && again.ends_with("b (2)"), "{again}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bidi_controls_are_stripped_from_the_stored_file_and_the_library_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine_in(&dir.path().join("home"));
+    let name = "holiday\u{202e}gnp.exe\u{2066}.png";
+    let placed = upload_to_library(&engine, dir.path(), name, &crate::support::png(100)).await;
+    assert_eq!(
+        placed.file_name().unwrap().to_str().unwrap(),
+        "holidaygnp.exe.png"
+    );
+    let items = engine
+        .library(&ferry_core::library::Filter::default())
+        .unwrap();
+    assert_eq!(items[0].name, "holidaygnp.exe.png");
+}
