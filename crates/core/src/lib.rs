@@ -15,6 +15,7 @@ pub mod library;
 pub mod links;
 pub mod media;
 pub mod providers;
+pub mod public_net;
 pub mod queue;
 pub mod redact;
 pub mod secrets;

@@ -5,7 +5,8 @@
 //! Hosts decide where the cache lives and how it is served (the desktop serves it through
 //! its asset protocol, scoped to that folder only). The only remote fetch is an item's own
 //! link when it has no file on this computer (an image imported from a URL straight to a
-//! remote destination), capped in size; nothing but derived pixels is kept.
+//! remote destination), capped in size, and only from public internet addresses (see
+//! [`crate::public_net`]); nothing but derived pixels is kept.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -63,13 +64,9 @@ pub fn remote_source(item: &LibraryItem) -> Option<url::Url> {
 
 /// Fetch `item`'s image from its own link (see [`remote_source`]) into a temp file in
 /// `cache`, make its thumbnail and record it. The body is read with a running cap, so a
-/// wrong Content-Length cannot make it larger than [`MAX_REMOTE_BYTES`].
-pub async fn fetch_remote(
-    http: &reqwest::Client,
-    library: &Library,
-    item: &LibraryItem,
-    cache: &Path,
-) -> Result<PathBuf> {
+/// wrong Content-Length cannot make it larger than [`MAX_REMOTE_BYTES`]. The link came from
+/// a provider, not from the person: it is fetched only from a public address.
+pub async fn fetch_remote(library: &Library, item: &LibraryItem, cache: &Path) -> Result<PathBuf> {
     use std::io::Write;
     let url = remote_source(item).ok_or_else(|| {
         Error::new(
@@ -77,8 +74,11 @@ pub async fn fetch_remote(
             format!("{} has no link to make a thumbnail from", item.name),
         )
     })?;
-    let mut resp =
-        crate::providers::http::send(http.get(url).timeout(REMOTE_TIMEOUT), false).await?;
+    crate::public_net::check_url(&url).map_err(|e| e.context(&item.name))?;
+    let http = crate::public_net::client()?;
+    let mut resp = crate::providers::http::send(http.get(url).timeout(REMOTE_TIMEOUT), false)
+        .await
+        .map_err(|e| e.context(&item.name))?;
     if !resp.status().is_success() {
         return Err(Error::new(
             crate::providers::http::code_for_status(resp.status()),
@@ -149,9 +149,9 @@ pub fn remote_candidates(
 }
 
 impl crate::Engine {
-    /// [`fetch_remote`] with the engine's HTTP client and library.
+    /// [`fetch_remote`] with the engine's library.
     pub async fn fetch_thumbnail(&self, item: &LibraryItem, cache: &Path) -> Result<PathBuf> {
-        fetch_remote(self.http(), self.library_handle(), item, cache).await
+        fetch_remote(self.library_handle(), item, cache).await
     }
 }
 

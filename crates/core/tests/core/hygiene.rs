@@ -262,3 +262,92 @@ async fn bidi_controls_are_stripped_from_the_stored_file_and_the_library_name() 
         .unwrap();
     assert_eq!(items[0].name, "holidaygnp.exe.png");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thumbnail_fetch_from_a_loopback_link_is_refused_without_contacting_it() {
+    let server = RawServer::start(|_, _| {
+        Some("HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: 0\r\n\r\n".into())
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine_in(&dir.path().join("home"));
+    let media = ferry_core::RemoteMedia {
+        id: "remote-1".into(),
+        name: "x.png".into(),
+        url: Some(server.url("/x.png")),
+        mime_type: "image/png".into(),
+        size: Some(10),
+        status: ferry_core::MediaStatus::Ready,
+        expires_at: None,
+    };
+    let id = engine
+        .library_handle()
+        .record(
+            &media,
+            &ferry_core::library::Provenance {
+                account: "elsewhere",
+                kind: ferry_core::Kind::Synposter,
+                content_hash: None,
+                job_id: None,
+                source: None,
+            },
+        )
+        .unwrap();
+    let item = engine.library_handle().get(id).unwrap().unwrap();
+    let err = engine
+        .fetch_thumbnail(&item, &dir.path().join("thumbs"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code,
+        ferry_core::Code::InputInvalidUrl,
+        "{}",
+        err.message
+    );
+    assert!(err.message.contains("public"), "{}", err.message);
+    assert_eq!(
+        server.connections.load(Ordering::SeqCst),
+        0,
+        "the loopback server was not contacted"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thumbnail_link_whose_name_resolves_to_loopback_is_refused_without_contacting_it() {
+    let server = RawServer::start(|_, _| None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine_in(&dir.path().join("home"));
+    let media = ferry_core::RemoteMedia {
+        id: "remote-2".into(),
+        name: "y.png".into(),
+        url: Some(format!("http://localhost:{}/y.png", server.port)),
+        mime_type: "image/png".into(),
+        size: Some(10),
+        status: ferry_core::MediaStatus::Ready,
+        expires_at: None,
+    };
+    let id = engine
+        .library_handle()
+        .record(
+            &media,
+            &ferry_core::library::Provenance {
+                account: "elsewhere",
+                kind: ferry_core::Kind::Synposter,
+                content_hash: None,
+                job_id: None,
+                source: None,
+            },
+        )
+        .unwrap();
+    let item = engine.library_handle().get(id).unwrap().unwrap();
+    let err = engine
+        .fetch_thumbnail(&item, &dir.path().join("thumbs"))
+        .await
+        .unwrap_err();
+    assert!(
+        err.message.contains("not a public address"),
+        "{}",
+        err.message
+    );
+    assert_eq!(server.connections.load(Ordering::SeqCst), 0);
+}
