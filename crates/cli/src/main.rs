@@ -168,7 +168,7 @@ fn init_logging(verbose: u8) {
 }
 
 pub fn fail_usage(e: &Error) -> ExitCode {
-    eprintln!("ferry: {} [{}]", e.message, e.code);
+    eprintln!("ferry: {} [{}]", render::shown(&e.message), e.code);
     ExitCode::from(2)
 }
 
@@ -177,7 +177,7 @@ pub fn fail(e: &Error) -> ExitCode {
     if e.code.is_configuration() || e.code == Code::ProviderUnsupported {
         fail_usage(e)
     } else {
-        eprintln!("ferry: {} [{}]", e.message, e.code);
+        eprintln!("ferry: {} [{}]", render::shown(&e.message), e.code);
         ExitCode::from(1)
     }
 }
@@ -272,7 +272,7 @@ async fn account(engine: &Engine, cmd: AccountCmd) -> ExitCode {
                         if a.default { " (default)" } else { "" },
                         a.kind,
                         a.secret,
-                        opts.join(" ")
+                        render::shown(&opts.join(" "))
                     );
                 }
             }
@@ -287,7 +287,8 @@ async fn account(engine: &Engine, cmd: AccountCmd) -> ExitCode {
             Err(e) => {
                 eprintln!(
                     "ferry: account `{name}` failed its test: {} [{}]",
-                    e.message, e.code
+                    render::shown(&e.message),
+                    e.code
                 );
                 ExitCode::from(1)
             }
@@ -305,7 +306,7 @@ async fn account(engine: &Engine, cmd: AccountCmd) -> ExitCode {
                     println!("nothing to clean up at `{name}`");
                 }
                 for d in done {
-                    println!("{d}");
+                    println!("{}", render::shown(&d));
                 }
                 ExitCode::SUCCESS
             }
@@ -340,7 +341,11 @@ async fn library(engine: &Engine, args: LibraryArgs) -> ExitCode {
         }
         Some(LibraryCmd::Delete { id }) => match engine.library_delete(id).await {
             Ok(item) => {
-                println!("deleted {} from `{}`", item.name, item.account);
+                println!(
+                    "deleted {} from `{}`",
+                    render::shown(&item.name),
+                    item.account
+                );
                 ExitCode::SUCCESS
             }
             Err(e) => fail(&e),
@@ -373,3 +378,4 @@ async fn library(engine: &Engine, args: LibraryArgs) -> ExitCode {
 pub fn use_bars(json: bool) -> bool {
     !json && std::io::stderr().is_terminal()
 }
+

@@ -265,7 +265,7 @@ fn progress_bars(
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| input.clone());
-            bar.set_prefix(name);
+            bar.set_prefix(render::shown(&name).into_owned());
             bar.set_message("waiting");
             bars.insert(*id, bar);
         }
