@@ -78,7 +78,7 @@ pub struct SendArgs {
     /// Print one JSON document instead of lines.
     #[arg(long)]
     pub json: bool,
-    /// Files sent at once (default: the config's `concurrency`, 4).
+    /// Files sent at once (default: the config's `concurrency`, 8).
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
 }
@@ -379,3 +379,31 @@ pub fn use_bars(json: bool) -> bool {
     !json && std::io::stderr().is_terminal()
 }
 
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+    use ferry_core::config::Settings;
+
+    #[test]
+    fn the_concurrency_help_and_the_readme_state_the_configs_defaults() {
+        let defaults = Settings::default();
+        let cli = super::Cli::command();
+        let upload = cli.find_subcommand("upload").expect("upload");
+        let help = upload
+            .get_arguments()
+            .find(|a| a.get_id() == "concurrency")
+            .and_then(|a| a.get_help())
+            .map(|h| h.to_string())
+            .expect("--concurrency has help");
+        assert!(
+            help.contains(&format!("`concurrency`, {})", defaults.concurrency)),
+            "{help}"
+        );
+        let readme = include_str!("../../../README.md");
+        let said = format!(
+            "{} files at once, at most {} per account",
+            defaults.concurrency, defaults.per_account
+        );
+        assert!(readme.contains(&said), "README should say: {said}");
+    }
+}
