@@ -72,9 +72,19 @@ pub struct LibraryItem {
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
     pub job_id: Option<i64>,
-    /// The path or URL it came from.
+    /// The path or URL it came from; a URL without its query (a pasted presigned link's
+    /// signature is a credential, and nothing needs it once the item exists).
+    #[serde(serialize_with = "serialize_source")]
     pub source: Option<String>,
     pub thumbnail: Option<String>,
+}
+
+/// Rows recorded before sources were stored redacted are shown redacted too.
+fn serialize_source<S: serde::Serializer>(v: &Option<String>, ser: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(s) => ser.serialize_some(&crate::redact::text(s)),
+        None => ser.serialize_none(),
+    }
 }
 
 impl LibraryItem {
@@ -168,6 +178,7 @@ impl Library {
     /// (see [`crate::media::is_bidi_control`]): it is shown in every listing.
     pub fn record(&self, media: &RemoteMedia, p: &Provenance<'_>) -> Result<i64> {
         let name = crate::media::strip_bidi(&media.name);
+        let source = p.source.map(|s| crate::redact::text(s).into_owned());
         let conn = self.db.conn();
         let now = Utc::now().to_rfc3339();
         conn.execute(
@@ -192,7 +203,7 @@ impl Library {
                 now,
                 media.expires_at.map(|e| e.to_rfc3339()),
                 p.job_id,
-                p.source,
+                source,
             ],
         )
         .map_err(|e| self.db.err(e))?;

@@ -351,3 +351,38 @@ async fn a_thumbnail_link_whose_name_resolves_to_loopback_is_refused_without_con
     );
     assert_eq!(server.connections.load(Ordering::SeqCst), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_url_imported_to_the_library_is_recorded_and_listed_without_its_query() {
+    let f = ferry_fakes::Fakes::start(ferry_fakes::Options::default()).await;
+    f.origin
+        .serve("/signed.png", crate::support::png(2000), "image/png");
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine_in(&dir.path().join("home"));
+    let url = f.origin.url("/signed.png?X-Amz-Signature=secret-sig");
+    let id = engine
+        .enqueue_urls(std::slice::from_ref(&url), "library", "test")
+        .unwrap()
+        .remove(0)
+        .unwrap();
+    engine
+        .run(RunOptions {
+            scope: Some(vec![id]),
+            ..RunOptions::default()
+        })
+        .await
+        .unwrap();
+    crate::support::outcome(&engine, id).expect("imported");
+    let items = engine
+        .library(&ferry_core::library::Filter::default())
+        .unwrap();
+    assert_eq!(items.len(), 1);
+    let json = serde_json::to_string(&items).unwrap();
+    assert!(!json.contains("secret-sig"), "{json}");
+    assert_eq!(
+        items[0].source.as_deref(),
+        Some(ferry_core::redact::url(&url).as_str())
+    );
+    let job = serde_json::to_string(&engine.job(id).unwrap()).unwrap();
+    assert!(!job.contains("secret-sig"), "{job}");
+}
