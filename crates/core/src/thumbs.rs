@@ -31,7 +31,8 @@ pub const MAX_REMOTE_BYTES: u64 = 20 * 1024 * 1024;
 const REMOTE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The local file a thumbnail can be made from, if there is one: the path it was sent
-/// from, else the local library's own copy (a `file://` URL).
+/// from, else the local library's own copy (a `file://` URL). A `file://` link from any
+/// other provider is a remote API's answer, not a file Ferry put here: never read.
 pub fn source_of(item: &LibraryItem) -> Option<PathBuf> {
     let from_source = item
         .source
@@ -39,6 +40,9 @@ pub fn source_of(item: &LibraryItem) -> Option<PathBuf> {
         .map(PathBuf::from)
         .filter(|p| p.is_absolute() && p.is_file());
     from_source.or_else(|| {
+        if item.provider != crate::Kind::Local {
+            return None;
+        }
         item.url
             .as_deref()
             .and_then(|u| url::Url::parse(u).ok())
@@ -269,6 +273,38 @@ mod tests {
                 .save(path)
                 .unwrap();
         }
+    }
+
+    #[test]
+    fn only_the_local_librarys_file_links_count_as_a_file_on_this_computer() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("x.png");
+        write_png(&file, 4, 4, false);
+        let link = url::Url::from_file_path(&file).unwrap().to_string();
+        let mut item = LibraryItem {
+            id: 1,
+            account: "a".into(),
+            provider: crate::Kind::Synposter,
+            remote_id: "r".into(),
+            name: "x.png".into(),
+            mime_type: Some("image/png".into()),
+            size: Some(1),
+            content_hash: None,
+            url: Some(link),
+            status: ItemStatus::Ready,
+            created_at: chrono::Utc::now(),
+            expires_at: None,
+            job_id: None,
+            source: None,
+            thumbnail: None,
+        };
+        assert_eq!(
+            source_of(&item),
+            None,
+            "a remote API's file:// link is not read"
+        );
+        item.provider = crate::Kind::Local;
+        assert_eq!(source_of(&item), Some(file));
     }
 
     #[test]
