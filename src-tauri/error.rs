@@ -13,10 +13,12 @@ pub struct CommandError {
 }
 
 impl CommandError {
+    /// The shell's own messages quote other libraries' errors (the opener's names the URL
+    /// it launched): redacted like the engine's, so no URL query reaches the UI.
     pub fn new(code: &str, message: impl Into<String>) -> Self {
         CommandError {
             code: code.to_string(),
-            message: message.into(),
+            message: ferry_core::redact::text(&message.into()).into_owned(),
         }
     }
 

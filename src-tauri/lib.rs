@@ -130,7 +130,9 @@ pub fn run() {
             tracing_subscriber::EnvFilter::try_from_env("FERRY_LOG")
                 .unwrap_or_else(|_| "warn,ferry_app=info,ferry_core=info".into()),
         )
-        .with_writer(std::io::stderr)
+        // FERRY_LOG may turn on an HTTP library's debug lines, which quote whole URLs:
+        // every line goes through the redactor.
+        .with_writer(|| ferry_core::redact::Writer::new(std::io::stderr()))
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let engine = ferry_core::config::Home::from_env().and_then(ferry_core::Engine::open);

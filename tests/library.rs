@@ -339,6 +339,36 @@ fn open_and_reveal_refuse_what_they_cannot_or_must_not_open() {
 }
 
 #[test]
+fn open_never_opens_a_file_link_that_a_remote_provider_returned() {
+    let t = TestApp::new();
+    let engine = t.app.state::<ferry_app::AppState>().engine.clone();
+    let id = engine
+        .library_handle()
+        .record(
+            &RemoteMedia {
+                id: "remote-file".into(),
+                name: "remote-file.png".into(),
+                // A path that does not exist: were it opened, nothing could launch.
+                url: Some("file:///nonexistent/ferry-test/remote-file.png".into()),
+                mime_type: "image/png".into(),
+                size: Some(1),
+                status: MediaStatus::Ready,
+                expires_at: None,
+            },
+            &Provenance {
+                account: "elsewhere",
+                kind: Kind::Synposter,
+                content_hash: None,
+                job_id: None,
+                source: None,
+            },
+        )
+        .unwrap();
+    let (code, message) = t.err("library_open", json!({ "id": id }));
+    assert_eq!(code, "input.invalid_url", "{message}");
+}
+
+#[test]
 fn the_remote_tab_lists_the_local_library_and_refuses_apis_without_a_listing() {
     let t = TestApp::new();
     uploaded(&t, "remote.png");

@@ -41,6 +41,9 @@ impl TestApp {
                 .with_test_writer()
                 .try_init();
         });
+        // The fakes serve remote images from 127.0.0.1, which background thumbnail fetches
+        // refuse outside tests.
+        ferry_core::public_net::allow_any_address_for_tests();
         let home = tempfile::tempdir().unwrap();
         let secrets = Arc::new(MemoryStore::default());
         let engine = ferry_core::Engine::with_secret_store(Home::at(home.path()), secrets.clone())

@@ -3,6 +3,7 @@
 //! link, open it in the browser, show its local file.
 
 use ferry_core::library::{Filter, LibraryItem};
+use ferry_core::links::OpenTarget;
 use ferry_core::{Code, RemoteMedia};
 use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_clipboard_manager::ClipboardExt;
@@ -83,7 +84,9 @@ pub async fn library_copy<R: Runtime>(
     Ok(text)
 }
 
-/// Open the item's link in the browser (or, for the local library, its default app).
+/// "Open": an http(s) link in the browser; the local library's own file shown in the file
+/// manager, never launched; any other link (a remote API's `file://`, `javascript:`…)
+/// refused. The decision is `ferry_core::links::open_target`, tested there.
 #[tauri::command]
 pub fn library_open<R: Runtime>(
     app: AppHandle<R>,
@@ -91,21 +94,11 @@ pub fn library_open<R: Runtime>(
     id: i64,
 ) -> CmdResult<()> {
     let item = state.engine.library_item(id)?;
-    let url = link_of(&item)?;
-    // Only web and file links: a remote API must not make Ferry launch other schemes.
-    let scheme = url.split(':').next().unwrap_or("");
-    if !matches!(scheme, "http" | "https" | "file") {
-        return Err(CommandError::input(
-            Code::InputInvalidUrl,
-            format!(
-                "{} has a {scheme}: link, which Ferry does not open",
-                item.name
-            ),
-        ));
-    }
-    app.opener()
-        .open_url(url, None::<&str>)
-        .map_err(|e| CommandError::new("desktop.open_failed", e.to_string()))
+    let opened = match ferry_core::links::open_target(&item)? {
+        OpenTarget::Browser(url) => app.opener().open_url(url, None::<&str>),
+        OpenTarget::Reveal(path) => app.opener().reveal_item_in_dir(&path),
+    };
+    opened.map_err(|e| CommandError::new("desktop.open_failed", e.to_string()))
 }
 
 /// Show the file the item was sent from (or the local library's copy) in the file manager.

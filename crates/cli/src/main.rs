@@ -159,15 +159,16 @@ fn init_logging(verbose: u8) {
         1 => "warn,ferry_core=debug,ferry=debug",
         _ => "warn,ferry_core=trace,ferry=trace",
     };
+    // Ferry's own lines can quote a URL too: every line goes through the redactor.
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
+        .with_writer(|| ferry_core::redact::Writer::new(std::io::stderr()))
         .with_target(false)
         .init();
 }
 
 pub fn fail_usage(e: &Error) -> ExitCode {
-    eprintln!("ferry: {} [{}]", e.message, e.code);
+    eprintln!("ferry: {} [{}]", render::shown(&e.message), e.code);
     ExitCode::from(2)
 }
 
@@ -176,7 +177,7 @@ pub fn fail(e: &Error) -> ExitCode {
     if e.code.is_configuration() || e.code == Code::ProviderUnsupported {
         fail_usage(e)
     } else {
-        eprintln!("ferry: {} [{}]", e.message, e.code);
+        eprintln!("ferry: {} [{}]", render::shown(&e.message), e.code);
         ExitCode::from(1)
     }
 }
@@ -271,7 +272,7 @@ async fn account(engine: &Engine, cmd: AccountCmd) -> ExitCode {
                         if a.default { " (default)" } else { "" },
                         a.kind,
                         a.secret,
-                        opts.join(" ")
+                        render::shown(&opts.join(" "))
                     );
                 }
             }
@@ -286,7 +287,8 @@ async fn account(engine: &Engine, cmd: AccountCmd) -> ExitCode {
             Err(e) => {
                 eprintln!(
                     "ferry: account `{name}` failed its test: {} [{}]",
-                    e.message, e.code
+                    render::shown(&e.message),
+                    e.code
                 );
                 ExitCode::from(1)
             }
@@ -304,7 +306,7 @@ async fn account(engine: &Engine, cmd: AccountCmd) -> ExitCode {
                     println!("nothing to clean up at `{name}`");
                 }
                 for d in done {
-                    println!("{d}");
+                    println!("{}", render::shown(&d));
                 }
                 ExitCode::SUCCESS
             }
@@ -339,7 +341,11 @@ async fn library(engine: &Engine, args: LibraryArgs) -> ExitCode {
         }
         Some(LibraryCmd::Delete { id }) => match engine.library_delete(id).await {
             Ok(item) => {
-                println!("deleted {} from `{}`", item.name, item.account);
+                println!(
+                    "deleted {} from `{}`",
+                    render::shown(&item.name),
+                    item.account
+                );
                 ExitCode::SUCCESS
             }
             Err(e) => fail(&e),
@@ -425,4 +431,33 @@ pub async fn wait_for_signal() {
 #[cfg(not(unix))]
 pub async fn wait_for_signal() {
     let _ = tokio::signal::ctrl_c().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+    use ferry_core::config::Settings;
+
+    #[test]
+    fn the_concurrency_help_and_the_readme_state_the_configs_defaults() {
+        let defaults = Settings::default();
+        let cli = super::Cli::command();
+        let upload = cli.find_subcommand("upload").expect("upload");
+        let help = upload
+            .get_arguments()
+            .find(|a| a.get_id() == "concurrency")
+            .and_then(|a| a.get_help())
+            .map(|h| h.to_string())
+            .expect("--concurrency has help");
+        assert!(
+            help.contains(&format!("`concurrency`, {})", defaults.concurrency)),
+            "{help}"
+        );
+        let readme = include_str!("../../../README.md");
+        let said = format!(
+            "{} files at once, at most {} per account",
+            defaults.concurrency, defaults.per_account
+        );
+        assert!(readme.contains(&said), "README should say: {said}");
+    }
 }

@@ -1,10 +1,39 @@
 //! Human-readable lines for results and listings. Plain text on stdout, one line each,
 //! so they work in pipes as well as terminals.
+//!
+//! Names, messages and links come from remote servers and other people's files: every one
+//! is printed through [`shown`], so none can move the cursor, rewrite a line (ESC, CR) or
+//! reorder what a person reads (bidi controls). JSON output needs none of this: serde
+//! escapes control characters, and the bytes stay exact for programs.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
 
 use ferry_core::library::LibraryItem;
 use ferry_core::{Job, MediaStatus, RemoteMedia};
 
 use crate::send::Outcome;
+
+/// `s` safe to print on a terminal: C0/C1 control characters become `\x1b`-style escapes,
+/// other controls and bidi controls `\u{202e}`-style; everything else is kept. Borrowed
+/// when there was nothing to escape.
+pub fn shown(s: &str) -> Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() || ferry_core::media::is_bidi_control(c);
+    if !s.chars().any(unsafe_char) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if !unsafe_char(c) {
+            out.push(c);
+        } else if (c as u32) < 0x100 {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        } else {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        }
+    }
+    Cow::Owned(out)
+}
 
 pub fn line(o: &Outcome) {
     if o.ok {
@@ -21,12 +50,17 @@ pub fn line(o: &Outcome) {
             };
             println!(
                 "ok    {} -> {}{status}{dedup}",
-                o.input,
-                m.url.as_deref().unwrap_or(&m.id)
+                shown(&o.input),
+                shown(m.url.as_deref().unwrap_or(&m.id))
             );
         }
     } else if let Some(e) = &o.error {
-        println!("fail  {}: {} [{}]", o.input, e.message, e.code);
+        println!(
+            "fail  {}: {} [{}]",
+            shown(&o.input),
+            shown(&e.message),
+            e.code
+        );
     }
 }
 
@@ -41,10 +75,10 @@ fn status_word(s: MediaStatus) -> &'static str {
 pub fn media_row(m: &RemoteMedia) {
     println!(
         "{}\t{}\t{}\t{}",
-        m.id,
-        m.name,
+        shown(&m.id),
+        shown(&m.name),
         status_word(m.status),
-        m.url.as_deref().unwrap_or("-")
+        shown(m.url.as_deref().unwrap_or("-"))
     );
 }
 
@@ -58,9 +92,9 @@ pub fn item_row(i: &LibraryItem) {
         i.id,
         i.created_at.format("%Y-%m-%d %H:%M"),
         i.account,
-        i.name,
+        shown(&i.name),
         i.status.as_str(),
-        i.url.as_deref().unwrap_or(&i.remote_id)
+        shown(i.url.as_deref().unwrap_or(&i.remote_id))
     );
 }
 
@@ -72,13 +106,25 @@ pub fn job_row(j: &Job) {
     let err = j
         .error
         .as_ref()
-        .map(|e| format!("\t{} [{}]", e.message, e.code))
+        .map(|e| format!("\t{} [{}]", shown(&e.message), e.code))
         .unwrap_or_default();
     println!(
         "{}\t{}\t{progress}\t{}\t{}{err}",
         j.id,
         j.status.as_str(),
         j.account,
-        j.name
+        shown(&j.name)
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown;
+
+    #[test]
+    fn control_and_bidi_characters_are_escaped_and_the_rest_kept() {
+        assert_eq!(shown("a\u{1b}[2Jb\rc"), "a\\x1b[2Jb\\x0dc");
+        assert_eq!(shown("x\u{202e}y\u{9b}"), "x\\u{202e}y\\x9b");
+        assert_eq!(shown("café.png"), "café.png");
+    }
 }

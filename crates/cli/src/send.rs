@@ -97,14 +97,17 @@ pub async fn upload(
 
 pub async fn import(engine: Arc<Engine>, urls: Vec<String>, send: SendArgs) -> ExitCode {
     let account = send.to.clone().unwrap_or_else(|| engine.default_account());
-    if let Err(code) = check_account(&engine, &account, &urls, send.json) {
+    // The results name each URL without its query: a presigned link's signature is a
+    // credential, and output ends up in logs and terminals' scrollback.
+    let shown: Vec<String> = urls.iter().map(|u| ferry_core::redact::url(u)).collect();
+    if let Err(code) = check_account(&engine, &account, &shown, send.json) {
         return code;
     }
     let ids = match engine.enqueue_urls(&urls, &account, "cli") {
         Ok(ids) => ids,
         Err(e) => return fail_usage(&e),
     };
-    let jobs = urls.into_iter().zip(ids).collect();
+    let jobs = shown.into_iter().zip(ids).collect();
     run_and_report(engine, account, jobs, send).await
 }
 
@@ -345,7 +348,7 @@ impl Bars {
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_else(|| input.clone());
-                bar.set_prefix(name);
+                bar.set_prefix(render::shown(&name).into_owned());
                 bar.set_message("waiting");
                 bars.insert(*id, bar);
             }

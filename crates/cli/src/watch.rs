@@ -9,7 +9,7 @@ use ferry_core::watch::{After, Existing, NewRule};
 use ferry_core::{Code, Engine, Error};
 use tokio_util::sync::CancellationToken;
 
-use crate::{fail, fail_usage};
+use crate::{fail, fail_usage, render};
 
 #[derive(Subcommand)]
 pub enum WatchCmd {
@@ -99,7 +99,7 @@ pub async fn run(engine: Arc<Engine>, cmd: WatchCmd) -> ExitCode {
                 Ok(r) => {
                     println!(
                         "watching {} for `{}` as {}",
-                        r.dir.display(),
+                        render::shown(&r.dir.display().to_string()),
                         r.account,
                         r.id
                     );
@@ -121,13 +121,15 @@ pub async fn run(engine: Arc<Engine>, cmd: WatchCmd) -> ExitCode {
                             "{}\t{}\t{} -> {}\t{} waiting\tafter: {}{}{}",
                             r.id,
                             v.state,
-                            r.dir.display(),
+                            render::shown(&r.dir.display().to_string()),
                             r.account,
                             v.waiting,
-                            r.after.describe(),
-                            v.reason.map(|x| format!("\t({x})")).unwrap_or_default(),
+                            render::shown(&r.after.describe()),
+                            v.reason
+                                .map(|x| format!("\t({})", render::shown(&x)))
+                                .unwrap_or_default(),
                             v.last_error
-                                .map(|x| format!("\tlast error: {x}"))
+                                .map(|x| format!("\tlast error: {}", render::shown(&x)))
                                 .unwrap_or_default(),
                         );
                     }

@@ -500,3 +500,64 @@ async fn an_unreachable_keychain_is_a_clear_error_and_nothing_is_written() {
         "no plaintext fallback, no half-added account"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_characters_in_names_and_messages_are_printed_escaped() {
+    let h = Home::new();
+    // A name that would clear the screen and rewrite the line (ESC, CR, BEL).
+    let image = h.file("evil\u{1b}[2Jname\r\u{7}.png", &png(1000));
+    let mut c = h.cmd();
+    c.arg("upload").arg(&image);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    for raw in ['\u{1b}', '\r', '\u{7}'] {
+        assert!(!text.contains(raw), "{raw:?} printed raw: {text:?}");
+    }
+    assert!(text.contains("evil\\x1b[2Jname\\x0d\\x07.png"), "{text}");
+
+    let mut c = h.cmd();
+    c.arg("library");
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(!text.contains('\u{1b}') && !text.contains('\r'), "{text:?}");
+    assert!(text.contains("evil\\x1b[2Jname\\x0d\\x07.png"), "{text}");
+
+    // An error message naming it.
+    let mut c = h.cmd();
+    c.arg("upload").arg(h.dir.path().join("gone\u{1b}[31m.png"));
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(1));
+    let err = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+    assert!(err.contains("gone\\x1b[31m.png"), "{err}");
+
+    // JSON keeps the exact name, escaped by serde.
+    let mut c = h.cmd();
+    c.args(["library", "--json"]);
+    let out = run(c).await;
+    let v = json(&out);
+    assert_eq!(v[0]["name"], "evil\u{1b}[2Jname\r\u{7}.png");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_import_of_a_signed_url_shows_it_without_its_query() {
+    let f = Fakes::start(Options::default()).await;
+    let h = Home::new();
+    let url = f
+        .origin
+        .url("/missing.png?X-Amz-Signature=secret-sig&X-Amz-Credential=secret-cred");
+    for json_flag in [false, true] {
+        let mut c = h.cmd();
+        c.args(["-v", "import"]).arg(&url);
+        if json_flag {
+            c.arg("--json");
+        }
+        let out = run(c).await;
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+        assert!(!all.contains("secret"), "the query was shown: {all}");
+        assert!(all.contains("/missing.png?[redacted]"), "{all}");
+    }
+}

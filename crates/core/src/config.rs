@@ -386,10 +386,38 @@ pub fn validate_name(name: &str) -> Result<()> {
     }
 }
 
+/// Create `dir` (and missing parents) so only its owner can enter it: FERRY_HOME holds the
+/// database (every job's input, the library's links) and the files sent to the local
+/// library. An existing folder keeps the permissions it has: FERRY_HOME may be a folder
+/// the person chose and set up themselves.
+pub fn create_private_dir(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| Error::io(e, dir.display()))?;
+        // The mode above is filtered by the umask; say it outright.
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| Error::io(e, dir.display()))?;
+    }
+    #[cfg(not(unix))]
+    {
+        // Windows: a folder under the user's profile inherits its owner-only ACL.
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(e, dir.display()))?;
+    }
+    Ok(())
+}
+
 /// Write a file atomically, readable by its owner only.
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(e, dir.display()))?;
+    create_private_dir(dir)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(e, dir.display()))?;
     std::io::Write::write_all(&mut tmp, bytes).map_err(|e| Error::io(e, path.display()))?;
     tmp.as_file()

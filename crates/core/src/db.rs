@@ -117,6 +117,40 @@ fn damaged(path: &Path, why: impl std::fmt::Display) -> Error {
     )
 }
 
+/// Create an empty database file readable by its owner only, so SQLite never creates it
+/// with the umask's wider mode. An existing file is not touched here.
+fn create_private_file(path: &Path) -> Result<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    match opts.open(path) {
+        Ok(_) => Ok(()),
+        // Another process created it between the check and here: fine.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::io(e, path.display())),
+    }
+}
+
+/// Owner-only permissions on Unix; on Windows the file inherits the profile folder's ACL.
+fn restrict_to_owner(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| Error::io(e, path.display()))?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 impl Db {
     /// Open (creating if needed) and migrate to the schema this Ferry knows.
     pub fn open(path: &Path) -> Result<Db> {
@@ -126,8 +160,9 @@ impl Db {
     /// Open and migrate up to `version` only: lets tests build an older database.
     pub fn open_to(path: &Path, version: i64) -> Result<Db> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(e, dir.display()))?;
+            crate::config::create_private_dir(dir)?;
         }
+        create_private_file(path)?;
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -153,6 +188,17 @@ impl Db {
                     path.display()
                 ),
             ));
+        }
+        // The file is Ferry's own: owner-only even if an older Ferry made it readable.
+        // SQLite gives the -wal and -shm files the database's mode when it creates them.
+        restrict_to_owner(path)?;
+        for side in ["-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(side);
+            let p = PathBuf::from(p);
+            if p.exists() {
+                restrict_to_owner(&p)?;
+            }
         }
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(|e| damaged(path, e))?;

@@ -312,12 +312,6 @@ impl Engine {
         &self.library
     }
 
-    /// The one HTTP client (connection pool, timeouts, user agent) for the crate's own
-    /// fetches outside a provider, such as a thumbnail from an item's link.
-    pub(crate) fn http(&self) -> &reqwest::Client {
-        self.accounts.http()
-    }
-
     /// Poll items still processing until each is ready or failed, or `timeout` passes;
     /// the library records each new status.
     pub async fn wait(

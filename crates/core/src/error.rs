@@ -173,10 +173,17 @@ pub struct Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// Every message passes through [`crate::redact::text`]: a URL in it (the one being
+    /// fetched, or one a library appended to its own error) shows no query or userinfo.
     pub fn new(code: Code, message: impl Into<String>) -> Self {
+        let message = message.into();
+        let message = match crate::redact::text(&message) {
+            std::borrow::Cow::Borrowed(_) => message,
+            std::borrow::Cow::Owned(clean) => clean,
+        };
         Error {
             code,
-            message: message.into(),
+            message,
             retry_after: None,
             body_sent: false,
             status: None,
@@ -200,7 +207,7 @@ impl Error {
 
     /// Prefix the message with where it happened (file, account), keeping the code.
     pub fn context(mut self, what: impl std::fmt::Display) -> Self {
-        self.message = format!("{what}: {}", self.message);
+        self.message = crate::redact::text(&format!("{what}: {}", self.message)).into_owned();
         self
     }
 
@@ -238,7 +245,8 @@ impl Error {
     }
 
     /// Map a transport error from reqwest. The URL is stripped on purpose: presigned
-    /// URLs carry credentials in their query.
+    /// URLs carry credentials in their query. Nested sources can still name one (the
+    /// final URL of a redirect): `Error::new` redacts those.
     pub fn from_reqwest(err: reqwest::Error, body_sent: bool) -> Self {
         let err = err.without_url();
         let text = chain(&err);

@@ -72,9 +72,19 @@ pub struct LibraryItem {
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
     pub job_id: Option<i64>,
-    /// The path or URL it came from.
+    /// The path or URL it came from; a URL without its query (a pasted presigned link's
+    /// signature is a credential, and nothing needs it once the item exists).
+    #[serde(serialize_with = "serialize_source")]
     pub source: Option<String>,
     pub thumbnail: Option<String>,
+}
+
+/// Rows recorded before sources were stored redacted are shown redacted too.
+fn serialize_source<S: serde::Serializer>(v: &Option<String>, ser: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(s) => ser.serialize_some(&crate::redact::text(s)),
+        None => ser.serialize_none(),
+    }
 }
 
 impl LibraryItem {
@@ -164,7 +174,8 @@ impl Library {
     }
 
     /// Record what now exists remotely; an item already known (same account and remote
-    /// id) is updated, never duplicated.
+    /// id) is updated, never duplicated. The name is stored without bidi controls
+    /// (see [`crate::media::is_bidi_control`]): it is shown in every listing.
     pub fn record(&self, media: &RemoteMedia, p: &Provenance<'_>) -> Result<i64> {
         let conn = self.db.conn();
         self.record_in(&conn, media, p).map_err(|e| self.db.err(e))
@@ -178,6 +189,8 @@ impl Library {
         media: &RemoteMedia,
         p: &Provenance<'_>,
     ) -> rusqlite::Result<i64> {
+        let name = crate::media::strip_bidi(&media.name);
+        let source = p.source.map(|s| crate::redact::text(s).into_owned());
         let now = Utc::now().to_rfc3339();
         conn.prepare_cached(
             "INSERT INTO library (account, provider, remote_id, name, mime_type, size, content_hash, url, status,
@@ -193,7 +206,7 @@ impl Library {
             p.account,
             p.kind.as_str(),
             media.id,
-            media.name,
+            name,
             (!media.mime_type.is_empty()).then_some(&media.mime_type),
             media.size.map(|s| s as i64),
             p.content_hash,
@@ -202,7 +215,7 @@ impl Library {
             now,
             media.expires_at.map(|e| e.to_rfc3339()),
             p.job_id,
-            p.source,
+            source,
         ])?;
         conn.prepare_cached("SELECT id FROM library WHERE account = ?1 AND remote_id = ?2")?
             .query_row(params![p.account, media.id], |r| r.get(0))

@@ -119,11 +119,51 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
-/// A name every API accepts: no `/`, `\`, NUL or control characters, at most 255 bytes
-/// (the extension is kept when shortening). The library keeps the original.
+/// The longest file name most filesystems and every provider accept, in bytes.
+pub const MAX_NAME_BYTES: usize = 255;
+/// Longest extension (with its dot) kept when a name is shortened; anything longer is
+/// part of the name, not a type.
+const MAX_EXTENSION_BYTES: usize = 16;
+
+/// Unicode bidirectional embedding, override and isolate controls (U+202A–U+202E,
+/// U+2066–U+2069). They are invisible and reorder what follows, so `photo\u{202e}gnp.exe`
+/// shows as `photoexe.png`: never part of a name Ferry sends or stores.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `name` without bidi controls (see [`is_bidi_control`]).
+pub fn strip_bidi(name: &str) -> String {
+    name.chars().filter(|c| !is_bidi_control(*c)).collect()
+}
+
+/// `(stem, extension)`; the extension keeps its dot. A leading dot starts a hidden name,
+/// not an extension (`.profile` has none), and a "extension" longer than 16 bytes is
+/// part of the stem.
+pub fn split_extension(name: &str) -> (&str, &str) {
+    match name.rfind('.') {
+        Some(i) if i > 0 && name.len() - i <= MAX_EXTENSION_BYTES => (&name[..i], &name[i..]),
+        _ => (name, ""),
+    }
+}
+
+/// `stem + suffix + ext`, the stem shortened (never inside a UTF-8 character) so the whole
+/// fits in [`MAX_NAME_BYTES`]: the extension and the suffix (` (2)`) always survive.
+pub fn join_name(stem: &str, suffix: &str, ext: &str) -> String {
+    let budget = MAX_NAME_BYTES.saturating_sub(suffix.len() + ext.len());
+    let mut cut = stem.len().min(budget);
+    while !stem.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}{suffix}{ext}", &stem[..cut])
+}
+
+/// A name every API accepts: no `/`, `\`, NUL, control or bidi characters, at most 255
+/// bytes (the extension is kept when shortening). The library keeps the original.
 pub fn sanitize_filename(name: &str) -> String {
     let cleaned: String = name
         .chars()
+        .filter(|c| !is_bidi_control(*c))
         .map(|c| {
             if c == '/' || c == '\\' || c.is_control() {
                 '_'
@@ -138,19 +178,11 @@ pub fn sanitize_filename(name: &str) -> String {
     } else {
         cleaned
     };
-    if cleaned.len() <= 255 {
+    if cleaned.len() <= MAX_NAME_BYTES {
         return cleaned;
     }
-    let ext = cleaned
-        .rfind('.')
-        .map(|i| &cleaned[i..])
-        .filter(|e| e.len() <= 16)
-        .unwrap_or("");
-    let mut stem_budget = 255 - ext.len();
-    while !cleaned.is_char_boundary(stem_budget) {
-        stem_budget -= 1;
-    }
-    format!("{}{ext}", &cleaned[..stem_budget])
+    let (stem, ext) = split_extension(&cleaned);
+    join_name(stem, "", ext)
 }
 
 #[cfg(test)]
@@ -174,6 +206,36 @@ mod tests {
         let s = sanitize_filename(&long);
         assert!(s.len() <= 255 && s.ends_with(".jpg"));
         assert_eq!(sanitize_filename(""), "file");
+    }
+
+    #[test]
+    fn bidi_controls_are_stripped_from_names() {
+        let name = "photo\u{202e}gnp.exe\u{2066}x\u{2069}\u{202a}";
+        assert_eq!(sanitize_filename(name), "photognp.exex");
+        assert_eq!(strip_bidi(name), "photognp.exex");
+    }
+
+    #[test]
+    fn a_255_byte_name_beginning_with_a_dot_is_kept_whole() {
+        let name = format!(".{}", "a".repeat(254));
+        assert_eq!(sanitize_filename(&name), name);
+        assert_eq!(split_extension(&name), (name.as_str(), ""));
+        let longer = format!(".{}", "é".repeat(200));
+        let s = sanitize_filename(&longer);
+        assert!(s.len() <= 255 && s.starts_with(".é"), "{s}");
+        assert_eq!(split_extension(".profile"), (".profile", ""));
+        assert_eq!(split_extension(".a.png"), (".a", ".png"));
+    }
+
+    #[test]
+    fn a_suffix_on_a_long_name_shortens_the_stem_and_keeps_the_extension() {
+        let (stem, ext) = split_extension("x.jpg");
+        assert_eq!(join_name(stem, " (2)", ext), "x (2).jpg");
+        let long = format!("{}.jpg", "é".repeat(125)); // 254 bytes
+        let (stem, ext) = split_extension(&long);
+        let s = join_name(stem, " (2)", ext);
+        assert!(s.len() <= 255, "{}", s.len());
+        assert!(s.ends_with("é (2).jpg"), "{s}");
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! Hosts decide where the cache lives and how it is served (the desktop serves it through
 //! its asset protocol, scoped to that folder only). The only remote fetch is an item's own
 //! link when it has no file on this computer (an image imported from a URL straight to a
-//! remote destination), capped in size; nothing but derived pixels is kept.
+//! remote destination), capped in size, and only from public internet addresses (see
+//! [`crate::public_net`]); nothing but derived pixels is kept.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -30,7 +31,8 @@ pub const MAX_REMOTE_BYTES: u64 = 20 * 1024 * 1024;
 const REMOTE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The local file a thumbnail can be made from, if there is one: the path it was sent
-/// from, else the local library's own copy (a `file://` URL).
+/// from, else the local library's own copy (a `file://` URL). A `file://` link from any
+/// other provider is a remote API's answer, not a file Ferry put here: never read.
 pub fn source_of(item: &LibraryItem) -> Option<PathBuf> {
     let from_source = item
         .source
@@ -38,6 +40,9 @@ pub fn source_of(item: &LibraryItem) -> Option<PathBuf> {
         .map(PathBuf::from)
         .filter(|p| p.is_absolute() && p.is_file());
     from_source.or_else(|| {
+        if item.provider != crate::Kind::Local {
+            return None;
+        }
         item.url
             .as_deref()
             .and_then(|u| url::Url::parse(u).ok())
@@ -63,13 +68,9 @@ pub fn remote_source(item: &LibraryItem) -> Option<url::Url> {
 
 /// Fetch `item`'s image from its own link (see [`remote_source`]) into a temp file in
 /// `cache`, make its thumbnail and record it. The body is read with a running cap, so a
-/// wrong Content-Length cannot make it larger than [`MAX_REMOTE_BYTES`].
-pub async fn fetch_remote(
-    http: &reqwest::Client,
-    library: &Library,
-    item: &LibraryItem,
-    cache: &Path,
-) -> Result<PathBuf> {
+/// wrong Content-Length cannot make it larger than [`MAX_REMOTE_BYTES`]. The link came from
+/// a provider, not from the person: it is fetched only from a public address.
+pub async fn fetch_remote(library: &Library, item: &LibraryItem, cache: &Path) -> Result<PathBuf> {
     use std::io::Write;
     let url = remote_source(item).ok_or_else(|| {
         Error::new(
@@ -77,8 +78,11 @@ pub async fn fetch_remote(
             format!("{} has no link to make a thumbnail from", item.name),
         )
     })?;
-    let mut resp =
-        crate::providers::http::send(http.get(url).timeout(REMOTE_TIMEOUT), false).await?;
+    crate::public_net::check_url(&url).map_err(|e| e.context(&item.name))?;
+    let http = crate::public_net::client()?;
+    let mut resp = crate::providers::http::send(http.get(url).timeout(REMOTE_TIMEOUT), false)
+        .await
+        .map_err(|e| e.context(&item.name))?;
     if !resp.status().is_success() {
         return Err(Error::new(
             crate::providers::http::code_for_status(resp.status()),
@@ -149,9 +153,9 @@ pub fn remote_candidates(
 }
 
 impl crate::Engine {
-    /// [`fetch_remote`] with the engine's HTTP client and library.
+    /// [`fetch_remote`] with the engine's library.
     pub async fn fetch_thumbnail(&self, item: &LibraryItem, cache: &Path) -> Result<PathBuf> {
-        fetch_remote(self.http(), self.library_handle(), item, cache).await
+        fetch_remote(self.library_handle(), item, cache).await
     }
 }
 
@@ -269,6 +273,38 @@ mod tests {
                 .save(path)
                 .unwrap();
         }
+    }
+
+    #[test]
+    fn only_the_local_librarys_file_links_count_as_a_file_on_this_computer() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("x.png");
+        write_png(&file, 4, 4, false);
+        let link = url::Url::from_file_path(&file).unwrap().to_string();
+        let mut item = LibraryItem {
+            id: 1,
+            account: "a".into(),
+            provider: crate::Kind::Synposter,
+            remote_id: "r".into(),
+            name: "x.png".into(),
+            mime_type: Some("image/png".into()),
+            size: Some(1),
+            content_hash: None,
+            url: Some(link),
+            status: ItemStatus::Ready,
+            created_at: chrono::Utc::now(),
+            expires_at: None,
+            job_id: None,
+            source: None,
+            thumbnail: None,
+        };
+        assert_eq!(
+            source_of(&item),
+            None,
+            "a remote API's file:// link is not read"
+        );
+        item.provider = crate::Kind::Local;
+        assert_eq!(source_of(&item), Some(file));
     }
 
     #[test]

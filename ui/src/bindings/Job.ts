@@ -6,7 +6,8 @@ import type { SourceKind } from "./SourceKind";
 
 export type Job = { id: number, account: string, sourceKind: SourceKind, 
 /**
- * Absolute path or URL.
+ * Absolute path or URL. Shown (JSON, the UI) without a URL's query; the journal keeps
+ * it whole, to resume.
  */
 input: string, name: string, 
 /**

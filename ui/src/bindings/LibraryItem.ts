@@ -4,6 +4,7 @@ import type { LibraryStatus } from "./LibraryStatus";
 
 export type LibraryItem = { id: number, account: string, provider: Kind, remote_id: string, name: string, mime_type: string | null, size: number | null, content_hash: string | null, url: string | null, status: LibraryStatus, created_at: string, expires_at: string | null, job_id: number | null, 
 /**
- * The path or URL it came from.
+ * The path or URL it came from; a URL without its query (a pasted presigned link's
+ * signature is a credential, and nothing needs it once the item exists).
  */
 source: string | null, thumbnail: string | null, };

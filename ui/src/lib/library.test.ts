@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import type { LibraryItem } from "../bindings";
-import { filterLibrary, hasLocalFile, isImage } from "./library";
+import { filterLibrary, hasLocalFile, isImage, isWebLink } from "./library";
 
 function item(id: number, p: Partial<LibraryItem>): LibraryItem {
   return {
@@ -42,5 +42,15 @@ describe("local files", () => {
     expect(hasLocalFile({ source: "https://example.com/a.jpg", url: "https://cdn.example/a.jpg" })).toBe(false);
     expect(hasLocalFile({ source: "https://example.com/a.jpg", url: "file:///home/ada/.local/share/ferry/library/a.jpg" })).toBe(true);
     expect(hasLocalFile({ source: null, url: null })).toBe(false);
+  });
+});
+
+describe("open", () => {
+  test("only http(s) links are offered to the browser", () => {
+    expect(isWebLink("https://cdn.example/a.jpg")).toBe(true);
+    expect(isWebLink("HTTP://cdn.example/a.jpg")).toBe(true);
+    expect(isWebLink("file:///home/ada/a.jpg")).toBe(false);
+    expect(isWebLink("javascript:alert(1)")).toBe(false);
+    expect(isWebLink(null)).toBe(false);
   });
 });

@@ -16,6 +16,11 @@ export function isImage(item: { mime_type: string | null }): boolean {
   return !!item.mime_type && item.mime_type.startsWith("image/");
 }
 
+/** Whether "Open" applies: only http(s) links go to the browser (Rust decides again). */
+export function isWebLink(url: string | null): boolean {
+  return url != null && /^https?:\/\//i.test(url);
+}
+
 /**
  * Whether the item has a file on this computer to show in the file manager: it was sent
  * from a local path (not imported from a URL), or it lives in the local library.

@@ -1,6 +1,10 @@
 // Ctrl/Cmd+V anywhere: an image → queue_paste_image (Rust reads the clipboard itself),
-// copied files (text/uri-list or plain paths) → queue_add_paths, text → queue_add_urls.
-import { writable } from "svelte/store";
+// copied files (text/uri-list or plain paths) → shown and queued once the person says so
+// (queue_add_paths), text → queue_add_urls.
+//
+// Pasted paths ask first because a paste is easy to do by accident and the clipboard may
+// hold paths someone else put there; dropping and picking are deliberate and stay direct.
+import { get, writable } from "svelte/store";
 import type { InvalidLine } from "../bindings";
 import { api, toCommandError } from "../platform/tauri";
 import { pastedPaths } from "./paste";
@@ -9,6 +13,8 @@ import { say } from "./app";
 /** Invalid lines of the last paste, shown inline under the paste box. */
 export const pasteInvalid = writable<InvalidLine[]>([]);
 export const pasteError = writable<string>("");
+/** Files a Ctrl+V outside the paste box would queue, waiting for Queue or Cancel. */
+export const pendingPaths = writable<string[] | null>(null);
 
 export async function submitText(text: string, account: string): Promise<boolean> {
   pasteError.set("");
@@ -49,7 +55,36 @@ export async function pasteFromEvent(ev: ClipboardEvent, account: string): Promi
   const hasImage = Array.from(data.items ?? []).some((i) => i.kind === "file" && i.type.startsWith("image/"));
   const uriList = data.getData("text/uri-list");
   const text = data.getData("text/plain");
-  if (uriList.trim()) await submitText(uriList, account);
-  else if (hasImage) await pasteImage(account);
-  else if (text.trim()) await submitText(text, account);
+  // A file list first, then an image, then text: what the copying app meant most precisely.
+  const source = uriList.trim() ? uriList : hasImage ? null : text;
+  if (source === null) return pasteImage(account);
+  if (!source.trim()) return;
+  const paths = pastedPaths(source);
+  if (paths) {
+    // Ask once: the latest paste replaces one still waiting.
+    pendingPaths.set(paths);
+    say(`Queue ${paths.length} pasted file${paths.length === 1 ? "" : "s"}? Choose Queue or Cancel`);
+    return;
+  }
+  await submitText(source, account);
+}
+
+/** Queue the pasted files the person confirmed. */
+export async function confirmPendingPaths(account: string): Promise<void> {
+  const paths = get(pendingPaths);
+  pendingPaths.set(null);
+  if (!paths) return;
+  pasteError.set("");
+  try {
+    const ids = await api.queueAddPaths(paths, account, "pick");
+    say(`Queued ${ids.length} file${ids.length === 1 ? "" : "s"}`);
+  } catch (e) {
+    const err = toCommandError(e);
+    pasteError.set(`${err.message} (${err.code})`);
+  }
+}
+
+export function cancelPendingPaths(): void {
+  if (get(pendingPaths)) say("Nothing queued from the paste");
+  pendingPaths.set(null);
 }

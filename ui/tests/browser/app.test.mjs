@@ -118,9 +118,45 @@ describe("queue", () => {
       files.setData("text/uri-list", "file:///home/ada/My%20Docs/report.pdf");
       document.body.dispatchEvent(new ClipboardEvent("paste", { clipboardData: files, bubbles: true }));
     });
-    await poll(async () => (await callsOf(page, "queue_paste_image")).length && (await callsOf(page, "queue_add_paths")).length, "paste calls");
+    await poll(async () => (await callsOf(page, "queue_paste_image")).length, "queue_paste_image");
     assert.deepEqual(await callsOf(page, "queue_paste_image"), [{ account: "library" }]);
+    // Copied files are shown first and queued once the person says so.
+    await page.getByTestId("paste-confirm").waitFor();
+    await page.getByTestId("paste-confirm-queue").click();
+    await poll(async () => (await callsOf(page, "queue_add_paths")).length, "queue_add_paths");
     assert.deepEqual(await callsOf(page, "queue_add_paths"), [{ paths: ["/home/ada/My Docs/report.pdf"], account: "library", origin: "pick" }]);
+    await context.close();
+  });
+
+  test("pasted file paths are listed and asked about once; Cancel queues nothing", async () => {
+    const { page, context, errors } = await openApp(browser, server.url);
+    const pastePaths = (text) =>
+      page.evaluate((t) => {
+        const data = new DataTransfer();
+        data.setData("text/uri-list", t);
+        document.body.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true }));
+      }, text);
+    await pastePaths("file:///home/ada/a.jpg\nfile:///home/ada/b.jpg");
+    const panel = page.getByTestId("paste-confirm");
+    await panel.waitFor();
+    assert.deepEqual(await page.getByTestId("paste-confirm-path").allTextContents(), ["/home/ada/a.jpg", "/home/ada/b.jpg"]);
+    assert.match(await panel.textContent(), /Queue 2 pasted files for library\?/);
+    await screenshot(page, "queue-paste-confirm");
+    await page.getByTestId("paste-confirm-cancel").click();
+    await panel.waitFor({ state: "detached" });
+    assert.deepEqual(await callsOf(page, "queue_add_paths"), []);
+    // Escape cancels too; Queue (focused, so Enter works) queues exactly what was listed.
+    await pastePaths("/home/ada/c.jpg");
+    await panel.waitFor();
+    await page.keyboard.press("Escape");
+    await panel.waitFor({ state: "detached" });
+    await pastePaths("/home/ada/d.jpg");
+    await panel.waitFor();
+    await page.keyboard.press("Enter");
+    await panel.waitFor({ state: "detached" });
+    await poll(async () => (await callsOf(page, "queue_add_paths")).length, "queue_add_paths");
+    assert.deepEqual(await callsOf(page, "queue_add_paths"), [{ paths: ["/home/ada/d.jpg"], account: "library", origin: "pick" }]);
+    assert.deepEqual(errors, []);
     await context.close();
   });
 

@@ -47,18 +47,26 @@ impl Local {
         }
     }
 
-    /// Link the finished temp file to the first free name; never replaces a file.
+    /// Link the finished temp file to the first free name; never replaces a file. A name
+    /// beginning with `.` gets a `_` so the file does not hide; a ` (n)` suffix goes
+    /// before the extension, shortening the stem so every candidate fits the filesystem's
+    /// 255 bytes.
     fn place(&self, tmp: &Path, folder: &Path, name: &str) -> Result<PathBuf> {
-        let (stem, ext) = match name.rfind('.') {
-            Some(i) if i > 0 => (&name[..i], &name[i..]),
-            _ => (name, ""),
+        let name = crate::media::strip_bidi(name);
+        // Split first: a leading dot starts a hidden name, not an extension.
+        let (stem, ext) = crate::media::split_extension(&name);
+        let stem = if stem.starts_with('.') {
+            format!("_{stem}")
+        } else {
+            stem.to_string()
         };
         for n in 1..10_000u32 {
-            let candidate = if n == 1 {
-                folder.join(name)
+            let suffix = if n == 1 {
+                String::new()
             } else {
-                folder.join(format!("{stem} ({n}){ext}"))
+                format!(" ({n})")
             };
+            let candidate = folder.join(crate::media::join_name(&stem, &suffix, ext));
             match std::fs::hard_link(tmp, &candidate) {
                 Ok(()) => return Ok(candidate),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
@@ -130,12 +138,7 @@ impl Provider for Local {
         };
         ctx.cancellable(copy).await?;
         ctx.progress.phase(Phase::Processing);
-        let name = if upload.api_name.starts_with('.') {
-            format!("_{}", upload.api_name)
-        } else {
-            upload.api_name.clone()
-        };
-        let placed = self.place(tmp.path(), &folder, &name)?;
+        let placed = self.place(tmp.path(), &folder, &upload.api_name)?;
         // `tmp` is removed on drop; the linked final name stays.
         drop(tmp);
         Ok(vec![self.media(

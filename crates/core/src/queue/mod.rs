@@ -176,7 +176,9 @@ pub struct Job {
     pub id: JobId,
     pub account: String,
     pub source_kind: SourceKind,
-    /// Absolute path or URL.
+    /// Absolute path or URL. Shown (JSON, the UI) without a URL's query; the journal keeps
+    /// it whole, to resume.
+    #[serde(serialize_with = "crate::redact::serialize")]
     pub input: String,
     pub name: String,
     /// `cli`, `drop`, `paste`, `pick`, `watch:<rule>`.
