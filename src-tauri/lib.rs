@@ -117,9 +117,14 @@ pub fn shutdown<R: Runtime>(app: &AppHandle<R>) {
     state.stop.cancel();
     let runner = state.runner.lock().expect("runner lock").take();
     if let Some(runner) = runner {
-        tauri::async_runtime::block_on(async {
-            let _ = tokio::time::timeout(EXIT_GRACE, runner).await;
+        let stopped = tauri::async_runtime::block_on(async {
+            tokio::time::timeout(EXIT_GRACE, runner).await.is_ok()
         });
+        // Nothing runs here any more: let the next Ferry (a relaunch, a terminal) take
+        // the home now rather than when this process is gone.
+        if stopped {
+            state.engine.release_home();
+        }
     }
 }
 

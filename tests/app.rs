@@ -61,3 +61,37 @@ fn providers_list_describes_every_kind_with_options_limits_and_features() {
     assert_eq!(fastpix["features"]["importUrl"], true);
     assert_eq!(fastpix["features"]["resumable"], true);
 }
+
+#[test]
+fn opened_on_a_home_a_terminal_runner_holds_the_app_says_who_sends_and_takes_over_after() {
+    let home = tempfile::tempdir().unwrap();
+    // `ferry watch run` in a terminal holds this home.
+    let other = ferry_core::Engine::with_secret_store(
+        ferry_core::config::Home::at(home.path()),
+        std::sync::Arc::new(ferry_core::secrets::MemoryStore::default()),
+    )
+    .unwrap();
+    assert!(matches!(
+        other.take_home("ferry watch run").unwrap(),
+        ferry_core::Taken::Owner { .. }
+    ));
+    let t = TestApp::in_home(home);
+    let info = t.ok("app_info", json!({}));
+    assert_eq!(info["runner"]["program"], "ferry watch run", "{info}");
+    assert_eq!(info["runner"]["thisApp"], false, "{info}");
+    // A file dropped meanwhile is queued for that runner, not sent by the app.
+    let src = tempfile::tempdir().unwrap();
+    let file = crate::support::png(src.path(), "held.png", 4, 4);
+    t.ok(
+        "queue_add_paths",
+        json!({ "paths": [file], "account": "library", "origin": "drop" }),
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert_eq!(t.ok("queue_list", json!({}))[0]["status"], "queued");
+    // The terminal runner ends: the app takes over and sends it.
+    drop(other);
+    t.wait_jobs(20, |j| j[0]["status"] == "succeeded");
+    let info = t.ok("app_info", json!({}));
+    assert_eq!(info["runner"]["thisApp"], true, "{info}");
+    assert_eq!(info["runner"]["program"], "the Ferry desktop app", "{info}");
+}

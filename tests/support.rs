@@ -44,7 +44,15 @@ impl TestApp {
         // The fakes serve remote images from 127.0.0.1, which background thumbnail fetches
         // refuse outside tests.
         ferry_core::public_net::allow_any_address_for_tests();
-        let home = tempfile::tempdir().unwrap();
+        Self::build_in(tempfile::tempdir().unwrap(), copy_after_upload)
+    }
+
+    /// An app on a FERRY_HOME prepared beforehand (say, one another process runs).
+    pub fn in_home(home: tempfile::TempDir) -> Self {
+        Self::build_in(home, Some(false))
+    }
+
+    fn build_in(home: tempfile::TempDir, copy_after_upload: Option<bool>) -> Self {
         let secrets = Arc::new(MemoryStore::default());
         let engine = ferry_core::Engine::with_secret_store(Home::at(home.path()), secrets.clone())
             .expect("engine");

@@ -225,3 +225,127 @@ async fn presigned_put_killed_midway_is_sent_again_whole() {
     );
     assert_eq!(library_rows(&home).len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_between_placing_a_file_and_recording_it_leaves_one_file_and_one_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let file = dir.path().join("shot.png");
+    std::fs::write(&file, b"\x89PNG\r\n\x1a\nthe worst instant").unwrap();
+    let log = dir.path().join("upload.log");
+    let mut child = ferry(&home)
+        .args(["-v", "upload", "--json"])
+        .arg(&file)
+        // The provider has placed the file; the library row is not written yet.
+        .env("FERRY_TEST_HOLD_BEFORE_RECORD_MS", "60000")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let lib = home.join("library");
+    let l = lib.clone();
+    tokio::task::spawn_blocking(move || {
+        kill_when(&mut child, &log, "the file was placed", || {
+            files_in(&l).iter().any(|n| n == "shot.png")
+        });
+    })
+    .await
+    .unwrap();
+    assert!(library_rows(&home).is_empty(), "killed before the row");
+    let out = ferry(&home).args(["queue", "run"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        files_in(&lib),
+        vec!["shot.png".to_string()],
+        "one file, no ` (2)`"
+    );
+    assert_eq!(library_rows(&home).len(), 1, "one row");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_while_postsyncer_has_stored_the_upload_but_not_answered_leaves_one_copy() {
+    let fakes = Fakes::start(Options::default()).await;
+    fakes.postsyncer.push_fault(ferry_fakes::Fault::new(
+        "/media/upload/file",
+        ferry_fakes::FaultKind::StoreThenStall,
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let out = ferry(&home)
+        .args(["account", "add", "ps", "postsyncer", "workspace_id=7"])
+        .arg(format!("api_url={}", fakes.postsyncer.api_url()))
+        .arg(format!(
+            "upload_url={}",
+            fakes.postsyncer.upload_url().unwrap()
+        ))
+        .args(["--secret-env", "FERRY_TEST_PS_TOKEN"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let file = dir.path().join("post.png");
+    std::fs::write(&file, b"\x89PNG\r\n\x1a\nstored, then silence").unwrap();
+    let log = dir.path().join("upload.log");
+    let mut child = ferry(&home)
+        .args(["-v", "upload", "--to", "ps", "--json"])
+        .arg(&file)
+        .env("FERRY_TEST_PS_TOKEN", ferry_fakes::POSTSYNCER_TOKEN)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let fake = fakes.postsyncer.clone();
+    tokio::task::spawn_blocking(move || {
+        kill_when(&mut child, &log, "PostSyncer stored the upload", || {
+            fake.objects().len() == 1
+        });
+    })
+    .await
+    .unwrap();
+    let out = tokio::task::spawn_blocking({
+        let home = home.clone();
+        move || {
+            ferry(&home)
+                .args(["queue", "run"])
+                .env("FERRY_TEST_PS_TOKEN", ferry_fakes::POSTSYNCER_TOKEN)
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        fakes.postsyncer.objects().len(),
+        1,
+        "exactly one remote object"
+    );
+    assert_eq!(library_rows(&home).len(), 1, "one library row");
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push(e.file_name().to_string_lossy().into_owned());
+            }
+        }
+    }
+    out.sort();
+    out
+}

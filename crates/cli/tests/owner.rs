@@ -214,8 +214,8 @@ fn upload_beside_a_running_watch_run_sends_every_file_exactly_once() {
     let log = tmp.path().join("run.log");
     let mut owner = Reap(watch_run(&home, &log, &[]));
     let h = home.clone();
-    wait_for("the runner to take the home", 20, None, || {
-        h.join("runner.json").exists()
+    wait_for("the rule to be watching", 20, None, || {
+        json(&h, &["watch", "list", "--json"])[0]["state"] == "watching"
     });
 
     // The same five files land in the watched folder and are uploaded from a terminal
@@ -299,10 +299,8 @@ fn changes_made_by_another_process_reach_the_running_owner() {
     std::fs::create_dir_all(&photos).unwrap();
     let log = tmp.path().join("run.log");
     let mut owner = Reap(watch_run(&home, &log, &[]));
-    let h = home.clone();
-    wait_for("the runner to take the home", 20, None, || {
-        h.join("runner.json").exists()
-    });
+    // Give it a moment to start (what follows waits for behaviour, not for this).
+    std::thread::sleep(std::time::Duration::from_millis(1500));
 
     // A rule and an account added from a terminal while the owner runs.
     let other_lib = tmp.path().join("other-lib");
@@ -377,13 +375,8 @@ async fn upload_following_an_owner_that_is_killed_takes_over_and_finishes() {
     proxy.set_throttle(64 * MIB);
     let log = tmp.path().join("owner.log");
     let mut owner = watch_run(&home, &log, &[]);
-    let h = home.clone();
-    wait_for(
-        "the owner to take the home",
-        20,
-        Some((&mut owner, &log)),
-        || h.join("runner.json").exists(),
-    );
+    // Give it a moment to start (what follows waits for behaviour, not for this).
+    std::thread::sleep(std::time::Duration::from_millis(1500));
 
     let client_log = tmp.path().join("client.log");
     let client = ferry(&home)

@@ -236,3 +236,43 @@ fn exists(name: &str) -> Error {
         format!("an account named `{name}` exists; remove it first (ferry account remove {name})"),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_setting_changed_here_is_what_the_next_read_sees() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Accounts::open(
+            Home::at(dir.path()),
+            Arc::new(crate::secrets::MemoryStore::default()),
+        )
+        .unwrap();
+        assert!(a.config().settings.copy_after_upload);
+        a.modify(|c| {
+            c.settings.copy_after_upload = false;
+            Ok(())
+        })
+        .unwrap();
+        assert!(!a.config().settings.copy_after_upload);
+        // Another process's view of the same home.
+        let b = Accounts::open(
+            Home::at(dir.path()),
+            Arc::new(crate::secrets::MemoryStore::default()),
+        )
+        .unwrap();
+        assert!(!b.config().settings.copy_after_upload);
+        b.modify(|c| {
+            c.settings.concurrency = 3;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(
+            a.config().settings.concurrency,
+            3,
+            "a change elsewhere is seen"
+        );
+        assert!(!a.config().settings.copy_after_upload);
+    }
+}

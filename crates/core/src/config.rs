@@ -243,7 +243,9 @@ impl ConfigStore {
         let path = self.home.config_file();
         let now = stamp(&path);
         let mut cached = self.cached.lock().unwrap_or_else(|p| p.into_inner());
-        if cached.0 != now {
+        // A file that vanished (a home being removed, a folder unmounted) is not a
+        // change to the defaults: keep what was read last.
+        if cached.0 != now && now.is_some() {
             match Config::load(&self.home) {
                 Ok(cfg) => *cached = (now, cfg),
                 Err(e) => {

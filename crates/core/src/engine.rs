@@ -312,6 +312,12 @@ impl Engine {
         &self.library
     }
 
+    /// A thumbnail for an item with no file here, fetched once from its public link
+    /// ([`crate::thumbs::fetch_remote`]).
+    pub async fn fetch_thumbnail(&self, item: &LibraryItem, cache: &Path) -> Result<PathBuf> {
+        crate::thumbs::fetch_remote(&self.library, item, cache).await
+    }
+
     /// Poll items still processing until each is ready or failed, or `timeout` passes;
     /// the library records each new status.
     pub async fn wait(

@@ -152,13 +152,6 @@ pub fn remote_candidates(
         .collect())
 }
 
-impl crate::Engine {
-    /// [`fetch_remote`] with the engine's library.
-    pub async fn fetch_thumbnail(&self, item: &LibraryItem, cache: &Path) -> Result<PathBuf> {
-        fetch_remote(self.library_handle(), item, cache).await
-    }
-}
-
 /// Whether an item is an image Ferry can show a thumbnail of.
 pub fn wants_thumbnail(item: &LibraryItem) -> bool {
     item.mime_type

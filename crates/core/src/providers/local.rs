@@ -51,7 +51,14 @@ impl Local {
     /// beginning with `.` gets a `_` so the file does not hide; a ` (n)` suffix goes
     /// before the extension, shortening the stem so every candidate fits the filesystem's
     /// 255 bytes.
-    fn place(&self, tmp: &Path, folder: &Path, name: &str) -> Result<PathBuf> {
+    fn place(
+        &self,
+        tmp: &Path,
+        folder: &Path,
+        name: &str,
+        ctx: &Ctx,
+        size: u64,
+    ) -> Result<PathBuf> {
         let name = crate::media::strip_bidi(name);
         // Split first: a leading dot starts a hidden name, not an extension.
         let (stem, ext) = crate::media::split_extension(&name);
@@ -67,6 +74,12 @@ impl Local {
                 format!(" ({n})")
             };
             let candidate = folder.join(crate::media::join_name(&stem, &suffix, ext));
+            if std::fs::symlink_metadata(&candidate).is_ok() {
+                continue;
+            }
+            // Journaled before the file appears: a kill between placing it and recording
+            // it finds this name at the resume, instead of placing a second copy.
+            ctx.save_state(&serde_json::json!({ "local_placing": candidate, "size": size }))?;
             match std::fs::hard_link(tmp, &candidate) {
                 Ok(()) => return Ok(candidate),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
@@ -77,6 +90,31 @@ impl Local {
             Code::Io,
             format!("too many files named {name} in {}", folder.display()),
         ))
+    }
+}
+
+impl Local {
+    /// An earlier attempt of this job that placed its file and was cut off before the
+    /// library recorded it: the same file, found by its journaled name, size and content.
+    async fn placed_before(&self, upload: &Upload, ctx: &Ctx) -> Option<PathBuf> {
+        let state = ctx.load_state()?;
+        let path = PathBuf::from(state.get("local_placing")?.as_str()?);
+        let size = state.get("size")?.as_u64()?;
+        let meta = std::fs::metadata(&path).ok()?;
+        if size != upload.size || meta.len() != size || !path.starts_with(&self.dir) {
+            return None;
+        }
+        if let crate::transfer::Source::File { path: src, .. } = &upload.source {
+            let stop = tokio_util::sync::CancellationToken::new();
+            let (a, b) = (
+                crate::transfer::hash_file(src, &stop).await.ok()?,
+                crate::transfer::hash_file(&path, &stop).await.ok()?,
+            );
+            if a != b {
+                return None;
+            }
+        }
+        Some(path)
     }
 }
 
@@ -96,6 +134,14 @@ impl Provider for Local {
     }
 
     async fn upload(&self, upload: &Upload, ctx: &Ctx) -> Result<Vec<RemoteMedia>> {
+        if let Some(done) = self.placed_before(upload, ctx).await {
+            return Ok(vec![self.media(
+                &done,
+                &upload.name,
+                &upload.mime,
+                upload.size,
+            )]);
+        }
         let now = chrono::Local::now();
         let folder = self
             .dir
@@ -138,7 +184,7 @@ impl Provider for Local {
         };
         ctx.cancellable(copy).await?;
         ctx.progress.phase(Phase::Processing);
-        let placed = self.place(tmp.path(), &folder, &upload.api_name)?;
+        let placed = self.place(tmp.path(), &folder, &upload.api_name, ctx, upload.size)?;
         // `tmp` is removed on drop; the linked final name stays.
         drop(tmp);
         Ok(vec![self.media(

@@ -366,6 +366,9 @@ async fn run_job(queue: &Arc<Queue>, id: JobId) {
             }
         }
     };
+    if result.is_ok() {
+        hold_before_record().await;
+    }
     watcher.abort();
     queue.running.lock().expect("running lock").remove(&id);
     let reason = stop.lock().expect("stop lock").clone();
@@ -385,6 +388,17 @@ async fn run_job(queue: &Arc<Queue>, id: JobId) {
             }
             Err(e) => tracing::error!("job {id}: could not record its outcome: {}", e.message),
         }
+    }
+}
+
+/// Crash tests only: wait this long between a provider's success and recording it, the
+/// worst instant for a kill (`FERRY_TEST_HOLD_BEFORE_RECORD_MS`). Unset in normal use.
+async fn hold_before_record() {
+    if let Some(ms) = std::env::var("FERRY_TEST_HOLD_BEFORE_RECORD_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
     }
 }
 

@@ -776,3 +776,40 @@ async fn a_file_is_marked_taken_only_together_with_the_job_that_sends_it() {
     );
     h.stop().await;
 }
+
+#[test]
+fn a_rule_never_watches_ferrys_own_folders() {
+    let scratch = tempfile::tempdir().unwrap();
+    let lib = scratch.path().join("lib");
+    std::fs::create_dir_all(&lib).unwrap();
+    let t = TestEngine::with_account(Kind::Local, &[("dir", lib.display().to_string())], None);
+    let home = t.engine.home().data_dir.clone();
+    let refused = |dir: &Path, recursive: bool, exclude: &[&str]| {
+        let mut r = NewRule::new(dir, "dest");
+        r.recursive = recursive;
+        r.exclude = exclude.iter().map(|s| s.to_string()).collect();
+        t.engine.watch_add(r).err()
+    };
+    let e = refused(&home, false, &[]).expect("FERRY_HOME is refused");
+    assert_eq!(e.code, ferry_core::Code::ConfigInvalid);
+    assert!(e.message.contains("Ferry's home folder"), "{}", e.message);
+    std::fs::create_dir_all(home.join("library")).unwrap();
+    assert!(
+        refused(&home.join("library"), false, &[]).is_some(),
+        "inside the home"
+    );
+    let e = refused(&lib, true, &[]).expect("a library folder is refused");
+    assert!(e.message.contains("library folder"), "{}", e.message);
+    // A folder that contains the home: refused when the rule would reach it…
+    let parent = t.dir.path();
+    let e = refused(parent, true, &[]).expect("a folder containing the home");
+    assert!(
+        e.message.contains("exclude"),
+        "says what to do: {}",
+        e.message
+    );
+    // …and fine when it cannot: not recursive, or the home excluded.
+    assert!(refused(parent, false, &[]).is_none());
+    t.engine.watch_remove("w1").unwrap();
+    assert!(refused(parent, true, &["home/**"]).is_none());
+}
