@@ -18,6 +18,15 @@ fn a_watched_folder_is_listed_paused_resumed_and_removed() {
     assert_eq!(rule["account"], "library");
     assert_eq!(rule["dir"], dir.path().to_str().unwrap());
     assert!(rule["state"].is_string() && rule["waiting"].is_number());
+    // Once the background runner has started the rule, the list is stable.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while t.ok("watch_list", json!({}))[0]["state"] != "watching" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the rule never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     assert_eq!(t.ok("watch_list", json!({})), t.ok("watch_list", json!({})));
     let list = t.ok("watch_pause", json!({ "id": "w1" }));
     assert_eq!(list[0]["state"], "paused");

@@ -412,3 +412,132 @@ async fn upload_following_an_owner_that_is_killed_takes_over_and_finishes() {
     let resent = proxy.up_bytes().saturating_sub(SIZE);
     assert!(resent * 100 < SIZE * 20, "re-sent {} MiB", resent / MIB);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_pause_and_resume_from_a_terminal_reach_a_job_the_owner_is_sending() {
+    const SIZE: u64 = 64 * MIB;
+    let server = S3Server::start("media");
+    let proxy = Proxy::start(([127, 0, 0, 1], server.port).into()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    add_s3(&home, &proxy.url());
+    let file = big_file(tmp.path(), "long.mp4", SIZE);
+    proxy.set_throttle(8 * MIB);
+    let log = tmp.path().join("owner.log");
+    let mut owner = Reap(watch_run(&home, &log, &[]));
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let client = ferry(&home)
+        .args(["upload", "--to", "s3", "--json"])
+        .arg(&file)
+        .env(SECRET_VAR, SECRET_KEY)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let h = home.clone();
+    wait_for(
+        "the owner to be sending",
+        60,
+        Some((&mut owner.0, &log)),
+        || {
+            common::jobs(&h)
+                .first()
+                .is_some_and(|j| j["bytesSent"].as_u64().unwrap_or(0) > 0)
+        },
+    );
+    let out = ferry(&home).args(["queue", "pause", "1"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let h = home.clone();
+    wait_for(
+        "the owner to pause it",
+        20,
+        Some((&mut owner.0, &log)),
+        || common::jobs(&h)[0]["status"] == "paused",
+    );
+    // The following `ferry upload` reports the pause as it would alone.
+    let out = tokio::task::spawn_blocking(move || client.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let results: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(results[0]["error"]["code"], "queue.paused", "{results}");
+    proxy.set_throttle(0);
+    let out = ferry(&home)
+        .args(["queue", "resume", "1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let h = home.clone();
+    wait_for(
+        "the owner to finish it",
+        60,
+        Some((&mut owner.0, &log)),
+        || library_rows(&h).len() == 1,
+    );
+    let key = library_rows(&home)[0]["remote_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(same_content(&server.object_path("media", &key), &file));
+    assert!(terminate(&mut owner.0).success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_landing_in_a_watched_folder_and_uploaded_from_a_terminal_at_once_reach_s3_once() {
+    let server = S3Server::start("media");
+    let proxy = Proxy::start(([127, 0, 0, 1], server.port).into()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    let photos = tmp.path().join("photos");
+    let staging = tmp.path().join("staging");
+    std::fs::create_dir_all(&photos).unwrap();
+    std::fs::create_dir_all(&staging).unwrap();
+    add_s3(&home, &proxy.url());
+    watch_add(&home, &photos, &["--to", "s3"]);
+    let log = tmp.path().join("run.log");
+    let mut owner = Reap(watch_run(&home, &log, &[]));
+    let h = home.clone();
+    wait_for("the rule to be watching", 20, None, || {
+        json(&h, &["watch", "list", "--json"])[0]["state"] == "watching"
+    });
+    // Slow enough that both would be sending the same files at the same time.
+    proxy.set_throttle(16 * MIB);
+    let n = 4u64;
+    let names: Vec<String> = (0..n).map(|i| format!("clip{i}.mp4")).collect();
+    for (i, name) in names.iter().enumerate() {
+        big_file(&staging, name, (8 + i as u64) * MIB);
+        std::fs::rename(staging.join(name), photos.join(name)).unwrap();
+    }
+    let out = ferry(&home)
+        .args(["upload", "--to", "s3", "--json"])
+        .args(names.iter().map(|n| photos.join(n)))
+        .env(SECRET_VAR, SECRET_KEY)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let h = home.clone();
+    wait_for("every job to end", 120, Some((&mut owner.0, &log)), || {
+        let j = common::jobs(&h);
+        j.len() == 2 * n as usize && j.iter().all(|j| j["status"] == "succeeded")
+    });
+    let rows = library_rows(&home);
+    assert_eq!(rows.len(), n as usize, "each file sent once: {rows:#?}");
+    for (i, name) in names.iter().enumerate() {
+        let row = rows.iter().find(|r| r["name"] == name.as_str()).unwrap();
+        assert_eq!(row["size"], (8 + i as u64) * MIB);
+        let key = row["remote_id"].as_str().unwrap();
+        assert!(same_content(
+            &server.object_path("media", key),
+            &photos.join(name)
+        ));
+    }
+    assert!(terminate(&mut owner.0).success());
+}

@@ -26,12 +26,15 @@ const PREHASH_MAX: u64 = 64 * 1024 * 1024;
 pub(crate) type Inflight = HashMap<(String, u64), Vec<(JobId, Option<String>)>>;
 
 /// What a job's work produced: what exists remotely, whether it was already there, and
-/// the content hash to record with it.
-pub struct Done {
+/// the content hash to record with it. It holds the job's in-flight slot until the
+/// outcome is recorded: a second job with the same bytes must find this one in the
+/// library, not start sending between the upload and its record.
+pub struct Done<'a> {
     pub media: Vec<RemoteMedia>,
     pub deduplicated: bool,
     pub kind: Kind,
     pub hash: Option<String>,
+    pub(crate) _slot: Option<InflightSlot<'a>>,
 }
 
 /// Check a file against the destination and describe it; no network.
@@ -96,7 +99,7 @@ impl Queue {
     }
 
     /// The work of one job.
-    pub(crate) async fn process_job(&self, job: &Job, ctx: &Ctx) -> Result<Done> {
+    pub(crate) async fn process_job(&self, job: &Job, ctx: &Ctx) -> Result<Done<'_>> {
         let provider = self.accounts.provider(&job.account)?;
         ctx.progress.phase(Phase::Preparing);
         match job.source_kind {
@@ -105,7 +108,12 @@ impl Queue {
         }
     }
 
-    async fn process_path(&self, job: &Job, provider: &dyn Provider, ctx: &Ctx) -> Result<Done> {
+    async fn process_path(
+        &self,
+        job: &Job,
+        provider: &dyn Provider,
+        ctx: &Ctx,
+    ) -> Result<Done<'_>> {
         let path = PathBuf::from(&job.input);
         let upload = prepare(provider, &path)?;
         let fp = upload.source.fingerprint().expect("a file source");
@@ -140,7 +148,7 @@ impl Queue {
         }
         // Two identical files started together: the second waits for the first, then
         // finds it in the library.
-        let _slot = self.inflight_slot(key, job.id, hash.clone(), ctx).await?;
+        let slot = self.inflight_slot(key, job.id, hash.clone(), ctx).await?;
         if let (false, Some(h)) = (job.force, &hash) {
             if let Some(media) = self.trusted_copy(job, provider, h, ctx).await? {
                 return Ok(Done {
@@ -148,6 +156,7 @@ impl Queue {
                     deduplicated: true,
                     kind: provider.kind(),
                     hash: Some(h.clone()),
+                    _slot: Some(slot),
                 });
             }
         }
@@ -162,6 +171,7 @@ impl Queue {
             deduplicated: false,
             kind: provider.kind(),
             hash: Some(hash),
+            _slot: Some(slot),
         })
     }
 
@@ -221,7 +231,7 @@ impl Queue {
             .is_some_and(|r| r.after != crate::watch::After::Keep)
     }
 
-    async fn process_url(&self, job: &Job, provider: &dyn Provider, ctx: &Ctx) -> Result<Done> {
+    async fn process_url(&self, job: &Job, provider: &dyn Provider, ctx: &Ctx) -> Result<Done<'_>> {
         let url = import::validate_url(&job.input)?;
         let media = if provider.features().import_url {
             provider.import_url(&url, ctx).await?
@@ -255,6 +265,7 @@ impl Queue {
             deduplicated: false,
             kind: provider.kind(),
             hash: None,
+            _slot: None,
         })
     }
 
@@ -304,7 +315,7 @@ impl Queue {
     }
 }
 
-struct InflightSlot<'a> {
+pub(crate) struct InflightSlot<'a> {
     queue: &'a Queue,
     key: (String, u64),
     id: JobId,

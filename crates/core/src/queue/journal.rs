@@ -285,7 +285,7 @@ impl JobsTable {
     pub fn succeed(
         &self,
         job: &Job,
-        done: &super::exec::Done,
+        done: &super::exec::Done<'_>,
         library: &crate::library::Library,
     ) -> Result<()> {
         let json = serde_json::to_string(&done.media).unwrap_or_else(|_| "[]".into());

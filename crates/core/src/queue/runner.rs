@@ -405,7 +405,7 @@ async fn hold_before_record() {
 async fn finish(
     queue: &Arc<Queue>,
     job: &super::Job,
-    result: &Result<super::exec::Done>,
+    result: &Result<super::exec::Done<'_>>,
     stop: Option<&str>,
     ctx: &crate::transfer::Ctx,
 ) -> Result<()> {
