@@ -44,16 +44,20 @@ impl TestApp {
         // The fakes serve remote images from 127.0.0.1, which background thumbnail fetches
         // refuse outside tests.
         ferry_core::public_net::allow_any_address_for_tests();
-        Self::build_in(tempfile::tempdir().unwrap(), copy_after_upload)
+        let secrets = Arc::new(MemoryStore::default());
+        Self::build_in(tempfile::tempdir().unwrap(), copy_after_upload, secrets)
     }
 
     /// An app on a FERRY_HOME prepared beforehand (say, one another process runs).
     pub fn in_home(home: tempfile::TempDir) -> Self {
-        Self::build_in(home, Some(false))
+        Self::build_in(home, Some(false), Arc::new(MemoryStore::default()))
     }
 
-    fn build_in(home: tempfile::TempDir, copy_after_upload: Option<bool>) -> Self {
-        let secrets = Arc::new(MemoryStore::default());
+    fn build_in(
+        home: tempfile::TempDir,
+        copy_after_upload: Option<bool>,
+        secrets: Arc<MemoryStore>,
+    ) -> Self {
         let engine = ferry_core::Engine::with_secret_store(Home::at(home.path()), secrets.clone())
             .expect("engine");
         if let Some(copy) = copy_after_upload {
@@ -90,20 +94,7 @@ impl TestApp {
         } = self;
         drop(webview);
         drop(app);
-        let engine = ferry_core::Engine::with_secret_store(Home::at(home.path()), secrets.clone())
-            .expect("engine");
-        let app = ferry_app::setup(mock_builder(), engine)
-            .build(mock_context(noop_assets()))
-            .expect("app");
-        let webview = WebviewWindowBuilder::new(&app, "main", Default::default())
-            .build()
-            .unwrap();
-        TestApp {
-            app,
-            webview,
-            secrets,
-            home,
-        }
+        Self::build_in(home, None, secrets)
     }
 
     /// Invoke a command with JSON arguments (camelCase, as `invoke()` sends them).

@@ -374,6 +374,19 @@ async fn library(engine: &Engine, args: LibraryArgs) -> ExitCode {
     }
 }
 
+/// A token cancelled at the first Ctrl-C or SIGTERM: a stop, which interrupts (unfinished
+/// uploads resume at the next start), never a cancel.
+pub fn stop_on_signal() -> tokio_util::sync::CancellationToken {
+    let stop = tokio_util::sync::CancellationToken::new();
+    let token = stop.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        eprintln!("ferry: stopping; unfinished uploads resume at the next start");
+        token.cancel();
+    });
+    stop
+}
+
 /// Become the home's runner for `queue run` / `watch run`. Another process running it is
 /// a usage error (exit 2) naming it, unless `wait` — then wait until it ends (or the
 /// user stops this one).

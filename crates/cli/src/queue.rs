@@ -101,15 +101,7 @@ pub async fn run(engine: Arc<Engine>, cmd: QueueCmd) -> ExitCode {
             concurrency,
             wait_for_lock,
         } => {
-            let stop = tokio_util::sync::CancellationToken::new();
-            {
-                let stop = stop.clone();
-                tokio::spawn(async move {
-                    crate::wait_for_signal().await;
-                    eprintln!("ferry: stopping; unfinished uploads resume at the next start");
-                    stop.cancel();
-                });
-            }
+            let stop = crate::stop_on_signal();
             if let Err(code) =
                 crate::take_home(&engine, "ferry queue run", wait_for_lock, &stop).await
             {

@@ -17,7 +17,6 @@ use std::time::Duration;
 use ferry_core::{Code, Engine, Error, Event, JobId, JobStatus, RemoteMedia, RunOptions, Taken};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::Serialize;
-use tokio_util::sync::CancellationToken;
 
 use crate::{fail_usage, render, SendArgs};
 
@@ -126,17 +125,7 @@ async fn run_and_report(
         .collect();
     let bars = crate::use_bars(send.json).then(|| Bars::new(&jobs));
     let feed = bars.as_ref().map(|b| b.follow_events(&engine));
-    let stop = CancellationToken::new();
-    {
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            crate::wait_for_signal().await;
-            eprintln!(
-                "ferry: stopping; the unfinished files stay queued and resume at the next start"
-            );
-            stop.cancel();
-        });
-    }
+    let stop = crate::stop_on_signal();
     let mut told = false;
     loop {
         match engine.take_home("ferry upload") {

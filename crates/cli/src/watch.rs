@@ -7,7 +7,6 @@ use std::sync::Arc;
 use clap::Subcommand;
 use ferry_core::watch::{After, Existing, NewRule};
 use ferry_core::{Code, Engine, Error};
-use tokio_util::sync::CancellationToken;
 
 use crate::{fail, fail_usage, render};
 
@@ -142,15 +141,7 @@ pub async fn run(engine: Arc<Engine>, cmd: WatchCmd) -> ExitCode {
         WatchCmd::Resume { id } => done("resumed", &id, engine.watch_resume(&id).map(|_| ())),
         WatchCmd::Remove { id } => done("removed", &id, engine.watch_remove(&id)),
         WatchCmd::Run { wait_for_lock } => {
-            let stop = CancellationToken::new();
-            {
-                let stop = stop.clone();
-                tokio::spawn(async move {
-                    crate::wait_for_signal().await;
-                    eprintln!("ferry: stopping; unfinished uploads resume at the next start");
-                    stop.cancel();
-                });
-            }
+            let stop = crate::stop_on_signal();
             if let Err(code) =
                 crate::take_home(&engine, "ferry watch run", wait_for_lock, &stop).await
             {

@@ -3,64 +3,21 @@
 //! byte-identical, the library must hold exactly one row, and for S3 (multipart, resumed
 //! from the journal) less than 20% of the file may be sent twice.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+mod common;
+
+use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use common::{big_file, ferry, files_in, library_rows, MIB};
 use ferry_fakes::proxy::Proxy;
 use ferry_fakes::s3s::{S3Server, ACCESS_KEY, SECRET_KEY};
 use ferry_fakes::{Fakes, Options};
 
-const MIB: u64 = 1024 * 1024;
 const SIZE: u64 = 256 * MIB;
-
-fn ferry(home: &Path) -> Command {
-    let mut c = Command::new(assert_cmd::cargo::cargo_bin("ferry"));
-    c.arg("--home").arg(home).env_remove("FERRY_HOME");
-    c
-}
-
-/// A 256 MiB file that starts like an MP4 and differs in every MiB.
-fn big_file(dir: &Path) -> PathBuf {
-    let path = dir.join("big.mp4");
-    let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-    let block: Vec<u8> = (0..MIB)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 32) as u8
-        })
-        .collect();
-    for i in 0..(SIZE / MIB) {
-        let mut b = block.clone();
-        if i == 0 {
-            b[..24].copy_from_slice(&[
-                0, 0, 0, 0x18, b'f', b't', b'y', b'p', b'i', b's', b'o', b'm', 0, 0, 2, 0, b'i',
-                b's', b'o', b'm', b'i', b's', b'o', b'2',
-            ]);
-        } else {
-            b[..8].copy_from_slice(&i.to_le_bytes());
-        }
-        f.write_all(&b).unwrap();
-    }
-    f.flush().unwrap();
-    path
-}
 
 fn same_bytes(a: &Path, b: &[u8]) -> bool {
     std::fs::read(a).unwrap() == b
-}
-
-fn library_rows(home: &Path) -> Vec<serde_json::Value> {
-    let out = ferry(home).args(["library", "--json"]).output().unwrap();
-    serde_json::from_slice::<serde_json::Value>(&out.stdout)
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .clone()
 }
 
 /// Kill the child once `cond` holds (bounded wait). `log` is where its stderr goes.
@@ -84,7 +41,7 @@ async fn s3_upload_killed_midway_resumes_with_little_sent_twice() {
     let proxy = Proxy::start(([127, 0, 0, 1], server.port).into()).await;
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
-    let file = big_file(dir.path());
+    let file = big_file(dir.path(), "big.mp4", SIZE);
     let out = ferry(&home)
         .args([
             "account",
@@ -168,7 +125,7 @@ async fn presigned_put_killed_midway_is_sent_again_whole() {
     let fakes = Fakes::start(Options::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
-    let file = big_file(dir.path());
+    let file = big_file(dir.path(), "big.mp4", SIZE);
     let out = ferry(&home)
         .args(["account", "add", "ss", "socialsyncer"])
         .arg(format!("api_url={}", fakes.socialsyncer.api_url()))
@@ -332,20 +289,4 @@ async fn killed_while_postsyncer_has_stored_the_upload_but_not_answered_leaves_o
         "exactly one remote object"
     );
     assert_eq!(library_rows(&home).len(), 1, "one library row");
-}
-
-fn files_in(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            if e.file_type().unwrap().is_dir() {
-                stack.push(e.path());
-            } else {
-                out.push(e.file_name().to_string_lossy().into_owned());
-            }
-        }
-    }
-    out.sort();
-    out
 }

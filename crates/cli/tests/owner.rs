@@ -265,7 +265,7 @@ fn upload_beside_a_running_watch_run_sends_every_file_exactly_once() {
         },
     );
     let lib = home.join("library");
-    let files: Vec<_> = walk(&lib);
+    let files = files_in(&lib);
     assert_eq!(
         files.len(),
         n,
@@ -274,21 +274,6 @@ fn upload_beside_a_running_watch_run_sends_every_file_exactly_once() {
     assert!(files.iter().all(|f| !f.contains(" (2)")), "{files:?}");
     assert_eq!(library_rows(&home).len(), n);
     assert!(terminate(&mut owner.0).success());
-}
-
-fn walk(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            if e.file_type().unwrap().is_dir() {
-                stack.push(e.path());
-            } else {
-                out.push(e.file_name().to_string_lossy().into_owned());
-            }
-        }
-    }
-    out
 }
 
 #[test]

@@ -259,7 +259,7 @@ impl ConfigStore {
 
     pub fn modify<T>(&self, f: impl FnOnce(&mut Config) -> Result<T>) -> Result<T> {
         let dir = &self.home.config_dir;
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(e, dir.display()))?;
+        create_private_dir(dir)?;
         let lock_path = dir.join("config.lock");
         let lock = std::fs::OpenOptions::new()
             .read(true)

@@ -135,6 +135,23 @@ pub fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
     }
 }
 
+/// Names of the files under `dir` (recursively), sorted.
+pub fn files_in(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push(e.file_name().to_string_lossy().into_owned());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 /// Make sure a child never outlives its test.
 pub struct Reap(pub std::process::Child);
 

@@ -55,7 +55,7 @@ impl HomeLock {
     /// Take the home's lock, or say who holds it. A process that only looked (a shared
     /// probe, see [`holder`]) can make one attempt fail, so it is tried a few times.
     pub fn try_acquire(dir: &Path, program: &str) -> Result<std::result::Result<HomeLock, Holder>> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(e, dir.display()))?;
+        crate::config::create_private_dir(dir)?;
         let path = dir.join(LOCK_FILE);
         let file = OpenOptions::new()
             .read(true)

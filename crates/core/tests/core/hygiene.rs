@@ -69,8 +69,12 @@ impl Drop for RawServer {
     }
 }
 
+/// An engine in `dir` that runs the home's queue, as the CLI or the app would.
 fn engine_in(dir: &std::path::Path) -> Arc<Engine> {
-    Arc::new(Engine::with_secret_store(Home::at(dir), Arc::new(MemoryStore::default())).unwrap())
+    let engine =
+        Engine::with_secret_store(Home::at(dir), Arc::new(MemoryStore::default())).unwrap();
+    engine.take_home_or_fail("ferry tests").unwrap();
+    Arc::new(engine)
 }
 
 /// `/start?…` redirects to `/next?…`, which closes the connection without answering.
