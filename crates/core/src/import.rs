@@ -382,9 +382,25 @@ pub fn remove_leftovers(data_dir: &Path) -> Result<Vec<PathBuf>> {
             removed.push(path);
         }
     }
+    removed.extend(remove_part_files(&data_dir.join("library"))?);
+    // Thumbnails being fetched from an item's link (the desktop's cache).
+    for entry in read_dir_or_empty(&data_dir.join("thumbs"))? {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(".fetch-") && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let path = entry.path();
+            std::fs::remove_file(&path).map_err(|e| Error::io(e, path.display()))?;
+            removed.push(path);
+        }
+    }
+    Ok(removed)
+}
+
+/// Half-written `.ferry-*.part` files of a local library folder (any account's `dir`).
+pub fn remove_part_files(library: &Path) -> Result<Vec<PathBuf>> {
+    let mut removed = Vec::new();
     // The local library writes `.ferry-*.part` beside its `YYYY/MM` folders; walk a few
     // levels only (it is not a tree of arbitrary depth).
-    let mut dirs = vec![(data_dir.join("library"), 0)];
+    let mut dirs = vec![(library.to_path_buf(), 0)];
     while let Some((dir, depth)) = dirs.pop() {
         for entry in read_dir_or_empty(&dir)? {
             let path = entry.path();
@@ -427,7 +443,9 @@ mod tests {
         };
         let spill = write("spool/.ferry-download-a1b2c3");
         let part = write("library/2026/12/.ferry-x9y8.part");
+        let fetch = write("thumbs/.fetch-q1w2e3");
         let keep = [
+            write("thumbs/42.png"),
             write("spool/notes.txt"),
             write("library/2026/12/photo.png"),
             write("library/2026/12/holiday.part"),
@@ -435,10 +453,10 @@ mod tests {
         ];
         let mut removed = remove_leftovers(data).unwrap();
         removed.sort();
-        let mut want = vec![spill.clone(), part.clone()];
+        let mut want = vec![spill.clone(), part.clone(), fetch.clone()];
         want.sort();
         assert_eq!(removed, want);
-        assert!(!spill.exists() && !part.exists());
+        assert!(!spill.exists() && !part.exists() && !fetch.exists());
         for k in keep {
             assert!(k.exists(), "{} kept", k.display());
         }

@@ -161,11 +161,14 @@ impl Queue {
             }
         }
         let media = provider.upload(&upload, ctx).await?;
+        let known = hash.is_some();
         let hash = match hash.or_else(|| upload.source.tapped_hash()) {
             Some(h) => h,
             None => transfer::hash_file(&path, &ctx.cancel).await?,
         };
-        self.jobs.set_hash(job.id, &hash)?;
+        if !known {
+            self.jobs.set_hash(job.id, &hash)?;
+        }
         Ok(Done {
             media,
             deduplicated: false,

@@ -289,34 +289,33 @@ impl JobsTable {
         library: &crate::library::Library,
     ) -> Result<()> {
         let json = serde_json::to_string(&done.media).unwrap_or_else(|_| "[]".into());
-        let mut conn = self.db.conn();
-        let tx = conn.transaction().map_err(|e| self.err(e))?;
-        for m in &done.media {
-            library
-                .record_in(
-                    &tx,
-                    m,
-                    &crate::library::Provenance {
-                        account: &job.account,
-                        kind: done.kind,
-                        content_hash: done.hash.as_deref(),
-                        job_id: Some(job.id),
-                        source: Some(&job.input),
-                    },
-                )
-                .map_err(|e| self.err(e))?;
-        }
-        tx.prepare_cached(
-            "UPDATE jobs SET status = 'succeeded', result = ?2, deduplicated = ?3, resume = NULL,
-                    error_code = NULL, error_message = NULL, control = NULL, owner_pid = NULL,
-                    after_state = CASE WHEN origin LIKE 'watch:%' THEN 'pending' ELSE NULL END,
-                    bytes_sent = COALESCE(bytes_total, bytes_sent), updated_at = ?4
-             WHERE id = ?1",
-        )
-        .and_then(|mut st| st.execute(params![job.id, json, done.deduplicated, now()]))
-        .map_err(|e| self.err(e))?;
-        tx.commit().map_err(|e| self.err(e))?;
-        Ok(())
+        // Durable: a success the CLI or the app reported must survive a power loss.
+        self.db
+            .durable(|tx| {
+                for m in &done.media {
+                    library.record_in(
+                        tx,
+                        m,
+                        &crate::library::Provenance {
+                            account: &job.account,
+                            kind: done.kind,
+                            content_hash: done.hash.as_deref(),
+                            job_id: Some(job.id),
+                            source: Some(&job.input),
+                        },
+                    )?;
+                }
+                tx.prepare_cached(
+                    "UPDATE jobs SET status = 'succeeded', result = ?2, deduplicated = ?3, resume = NULL,
+                            error_code = NULL, error_message = NULL, control = NULL, owner_pid = NULL,
+                            after_state = CASE WHEN origin LIKE 'watch:%' THEN 'pending' ELSE NULL END,
+                            bytes_sent = COALESCE(bytes_total, bytes_sent), updated_at = ?4
+                     WHERE id = ?1",
+                )?
+                .execute(params![job.id, json, done.deduplicated, now()])?;
+                Ok(())
+            })
+            .map_err(|e| self.err(e))
     }
 
     /// Succeeded watch-rule jobs whose after-upload action is not settled yet.
@@ -401,12 +400,14 @@ impl JobsTable {
         Ok(s.and_then(|s| serde_json::from_str(&s).ok()))
     }
 
+    /// Durable: a resume handle is journaled before the request that creates its remote
+    /// object, and must still be there after a power loss.
     pub fn set_resume_state(&self, id: JobId, state: Option<&serde_json::Value>) -> Result<()> {
         self.db
-            .exec(
-                "UPDATE jobs SET resume = ?2, heartbeat = ?3 WHERE id = ?1",
-                params![id, state.map(|s| s.to_string()), now()],
-            )
+            .durable(|tx| {
+                tx.prepare_cached("UPDATE jobs SET resume = ?2, heartbeat = ?3 WHERE id = ?1")?
+                    .execute(params![id, state.map(|s| s.to_string()), now()])
+            })
             .map_err(|e| self.err(e))?;
         Ok(())
     }

@@ -36,7 +36,18 @@ impl Queue {
         drop(owner);
         // Spilled downloads and half-written library files a dead owner left behind
         // (nobody else writes them).
-        match crate::import::remove_leftovers(dir) {
+        let mut leftovers = crate::import::remove_leftovers(dir);
+        for (_, a) in self.accounts.config().accounts {
+            if let (crate::providers::Kind::Local, Some(lib)) = (a.kind, a.options.get("dir")) {
+                if let (Ok(list), Ok(more)) = (
+                    leftovers.as_mut(),
+                    crate::import::remove_part_files(std::path::Path::new(lib)),
+                ) {
+                    list.extend(more);
+                }
+            }
+        }
+        match leftovers {
             Ok(gone) if !gone.is_empty() => {
                 tracing::info!("removed {} leftover file(s) of an earlier run", gone.len())
             }

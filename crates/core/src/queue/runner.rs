@@ -197,6 +197,8 @@ struct Reporter {
     last_write: Instant,
     window: std::collections::VecDeque<(Instant, u64)>,
     phase: Phase,
+    /// The status last written to the row (claiming wrote `preparing`).
+    status: JobStatus,
 }
 
 fn progress_for(queue: &Arc<Queue>, id: JobId, account: String) -> Progress {
@@ -206,6 +208,7 @@ fn progress_for(queue: &Arc<Queue>, id: JobId, account: String) -> Progress {
         last_write: Instant::now(),
         window: Default::default(),
         phase: Phase::Preparing,
+        status: JobStatus::Preparing,
     });
     Progress::new(move |ev| {
         let Some(queue) = weak.upgrade() else { return };
@@ -221,7 +224,12 @@ fn progress_for(queue: &Arc<Queue>, id: JobId, account: String) -> Progress {
                     Phase::Uploading => JobStatus::Uploading,
                     Phase::Processing => JobStatus::Processing,
                 };
-                let _ = queue.jobs.set_status(id, status);
+                // Hashing and asking the server are both `preparing`: write the row only
+                // when its status changes (each write is a commit; small files make many).
+                if status != st.status {
+                    st.status = status;
+                    let _ = queue.jobs.set_status(id, status);
+                }
                 if let Ok(job) = queue.jobs.get(id) {
                     // The status alone does not tell hashing from asking the server: the
                     // phase goes along as a progress event.
@@ -244,7 +252,9 @@ fn progress_for(queue: &Arc<Queue>, id: JobId, account: String) -> Progress {
                     st.window.pop_front();
                 }
                 let done = sent >= total;
-                if now - st.last_write >= Duration::from_secs(1) || done {
+                // At most one write a second; the end of the bytes is written with the
+                // job's outcome.
+                if now - st.last_write >= Duration::from_secs(1) && !done {
                     st.last_write = now;
                     let _ = queue.jobs.set_progress(id, sent, total);
                 }
