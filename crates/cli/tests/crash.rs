@@ -28,7 +28,12 @@ fn kill_when(child: &mut std::process::Child, log: &Path, what: &str, cond: impl
             let err = std::fs::read_to_string(log).unwrap_or_default();
             panic!("ferry ended ({status}) before {what}:\n{err}");
         }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        if Instant::now() > deadline {
+            // Never leave the child running past its test.
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("timed out waiting for {what}");
+        }
         std::thread::sleep(Duration::from_millis(5));
     }
     child.kill().unwrap(); // SIGKILL: no cleanup runs

@@ -92,14 +92,17 @@ async fn sigterm_to_watch_run_interrupts_and_the_next_start_resumes_the_s3_uploa
     proxy.set_throttle(128 * MIB);
 
     let log = tmp.path().join("run1.log");
-    let mut run = watch_run(&home, &log, &[]);
+    let mut run = Reap(watch_run(&home, &log, &[]));
     std::fs::rename(&file, photos.join("film.mp4")).unwrap();
     let file = photos.join("film.mp4");
     let p = proxy.clone();
-    wait_for("40% of the file sent", 120, Some((&mut run, &log)), || {
-        p.up_bytes() >= SIZE * 2 / 5
-    });
-    let status = terminate(&mut run);
+    wait_for(
+        "40% of the file sent",
+        120,
+        Some((&mut run.0, &log)),
+        || p.up_bytes() >= SIZE * 2 / 5,
+    );
+    let status = terminate(&mut run.0);
     assert!(
         status.success(),
         "watch run exits cleanly on SIGTERM: {status}\n{}",
@@ -121,15 +124,15 @@ async fn sigterm_to_watch_run_interrupts_and_the_next_start_resumes_the_s3_uploa
 
     proxy.set_throttle(0);
     let log2 = tmp.path().join("run2.log");
-    let mut run = watch_run(&home, &log2, &[]);
+    let mut run = Reap(watch_run(&home, &log2, &[]));
     let h = home.clone();
     wait_for(
         "the upload to finish after the restart",
         180,
-        Some((&mut run, &log2)),
+        Some((&mut run.0, &log2)),
         || library_rows(&h).len() == 1,
     );
-    assert!(terminate(&mut run).success());
+    assert!(terminate(&mut run.0).success());
     let resent = proxy.up_bytes().saturating_sub(SIZE);
     assert!(
         resent * 100 < SIZE * 20,
@@ -359,7 +362,7 @@ async fn upload_following_an_owner_that_is_killed_takes_over_and_finishes() {
     let file = big_file(tmp.path(), "clip.mp4", SIZE);
     proxy.set_throttle(64 * MIB);
     let log = tmp.path().join("owner.log");
-    let mut owner = watch_run(&home, &log, &[]);
+    let mut owner = Reap(watch_run(&home, &log, &[]));
     // Give it a moment to start (what follows waits for behaviour, not for this).
     std::thread::sleep(std::time::Duration::from_millis(1500));
 
@@ -376,11 +379,11 @@ async fn upload_following_an_owner_that_is_killed_takes_over_and_finishes() {
     wait_for(
         "the owner to send a third of the file",
         60,
-        Some((&mut owner, &log)),
+        Some((&mut owner.0, &log)),
         || p.up_bytes() >= SIZE / 3,
     );
-    owner.kill().unwrap(); // SIGKILL: the OS releases the lock, nothing else runs
-    owner.wait().unwrap();
+    owner.0.kill().unwrap(); // SIGKILL: the OS releases the lock, nothing else runs
+    owner.0.wait().unwrap();
     proxy.set_throttle(0);
     let out = tokio::task::spawn_blocking(move || client.wait_with_output().unwrap())
         .await
