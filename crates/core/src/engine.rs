@@ -139,7 +139,7 @@ impl Engine {
             .jobs(true)?
             .into_iter()
             .filter(|j| j.account == name)
-            .filter_map(|j| self.queue.jobs_table().resume_state(j.id).ok().flatten())
+            .filter_map(|j| self.queue.jobs.resume_state(j.id).ok().flatten())
             .collect();
         p.cleanup(&keep, &self.ctx(Progress::none())).await
     }
@@ -180,11 +180,6 @@ impl Engine {
         self.queue.take_home(program)
     }
 
-    /// Take the home or fail with `home.in_use`, naming who has it.
-    pub fn take_home_or_fail(&self, program: &str) -> Result<usize> {
-        self.queue.take_home_or_fail(program)
-    }
-
     /// Stop being the home's runner (nothing may be running here).
     pub fn release_home(&self) {
         self.queue.release_home()
@@ -216,7 +211,7 @@ impl Engine {
     /// A watch job's after-upload action: `pending`, `done: …` or `kept: <why>`; `None`
     /// for jobs without one.
     pub fn after_state(&self, id: JobId) -> Result<Option<String>> {
-        self.queue.jobs_table().after_state(id)
+        self.queue.jobs.after_state(id)
     }
 
     /// Stop a job where it is, keeping what was sent for a later resume.
@@ -240,10 +235,6 @@ impl Engine {
     }
 
     // ----- watch rules ----------------------------------------------------------------------
-
-    pub fn watch(&self) -> &Arc<Watch> {
-        &self.watch
-    }
 
     /// Add a rule (see [`Watch::add`]).
     pub fn watch_add(&self, new: crate::watch::NewRule) -> Result<crate::watch::Rule> {

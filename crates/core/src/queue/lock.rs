@@ -24,7 +24,6 @@ const HOLDER_FILE: &str = "runner.json";
 
 /// Who runs a home's queue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Holder {
     pub pid: u32,

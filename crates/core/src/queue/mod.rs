@@ -70,14 +70,6 @@ impl Queue {
     pub fn emit(&self, ev: Event) {
         let _ = self.events.send(ev);
     }
-
-    pub fn jobs_table(&self) -> &journal::JobsTable {
-        &self.jobs
-    }
-
-    pub fn accounts(&self) -> &Arc<Accounts> {
-        &self.accounts
-    }
 }
 
 pub type JobId = i64;

@@ -34,22 +34,21 @@ impl Queue {
         let resumed = self.jobs.reclaim_all()?;
         *owner = Some(held);
         drop(owner);
-        // Spilled downloads and half-written library files a dead owner left behind
-        // (nobody else writes them).
-        let mut leftovers = crate::import::remove_leftovers(dir);
-        for (_, a) in self.accounts.config().accounts {
+        // What a dead owner left on disk: spilled downloads, half-written library
+        // files (in every local library folder), unfinished thumbnail fetches.
+        let mut gone = crate::import::remove_leftovers(dir);
+        for a in self.accounts.config().accounts.values() {
             if let (crate::providers::Kind::Local, Some(lib)) = (a.kind, a.options.get("dir")) {
-                if let (Ok(list), Ok(more)) = (
-                    leftovers.as_mut(),
-                    crate::import::remove_part_files(std::path::Path::new(lib)),
-                ) {
-                    list.extend(more);
-                }
+                let more = crate::import::remove_part_files(std::path::Path::new(lib));
+                gone = gone.and_then(|mut v| {
+                    v.extend(more?);
+                    Ok(v)
+                });
             }
         }
-        match leftovers {
-            Ok(gone) if !gone.is_empty() => {
-                tracing::info!("removed {} leftover file(s) of an earlier run", gone.len())
+        match gone {
+            Ok(v) if !v.is_empty() => {
+                tracing::info!("removed {} leftover file(s) of an earlier run", v.len())
             }
             Ok(_) => {}
             Err(e) => tracing::warn!("leftover files: {}", e.message),
@@ -61,15 +60,6 @@ impl Queue {
         Ok(Taken::Owner { resumed })
     }
 
-    /// Take the home, or fail saying who has it (the CLI's `queue run` and `watch run`
-    /// without `--wait-for-lock`).
-    pub fn take_home_or_fail(&self, program: &str) -> Result<usize> {
-        match self.take_home(program)? {
-            Taken::Owner { resumed } => Ok(resumed),
-            Taken::HeldBy(h) => Err(in_use(&h)),
-        }
-    }
-
     /// Stop being the runner (a `ferry upload` that finished its files), so a waiting
     /// process can take over. Jobs must not be running here.
     pub fn release_home(&self) {
@@ -78,6 +68,20 @@ impl Queue {
 
     pub fn owns_home(&self) -> bool {
         self.owner.lock().expect("owner lock").is_some()
+    }
+
+    /// Only the home's owner runs jobs and watch rules: `home.in_use` otherwise.
+    pub(crate) fn require_owner(&self) -> Result<()> {
+        if self.owns_home() {
+            return Ok(());
+        }
+        Err(match self.runner() {
+            Some(h) => in_use(&h),
+            None => Error::new(
+                Code::Internal,
+                "jobs run only in the process that took the home (Queue::take_home)",
+            ),
+        })
     }
 
     /// Who runs this home's queue now (this process included), if anyone.

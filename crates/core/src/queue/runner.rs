@@ -51,15 +51,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 const DB_BACKOFF_MAX: Duration = Duration::from_secs(30);
 
 pub async fn run(queue: &Arc<Queue>, opts: RunOptions) -> Result<()> {
-    if !queue.owns_home() {
-        return Err(match queue.runner() {
-            Some(h) => super::owner::in_use(&h),
-            None => Error::new(
-                Code::Internal,
-                "the queue runs only in the process that took the home",
-            ),
-        });
-    }
+    queue.require_owner()?;
     let global = opts
         .concurrency
         .unwrap_or_else(|| queue.accounts.config().settings.concurrency)
@@ -113,10 +105,9 @@ pub async fn run(queue: &Arc<Queue>, opts: RunOptions) -> Result<()> {
                     e.message,
                     wait.as_secs().max(1)
                 )));
-                let stop = opts.stop.clone();
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
-                    _ = async { match &stop { Some(s) => s.cancelled().await, None => std::future::pending().await } } => {}
+                    _ = stopped(&opts.stop) => {}
                 }
                 false
             }
@@ -135,8 +126,16 @@ pub async fn run(queue: &Arc<Queue>, opts: RunOptions) -> Result<()> {
             }
             _ = notified => {}
             _ = tokio::time::sleep(Duration::from_millis(250)) => {}
-            _ = async { match &opts.stop { Some(s) => s.cancelled().await, None => std::future::pending().await } } => {}
+            _ = stopped(&opts.stop) => {}
         }
+    }
+}
+
+/// Resolves when the run is stopped; never for a run without a stop.
+async fn stopped(stop: &Option<CancellationToken>) {
+    match stop {
+        Some(s) => s.cancelled().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -62,7 +62,7 @@ pub(crate) async fn run(watch: Arc<Watch>, stop: CancellationToken) {
 }
 
 async fn settle_pending(watch: &Arc<Watch>, asked: &mut HashMap<i64, Instant>) {
-    let jobs = match watch.queue.jobs_table().after_pending(200) {
+    let jobs = match watch.queue.jobs.after_pending(200) {
         Ok(j) => j,
         Err(e) => {
             tracing::warn!("after-upload actions: {}", e.message);
@@ -80,7 +80,7 @@ async fn settle_pending(watch: &Arc<Watch>, asked: &mut HashMap<i64, Instant>) {
             Verdict::Later => continue,
         };
         asked.remove(&job.id);
-        if let Err(e) = watch.queue.jobs_table().set_after(job.id, &state) {
+        if let Err(e) = watch.queue.jobs.set_after(job.id, &state) {
             tracing::warn!("job {}: {}", job.id, e.message);
         }
     }
@@ -240,16 +240,16 @@ pub(crate) fn move_no_clobber(src: &Path, dir: &Path) -> std::io::Result<PathBuf
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let (stem, ext) = match name.rfind('.') {
-        Some(i) if i > 0 => (&name[..i], &name[i..]),
-        _ => (name.as_str(), ""),
-    };
+    // Named as the local library names its copies (a leading dot is no extension, long
+    // names shortened to fit 255 bytes with the suffix).
+    let (stem, ext) = crate::media::split_extension(&name);
     for n in 1..10_000u32 {
-        let candidate = if n == 1 {
-            dir.join(&name)
+        let suffix = if n == 1 {
+            String::new()
         } else {
-            dir.join(format!("{stem} ({n}){ext}"))
+            format!(" ({n})")
         };
+        let candidate = dir.join(crate::media::join_name(stem, &suffix, ext));
         if std::fs::symlink_metadata(&candidate).is_ok() {
             continue;
         }

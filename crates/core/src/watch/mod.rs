@@ -258,14 +258,13 @@ impl Watch {
             (home.data_dir.clone(), "Ferry's home folder"),
             (home.config_dir.clone(), "Ferry's home folder"),
         ];
-        for (name, a) in &cfg.accounts {
+        for a in cfg.accounts.values() {
             if a.kind == crate::providers::Kind::Local {
                 let lib = a
                     .options
                     .get("dir")
                     .map(PathBuf::from)
                     .unwrap_or_else(|| home.data_dir.join("library"));
-                let _ = name;
                 own.push((lib, "a library folder Ferry uploads into"));
             }
         }

@@ -54,15 +54,7 @@ impl Watch {
     /// Run every active watch rule and the queue until `stop` is cancelled. The caller
     /// has taken the home (`Queue::take_home`).
     pub async fn run(self: &Arc<Self>, stop: CancellationToken) -> Result<()> {
-        if !self.queue.owns_home() {
-            return Err(match self.queue.runner() {
-                Some(h) => crate::queue::owner::in_use(&h),
-                None => crate::Error::new(
-                    crate::Code::Internal,
-                    "watch rules run only in the process that took the home",
-                ),
-            });
-        }
+        self.queue.require_owner()?;
         let queue = {
             let q = self.queue.clone();
             let stop = stop.clone();
