@@ -66,6 +66,13 @@ impl Engine {
         self.db.set_busy_timeout(t)
     }
 
+    /// Write transactions this process committed to the database so far (tests and
+    /// benchmarks: the journal's cost per job).
+    #[doc(hidden)]
+    pub fn db_commits(&self) -> u64 {
+        self.db.commits()
+    }
+
     /// The config as it is now (another process's changes included).
     pub fn config(&self) -> Config {
         self.accounts.config()

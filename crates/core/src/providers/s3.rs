@@ -543,6 +543,14 @@ impl S3 {
         format!("{}{day}/{tag}/{name}", self.prefix)
     }
 
+    /// [`Self::key_for`] with its date and folder derived from a transfer's stable
+    /// reference: the same key in every attempt, a different one for every job.
+    fn key_named(&self, name: &str, r: &crate::transfer::TransferRef) -> String {
+        let day = r.created.format("%Y/%m/%d");
+        let tag = &blake3::hash(r.id.as_bytes()).to_hex()[..8];
+        format!("{}{day}/{tag}/{name}", self.prefix)
+    }
+
     async fn link(&self, key: &str) -> Result<(String, Option<chrono::DateTime<chrono::Utc>>)> {
         if let Some(base) = &self.public_base_url {
             let encoded: String = key
@@ -833,11 +841,14 @@ impl Provider for S3 {
                 expires_at,
             }]);
         }
-        // A PUT to one key is idempotent: retrying it cannot create a duplicate, and the
-        // key is journaled before it goes out, so neither can a resumed job.
-        let key = match journaled_key(ctx, upload.size) {
-            Some(key) => key,
-            None => {
+        // A PUT to one key is idempotent: retrying it cannot create a duplicate, and
+        // neither can a resumed job: a job's key is derived from the job itself, the
+        // same in every attempt (no journaling needed); without a job (a bare provider
+        // call), a random key is journaled before it goes out.
+        let key = match (journaled_key(ctx, upload.size), ctx.stable_ref()) {
+            (Some(key), _) => key,
+            (None, Some(r)) => self.key_named(&upload.api_name, &r),
+            (None, None) => {
                 let key = self.key_for(&upload.api_name);
                 save_key(ctx, &key, upload.size)?;
                 key

@@ -118,7 +118,9 @@ impl Queue {
         let upload = prepare(provider, &path)?;
         let fp = upload.source.fingerprint().expect("a file source");
         let same_file = job.src_size == Some(upload.size) && job.src_mtime_ns == fp.mtime_ns();
-        if !same_file {
+        // A job never prepared has no remote state: resume state is journaled only after
+        // (or with) the source's size and mtime.
+        if !same_file && job.src_size.is_some() {
             // What an interrupted attempt sent belongs to other bytes: start over.
             self.abandon(job.id, &job.account, ctx).await;
         }
@@ -128,7 +130,7 @@ impl Queue {
             upload.size,
             fp.mtime_ns(),
             &upload.mime,
-        )?;
+        );
 
         // Dedupe. Small files are hashed before sending (it costs little); a large one
         // only when something of its size is already at this account or on its way
@@ -143,7 +145,7 @@ impl Queue {
             ctx.progress.phase(Phase::Hashing);
             let h = transfer::hash_file(&path, &ctx.cancel).await?;
             ctx.progress.phase(Phase::Preparing);
-            self.jobs.set_hash(job.id, &h)?;
+            self.jobs.set_hash(job.id, &h);
             hash = Some(h);
         }
         // Two identical files started together: the second waits for the first, then
@@ -167,7 +169,7 @@ impl Queue {
             None => transfer::hash_file(&path, &ctx.cancel).await?,
         };
         if !known {
-            self.jobs.set_hash(job.id, &hash)?;
+            self.jobs.set_hash(job.id, &hash);
         }
         Ok(Done {
             media,
@@ -260,7 +262,7 @@ impl Queue {
                 upload.size,
             )?;
             self.jobs
-                .set_prepared(job.id, &upload.name, upload.size, None, &upload.mime)?;
+                .set_prepared(job.id, &upload.name, upload.size, None, &upload.mime);
             provider.upload(&upload, ctx).await?
         };
         Ok(Done {

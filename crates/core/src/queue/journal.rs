@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Row};
 
+use super::behind::{self, Behind, Prepared};
 use super::{Job, JobError, JobId, JobStatus, NewJob, SourceKind};
 use crate::db::Db;
 use crate::error::{Code, Error, Result};
@@ -15,6 +16,9 @@ use crate::providers::RemoteMedia;
 #[derive(Clone)]
 pub struct JobsTable {
     db: Arc<Db>,
+    /// A running job's informational writes, waiting for the next commit (`behind`).
+    behind: Behind,
+    home_id: Arc<std::sync::OnceLock<String>>,
 }
 
 const COLUMNS: &str = "id, account, source_kind, input, name, origin, status, force, attempts, error_code, \
@@ -98,19 +102,73 @@ fn insert_in(tx: &rusqlite::Connection, jobs: &[NewJob]) -> rusqlite::Result<Vec
 
 impl JobsTable {
     pub fn new(db: Arc<Db>) -> Self {
-        JobsTable { db }
+        let behind = Behind::default();
+        behind.start_flusher(&db);
+        JobsTable {
+            db,
+            behind,
+            home_id: Default::default(),
+        }
     }
 
     fn err(&self, e: rusqlite::Error) -> Error {
         self.db.err(e)
     }
 
+    /// The database's random id, read once.
+    pub fn home_id(&self) -> Result<String> {
+        if let Some(id) = self.home_id.get() {
+            return Ok(id.clone());
+        }
+        let id = self.db.home_id()?;
+        Ok(self.home_id.get_or_init(|| id).clone())
+    }
+
+    /// One write to the journal, in one transaction that first carries every pending
+    /// informational value (so what is written here always lands after them).
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        self.write_with(false, f)
+    }
+
+    /// [`Self::write`], synced to disk before it returns ([`Db::durable`]).
+    fn write_durable<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        self.write_with(true, f)
+    }
+
+    fn write_with<T>(
+        &self,
+        durable: bool,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        let taken = self.behind.take();
+        let body = |tx: &rusqlite::Transaction<'_>| {
+            behind::apply_in(tx, &taken)?;
+            f(tx)
+        };
+        let out = if durable {
+            self.db.durable(body)
+        } else {
+            self.db.transact(body)
+        };
+        out.map_err(|e| {
+            self.behind.give_back(taken);
+            self.err(e)
+        })
+    }
+
+    /// One statement, written as [`Self::write`] does; the rows it changed.
+    fn exec(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize> {
+        self.write(|tx| tx.prepare_cached(sql)?.execute(params))
+    }
+
     pub fn insert(&self, jobs: &[NewJob]) -> Result<Vec<JobId>> {
-        let mut conn = self.db.conn();
-        let tx = conn.transaction().map_err(|e| self.err(e))?;
-        let ids = insert_in(&tx, jobs).map_err(|e| self.err(e))?;
-        tx.commit().map_err(|e| self.err(e))?;
-        Ok(ids)
+        self.write(|tx| insert_in(tx, jobs))
     }
 
     /// Insert a watch rule's jobs and mark their files as taken by the rule, in one
@@ -121,17 +179,20 @@ impl JobsTable {
         rule: &str,
         files: &[crate::watch::scan::FileInfo],
     ) -> Result<Vec<JobId>> {
-        let mut conn = self.db.conn();
-        let tx = conn.transaction().map_err(|e| self.err(e))?;
-        let ids = insert_in(&tx, jobs).map_err(|e| self.err(e))?;
-        crate::watch::store::mark_in(&tx, rule, files.iter().zip(ids.iter().copied().map(Some)))
-            .map_err(|e| self.err(e))?;
-        tx.commit().map_err(|e| self.err(e))?;
-        Ok(ids)
+        self.write(|tx| {
+            let ids = insert_in(tx, jobs)?;
+            crate::watch::store::mark_in(
+                tx,
+                rule,
+                files.iter().zip(ids.iter().copied().map(Some)),
+            )?;
+            Ok(ids)
+        })
     }
 
     pub fn get(&self, id: JobId) -> Result<Job> {
-        self.db
+        let job = self
+            .db
             .query_row(
                 &format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"),
                 [id],
@@ -144,7 +205,8 @@ impl JobsTable {
                     Code::JobNotFound,
                     format!("there is no job {id}; `ferry queue list` shows them"),
                 )
-            })
+            })?;
+        Ok(self.behind.overlay(job))
     }
 
     /// Jobs, oldest first; `active_only` leaves out finished ones.
@@ -161,7 +223,7 @@ impl JobsTable {
             .map_err(|e| self.err(e))?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(|e| self.err(e))?;
-        Ok(jobs)
+        Ok(jobs.into_iter().map(|j| self.behind.overlay(j)).collect())
     }
 
     /// The next job that may start: queued, or waiting for a retry whose time has come;
@@ -203,22 +265,19 @@ impl JobsTable {
 
     /// Take a runnable job for this process. False if someone else took it first.
     pub fn claim(&self, id: JobId) -> Result<bool> {
-        let n = self.db.exec(
+        let n = self.exec(
                 "UPDATE jobs SET status = 'preparing', updated_at = ?2, attempts = attempts + 1, control = NULL
                  WHERE id = ?1 AND status IN ('queued', 'waiting_retry')",
                 params![id, now()],
-            )
-            .map_err(|e| self.err(e))?;
+            )?;
         Ok(n == 1)
     }
 
     pub fn set_status(&self, id: JobId, status: JobStatus) -> Result<()> {
-        self.db
-            .exec(
-                "UPDATE jobs SET status = ?2, updated_at = ?3, heartbeat = ?3 WHERE id = ?1",
-                params![id, status.as_str(), now()],
-            )
-            .map_err(|e| self.err(e))?;
+        self.exec(
+            "UPDATE jobs SET status = ?2, updated_at = ?3, heartbeat = ?3 WHERE id = ?1",
+            params![id, status.as_str(), now()],
+        )?;
         Ok(())
     }
 
@@ -234,14 +293,15 @@ impl JobsTable {
         } else {
             ""
         };
-        let n = self.db.exec(
+        let n = self.exec(
                 &format!("UPDATE jobs SET status = ?2, updated_at = ?3{extra} WHERE id = ?1 AND status IN ({list})"),
                 params![id, to.as_str(), now()],
-            )
-            .map_err(|e| self.err(e))?;
+            )?;
         Ok(n == 1)
     }
 
+    /// What preparing a running job learned about its source; written behind
+    /// (`behind`): it goes to disk with the job's next write.
     pub fn set_prepared(
         &self,
         id: JobId,
@@ -249,34 +309,33 @@ impl JobsTable {
         size: u64,
         mtime_ns: Option<i64>,
         mime: &str,
-    ) -> Result<()> {
-        self.db.exec(
-                "UPDATE jobs SET name = ?2, src_size = ?3, src_mtime_ns = ?4, mime_type = ?5, bytes_total = ?3,
-                        updated_at = ?6 WHERE id = ?1",
-                params![id, name, size as i64, mtime_ns, mime, now()],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(())
+    ) {
+        self.behind.prepared(
+            id,
+            Prepared {
+                name: name.to_string(),
+                size,
+                mtime_ns,
+                mime: mime.to_string(),
+            },
+        );
     }
 
-    pub fn set_hash(&self, id: JobId, hash: &str) -> Result<()> {
-        self.db
-            .exec(
-                "UPDATE jobs SET content_hash = ?2 WHERE id = ?1",
-                params![id, hash],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(())
+    /// A running job's content hash; written behind.
+    pub fn set_hash(&self, id: JobId, hash: &str) {
+        self.behind.hash(id, hash);
     }
 
-    pub fn set_progress(&self, id: JobId, sent: u64, total: u64) -> Result<()> {
-        self.db
-            .exec(
-                "UPDATE jobs SET bytes_sent = ?2, bytes_total = ?3, heartbeat = ?4 WHERE id = ?1",
-                params![id, sent as i64, total as i64, now()],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(())
+    /// A running job's bytes sent; written behind.
+    pub fn set_progress(&self, id: JobId, sent: u64, total: u64) {
+        self.behind.progress(id, sent, total);
+    }
+
+    /// A running job's status between its claim and its outcome (preparing, uploading,
+    /// processing); written behind. Outcomes use [`Self::set_status`].
+    pub fn note_running(&self, id: JobId, status: JobStatus) {
+        debug_assert!(status.is_running());
+        self.behind.status(id, status);
     }
 
     /// Record success and what now exists remotely in the library, in one transaction:
@@ -290,8 +349,7 @@ impl JobsTable {
     ) -> Result<()> {
         let json = serde_json::to_string(&done.media).unwrap_or_else(|_| "[]".into());
         // Durable: a success the CLI or the app reported must survive a power loss.
-        self.db
-            .durable(|tx| {
+        self.write_durable(|tx| {
                 for m in &done.media {
                     library.record_in(
                         tx,
@@ -315,7 +373,6 @@ impl JobsTable {
                 .execute(params![job.id, json, done.deduplicated, now()])?;
                 Ok(())
             })
-            .map_err(|e| self.err(e))
     }
 
     /// Succeeded watch-rule jobs whose after-upload action is not settled yet.
@@ -336,12 +393,10 @@ impl JobsTable {
 
     /// Settle a job's after-upload action: what was done, or why the file was kept.
     pub fn set_after(&self, id: JobId, state: &str) -> Result<()> {
-        self.db
-            .exec(
-                "UPDATE jobs SET after_state = ?2 WHERE id = ?1",
-                params![id, state],
-            )
-            .map_err(|e| self.err(e))?;
+        self.exec(
+            "UPDATE jobs SET after_state = ?2 WHERE id = ?1",
+            params![id, state],
+        )?;
         Ok(())
     }
 
@@ -356,14 +411,12 @@ impl JobsTable {
     /// A stop interrupted the job: it goes back to the queue with its resume state, and
     /// the attempt it used does not count.
     pub fn interrupt(&self, id: JobId) -> Result<()> {
-        self.db
-            .exec(
-                "UPDATE jobs SET status = 'queued', control = NULL, owner_pid = NULL,
+        self.exec(
+            "UPDATE jobs SET status = 'queued', control = NULL, owner_pid = NULL,
                         attempts = MAX(attempts - 1, 0), updated_at = ?2
                  WHERE id = ?1",
-                params![id, now()],
-            )
-            .map_err(|e| self.err(e))?;
+            params![id, now()],
+        )?;
         Ok(())
     }
 
@@ -374,21 +427,19 @@ impl JobsTable {
         } else {
             JobStatus::Failed
         };
-        self.db
-            .exec(
-                "UPDATE jobs SET status = ?2, error_code = ?3, error_message = ?4, retry_at = ?5,
+        self.exec(
+            "UPDATE jobs SET status = ?2, error_code = ?3, error_message = ?4, retry_at = ?5,
                         owner_pid = NULL, updated_at = ?6
                  WHERE id = ?1",
-                params![
-                    id,
-                    status.as_str(),
-                    err.code.as_str(),
-                    err.message,
-                    retry_at.map(|t| t.to_rfc3339()),
-                    now()
-                ],
-            )
-            .map_err(|e| self.err(e))?;
+            params![
+                id,
+                status.as_str(),
+                err.code.as_str(),
+                err.message,
+                retry_at.map(|t| t.to_rfc3339()),
+                now()
+            ],
+        )?;
         Ok(())
     }
 
@@ -403,33 +454,27 @@ impl JobsTable {
     /// Durable: a resume handle is journaled before the request that creates its remote
     /// object, and must still be there after a power loss.
     pub fn set_resume_state(&self, id: JobId, state: Option<&serde_json::Value>) -> Result<()> {
-        self.db
-            .durable(|tx| {
-                tx.prepare_cached("UPDATE jobs SET resume = ?2, heartbeat = ?3 WHERE id = ?1")?
-                    .execute(params![id, state.map(|s| s.to_string()), now()])
-            })
-            .map_err(|e| self.err(e))?;
+        self.write_durable(|tx| {
+            tx.prepare_cached("UPDATE jobs SET resume = ?2, heartbeat = ?3 WHERE id = ?1")?
+                .execute(params![id, state.map(|s| s.to_string()), now()])
+        })?;
         Ok(())
     }
 
     /// Ask the process running a job to pause or cancel it.
     pub fn request(&self, id: JobId, control: &str) -> Result<()> {
-        self.db
-            .exec(
-                "UPDATE jobs SET control = ?2 WHERE id = ?1",
-                params![id, control],
-            )
-            .map_err(|e| self.err(e))?;
+        self.exec(
+            "UPDATE jobs SET control = ?2 WHERE id = ?1",
+            params![id, control],
+        )?;
         Ok(())
     }
 
     pub fn request_clear(&self, id: JobId) -> Result<()> {
-        self.db
-            .exec(
-                "UPDATE jobs SET control = NULL, owner_pid = NULL WHERE id = ?1",
-                [id],
-            )
-            .map_err(|e| self.err(e))?;
+        self.exec(
+            "UPDATE jobs SET control = NULL, owner_pid = NULL WHERE id = ?1",
+            [id],
+        )?;
         Ok(())
     }
 
@@ -445,15 +490,13 @@ impl JobsTable {
     /// (paused; cancelled, its remote state given up by the runner).
     /// Returns how many.
     pub fn reclaim_all(&self) -> Result<usize> {
-        self.db
-            .exec(
+        self.exec(
                 "UPDATE jobs SET status = CASE control WHEN 'pause' THEN 'paused' WHEN 'cancel' THEN 'cancelled'
                         ELSE 'queued' END,
                         control = NULL, owner_pid = NULL, updated_at = ?1
                  WHERE status IN ('preparing', 'uploading', 'processing')",
                 [now()],
             )
-            .map_err(|e| self.err(e))
     }
 
     /// Cancelled jobs that still hold remote resume state (an S3 multipart upload to

@@ -22,6 +22,7 @@ use crate::library::Library;
 use crate::providers::RemoteMedia;
 use crate::transfer::Phase;
 
+mod behind;
 pub mod control;
 pub mod exec;
 pub mod journal;
@@ -69,6 +70,21 @@ impl Queue {
 
     pub fn emit(&self, ev: Event) {
         let _ = self.events.send(ev);
+    }
+
+    /// Emit an event about a job as the journal has it now. The job is read only when
+    /// someone listens: a `ferry upload` without progress bars has no one, and each
+    /// read is a database transaction per job.
+    pub(crate) fn emit_job(&self, id: JobId, ev: impl FnOnce(Job) -> Event) -> crate::Result<()> {
+        if self.events.receiver_count() > 0 {
+            self.emit(ev(self.jobs.get(id)?));
+        }
+        Ok(())
+    }
+
+    /// Whether anyone listens to this queue's events.
+    pub(crate) fn has_listeners(&self) -> bool {
+        self.events.receiver_count() > 0
     }
 }
 

@@ -152,17 +152,21 @@ fn start_jobs(
             .filter(|(a, n)| **n >= queue.aimd.limit(a))
             .map(|(a, _)| a.clone())
             .collect();
-        let Some(job) = queue.jobs.next_runnable(scope, &busy)? else {
+        let Some(mut job) = queue.jobs.next_runnable(scope, &busy)? else {
             break;
         };
         if !queue.jobs.claim(job.id)? {
             continue;
         }
+        // The row as the claim left it, without reading it back.
+        job.status = JobStatus::Preparing;
+        job.attempts += 1;
         *per_account.entry(job.account.clone()).or_default() += 1;
         let q = queue.clone();
         tasks.spawn(async move {
-            run_job(&q, job.id).await;
-            job.account
+            let account = job.account.clone();
+            run_job(&q, job).await;
+            account
         });
     }
     Ok(())
@@ -223,11 +227,14 @@ fn progress_for(queue: &Arc<Queue>, id: JobId, account: String) -> Progress {
                     Phase::Uploading => JobStatus::Uploading,
                     Phase::Processing => JobStatus::Processing,
                 };
-                // Hashing and asking the server are both `preparing`: write the row only
-                // when its status changes (each write is a commit; small files make many).
+                // Hashing and asking the server are both `preparing`: note the status
+                // only when it changes. It is written behind, with the job's next write.
                 if status != st.status {
                     st.status = status;
-                    let _ = queue.jobs.set_status(id, status);
+                    queue.jobs.note_running(id, status);
+                }
+                if !queue.has_listeners() {
+                    return;
                 }
                 if let Ok(job) = queue.jobs.get(id) {
                     // The status alone does not tell hashing from asking the server: the
@@ -251,11 +258,11 @@ fn progress_for(queue: &Arc<Queue>, id: JobId, account: String) -> Progress {
                     st.window.pop_front();
                 }
                 let done = sent >= total;
-                // At most one write a second; the end of the bytes is written with the
-                // job's outcome.
+                // At most one a second, written behind; the end of the bytes is written
+                // with the job's outcome.
                 if now - st.last_write >= Duration::from_secs(1) && !done {
                     st.last_write = now;
-                    let _ = queue.jobs.set_progress(id, sent, total);
+                    queue.jobs.set_progress(id, sent, total);
                 }
                 if now - st.last_event < Duration::from_millis(100) && !done {
                     return;
@@ -306,14 +313,8 @@ fn progress_for(queue: &Arc<Queue>, id: JobId, account: String) -> Progress {
     })
 }
 
-async fn run_job(queue: &Arc<Queue>, id: JobId) {
-    let job = match queue.jobs.get(id) {
-        Ok(j) => j,
-        Err(e) => {
-            tracing::error!("job {id}: {}", e.message);
-            return;
-        }
-    };
+async fn run_job(queue: &Arc<Queue>, job: super::Job) {
+    let id = job.id;
     queue.emit(Event::JobChanged { job: job.clone() });
     let cancel = CancellationToken::new();
     let stop = Arc::new(Mutex::new(None::<String>));
@@ -347,6 +348,19 @@ async fn run_job(queue: &Arc<Queue>, id: JobId) {
     ctx.journal = Some(Arc::new(JobJournal {
         queue: Arc::downgrade(queue),
         id,
+        stable: queue
+            .jobs
+            .home_id()
+            .map(|home| crate::transfer::TransferRef {
+                // The creation instant too: a home copied to a second machine goes on
+                // numbering jobs from the same id there.
+                id: format!(
+                    "{home}-{id}-{}",
+                    job.created_at.timestamp_nanos_opt().unwrap_or(0)
+                ),
+                created: job.created_at,
+            })
+            .ok(),
     }));
     let result = {
         let work = queue.process_job(&job, &ctx);
@@ -428,50 +442,40 @@ async fn finish(
                     limit,
                 });
             }
-            queue.emit(Event::JobSucceeded {
-                job: jobs.get(job.id)?,
-            });
+            queue.emit_job(job.id, |job| Event::JobSucceeded { job })?;
             queue.emit(Event::LibraryChanged);
         }
         Err(e) if e.code == Code::Cancelled && stop == Some("pause") => {
             jobs.set_status(job.id, JobStatus::Paused)?;
             jobs.request_clear(job.id)?;
-            queue.emit(Event::JobChanged {
-                job: jobs.get(job.id)?,
-            });
+            queue.emit_job(job.id, |job| Event::JobChanged { job })?;
         }
         // A stop (quit, SIGTERM): back to the queue, resume state kept, for the next
         // start. The attempt it used is given back.
         Err(_) if stop == Some("stop") => {
             jobs.interrupt(job.id)?;
-            queue.emit(Event::JobChanged {
-                job: jobs.get(job.id)?,
-            });
+            queue.emit_job(job.id, |job| Event::JobChanged { job })?;
         }
         Err(e) if e.code == Code::Cancelled => {
             queue.abandon(job.id, &job.account, ctx).await;
             jobs.set_status(job.id, JobStatus::Cancelled)?;
             jobs.request_clear(job.id)?;
-            queue.emit(Event::JobCancelled {
-                job: jobs.get(job.id)?,
-            });
+            queue.emit_job(job.id, |job| Event::JobCancelled { job })?;
         }
         Err(e) if e.code == Code::InputChanged && job.attempts < MAX_CHANGED_RETRIES => {
             let at = chrono::Utc::now()
                 + chrono::Duration::from_std(CHANGED_BACKOFF).unwrap_or_default();
             jobs.fail(job.id, e, Some(at))?;
-            queue.emit(Event::JobChanged {
-                job: jobs.get(job.id)?,
-            });
+            queue.emit_job(job.id, |job| Event::JobChanged { job })?;
         }
         Err(e) => {
             jobs.fail(job.id, e, None)?;
-            queue.emit(Event::JobFailed {
-                job: jobs.get(job.id)?,
+            queue.emit_job(job.id, |job| Event::JobFailed {
+                job,
                 code: e.code.as_str().to_string(),
                 message: e.message.clone(),
                 retryable: e.is_transient() || e.code == Code::InputChanged,
-            });
+            })?;
         }
     }
     Ok(())
@@ -481,6 +485,7 @@ async fn finish(
 struct JobJournal {
     queue: std::sync::Weak<Queue>,
     id: JobId,
+    stable: Option<crate::transfer::TransferRef>,
 }
 
 impl crate::transfer::Journal for JobJournal {
@@ -499,5 +504,9 @@ impl crate::transfer::Journal for JobJournal {
             .upgrade()
             .ok_or_else(|| Error::new(Code::Internal, "queue gone"))?;
         queue.jobs.set_resume_state(self.id, Some(state))
+    }
+
+    fn stable_ref(&self) -> Option<crate::transfer::TransferRef> {
+        self.stable.clone()
     }
 }

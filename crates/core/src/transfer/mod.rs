@@ -156,6 +156,23 @@ impl Progress {
 pub trait Journal: Send + Sync {
     fn load(&self) -> Option<serde_json::Value>;
     fn save(&self, state: &serde_json::Value) -> Result<()>;
+
+    /// What names this transfer the same way in every attempt and uniquely across
+    /// every Ferry home, if the journal knows: a provider can derive a create's handle
+    /// from it (an S3 key) instead of saving a random one before its request — one
+    /// durable write less per file.
+    fn stable_ref(&self) -> Option<TransferRef> {
+        None
+    }
+}
+
+/// See [`Journal::stable_ref`].
+#[derive(Debug, Clone)]
+pub struct TransferRef {
+    /// Unique across homes (a home's random id and the job's id).
+    pub id: String,
+    /// When the transfer was first asked for (the job's creation).
+    pub created: chrono::DateTime<chrono::Utc>,
 }
 
 /// Everything a provider call needs besides its own settings.
@@ -181,6 +198,10 @@ impl Ctx {
 
     pub fn load_state(&self) -> Option<serde_json::Value> {
         self.journal.as_ref().and_then(|j| j.load())
+    }
+
+    pub fn stable_ref(&self) -> Option<TransferRef> {
+        self.journal.as_ref().and_then(|j| j.stable_ref())
     }
 
     pub fn save_state(&self, state: &serde_json::Value) -> Result<()> {

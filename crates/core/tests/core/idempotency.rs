@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ferry_core::providers::{Provider, Upload};
-use ferry_core::transfer::{Ctx, Journal, Progress, Source};
+use ferry_core::transfer::{Ctx, Journal, Progress, Source, TransferRef};
 use ferry_core::Kind;
 use ferry_fakes::{Fake, Fakes, Fault, FaultKind, Options};
 
@@ -385,6 +385,63 @@ async fn an_s3_upload_run_again_with_its_journal_writes_the_same_key() {
     let stored = crate::support::files_under(&server.root.join("media"));
     assert_eq!(stored.len(), 1, "exactly one remote object: {stored:?}");
     assert_eq!(std::fs::read(&stored[0]).unwrap(), bytes);
+}
+
+/// A journal that names its transfer (as the queue's does for a job) and counts saves.
+struct NamedJournal {
+    stable: TransferRef,
+    saves: std::sync::atomic::AtomicUsize,
+}
+
+impl Journal for NamedJournal {
+    fn load(&self) -> Option<serde_json::Value> {
+        None
+    }
+    fn save(&self, _: &serde_json::Value) -> ferry_core::Result<()> {
+        self.saves.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+    fn stable_ref(&self) -> Option<TransferRef> {
+        Some(self.stable.clone())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_s3_job_puts_to_the_key_its_reference_names_in_every_attempt_without_journaling_it() {
+    let server = crate::s3::S3Server::start("media");
+    let t = crate::s3::account(&server, &[], crate::s3::SECRET_KEY);
+    let provider = t.engine.provider("dest").unwrap();
+    let bytes = png(200_000);
+    let path = t.file("same.png", &bytes);
+    let upload = upload_of(&path, "image/png");
+    let named = |id: &str| {
+        Arc::new(NamedJournal {
+            stable: TransferRef {
+                id: id.to_string(),
+                created: chrono::Utc::now(),
+            },
+            saves: Default::default(),
+        })
+    };
+    let ctx = |j: &Arc<NamedJournal>| {
+        let mut ctx = t.engine.ctx(Progress::none());
+        ctx.journal = Some(j.clone());
+        ctx
+    };
+    let job = named("home-a-7");
+    // Two attempts of one job (the first one's answer "lost"), then another job.
+    let first = provider.upload(&upload, &ctx(&job)).await.unwrap();
+    let second = provider.upload(&upload, &ctx(&job)).await.unwrap();
+    let other = provider
+        .upload(&upload, &ctx(&named("home-b-7")))
+        .await
+        .unwrap();
+    assert_eq!(first[0].id, second[0].id, "one job, one key");
+    assert_ne!(first[0].id, other[0].id, "another job, another key");
+    assert!(first[0].id.ends_with("/same.png"), "{}", first[0].id);
+    assert_eq!(job.saves.load(std::sync::atomic::Ordering::SeqCst), 0);
+    let stored = crate::support::files_under(&server.root.join("media"));
+    assert_eq!(stored.len(), 2, "one object a job: {stored:?}");
 }
 
 // ------------------------------------------------------------------ through the queue

@@ -739,3 +739,49 @@ async fn a_database_that_stays_busy_holds_sending_visibly_and_sending_resumes_af
     stop.cancel();
     run.await.unwrap().unwrap();
 }
+
+/// A run of small files costs the journal two commits a file: its claim and its outcome.
+/// The S3 key is derived from the job (nothing to journal before the PUT); the hash, the
+/// type, the size and the statuses in between go to disk with the next commit (written
+/// behind), not as commits of their own. (Before: seven a file.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_of_small_files_costs_the_journal_two_commits_a_file() {
+    let server = S3Server::start("media");
+    let t = crate::s3::account(&server, &[], SECRET_KEY);
+    let n = 40u64;
+    let paths: Vec<_> = (0..n)
+        .map(|i| {
+            let mut bytes = noise(100 * 1024);
+            bytes[..8].copy_from_slice(&i.to_le_bytes()); // forty different files
+            t.file(&format!("f{i:02}.bin"), &bytes)
+        })
+        .collect();
+    let ids = t
+        .engine
+        .enqueue_paths(&paths, "dest", "test", false)
+        .unwrap();
+    let before = t.engine.db_commits();
+    t.engine
+        .run(RunOptions {
+            scope: Some(ids.clone()),
+            concurrency: Some(8),
+            ..RunOptions::default()
+        })
+        .await
+        .unwrap();
+    let commits = t.engine.db_commits() - before;
+    for id in &ids {
+        let job = t.engine.job(*id).unwrap();
+        assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
+        // What was written behind reached the row.
+        assert_eq!(job.src_size, Some(100 * 1024));
+        assert!(job.content_hash.is_some() && job.mime_type.is_some());
+    }
+    assert_eq!(t.library().len(), n as usize);
+    // Two a file, and a few for the timer that writes what no commit carried.
+    assert!(
+        commits <= 2 * n + 8,
+        "{commits} commits for {n} files ({:.1} a file)",
+        commits as f64 / n as f64
+    );
+}
