@@ -79,3 +79,26 @@ fn a_missing_keychain_entry_says_how_to_fix_it() {
     assert_eq!(e.code, ferry_core::Code::AuthMissingSecret);
     assert!(e.message.contains("--secret-stdin"), "{}", e.message);
 }
+
+/// The store keyring picks must be the platform's own: keyring's fallback (a mock that
+/// keeps a password inside one `Entry` value) "succeeds" and forgets. A secret written
+/// through one `Keychain` value must be read back through another — as the next run of
+/// `ferry` does. Portable: no platform tool involved, so it means the same on macOS
+/// (Keychain) and Windows (Credential Manager).
+#[test]
+fn a_secret_kept_by_one_keychain_value_is_found_by_another() {
+    use ferry_core::secrets::{Keychain, SecretStore};
+    let name = format!("kc-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let secret = Secret::new(format!("sk_{}", uuid::Uuid::new_v4().simple()));
+    Keychain::new()
+        .set(&name, &secret)
+        .expect("the OS keychain is available");
+    let found = Keychain::new().get(&name).unwrap();
+    Keychain::new().delete(&name).unwrap();
+    assert_eq!(
+        found.as_ref().map(Secret::expose),
+        Some(secret.expose()),
+        "the keychain forgot the secret between two values: is keyring using its mock store?"
+    );
+    assert_eq!(Keychain::new().get(&name).unwrap(), None, "deleted");
+}
