@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use globset::{Glob, GlobSet, GlobSetBuilder};
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
 use super::After;
 use crate::error::{Code, Error, Result};
@@ -58,11 +58,15 @@ pub struct Filters {
     skip_dir: Option<String>,
 }
 
+/// Globs match regardless of case: cameras write `DSC_0001.JPG`, people type `*.jpg`,
+/// and macOS and Windows treat the two names as one anyway.
 fn globs(patterns: &[String]) -> Result<GlobSet> {
     let mut b = GlobSetBuilder::new();
     for p in patterns {
         b.add(
-            Glob::new(p)
+            GlobBuilder::new(p)
+                .case_insensitive(true)
+                .build()
                 .map_err(|e| Error::new(Code::ConfigInvalid, format!("bad glob `{p}`: {e}")))?,
         );
     }
@@ -228,5 +232,20 @@ mod tests {
         assert!(!f.wants(Path::new("done/a.jpg")));
         assert!(f.skips_dir(Path::new("done")));
         assert!(Filters::new(&["[".into()], &[], &After::Keep).is_err());
+    }
+
+    #[test]
+    fn globs_match_regardless_of_case() {
+        let f = Filters::new(
+            &["*.jpg".into(), "*.MP4".into()],
+            &["skip-*".into()],
+            &After::Keep,
+        )
+        .unwrap();
+        assert!(f.wants(Path::new("DSC_0001.JPG")));
+        assert!(f.wants(Path::new("DCIM/100MSDCF/DSC_0002.Jpg")));
+        assert!(f.wants(Path::new("clip.mp4")));
+        assert!(!f.wants(Path::new("SKIP-me.JPG")));
+        assert!(!f.wants(Path::new("notes.txt")));
     }
 }
