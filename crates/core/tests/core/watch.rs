@@ -409,7 +409,11 @@ async fn a_folder_removed_then_recreated_recovers() {
 async fn a_symlink_loop_does_not_hang_the_scan() {
     let mut h = Harness::new();
     std::fs::create_dir_all(h.dir.join("sub")).unwrap();
+    #[cfg(unix)]
     std::os::unix::fs::symlink(&h.dir, h.dir.join("sub/loop")).unwrap();
+    // Windows: a directory symlink needs Developer Mode or an elevated shell (Wine allows).
+    #[cfg(windows)]
+    std::os::windows::fs::symlink_dir(&h.dir, h.dir.join("sub/loop")).unwrap();
     write(&h.dir.join("sub/deep.png"), &png(100));
     let id = h.add(|r| {
         r.recursive = true;
