@@ -15,6 +15,7 @@ pub mod import;
 pub mod library;
 pub mod links;
 pub mod media;
+pub mod place;
 pub mod providers;
 pub mod public_net;
 pub mod queue;

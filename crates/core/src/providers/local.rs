@@ -1,7 +1,8 @@
 //! The local library: a folder on this machine, the default destination, no account
 //! needed. Files land in `dir/YYYY/MM/name`; an existing file is never overwritten (a
 //! ` (2)` suffix is added instead), and a half-copied file never appears under its final
-//! name: bytes go to a hidden temp file that is linked into place only when complete.
+//! name: bytes go to a hidden temp file that is moved into place only when complete, by a
+//! move that never replaces a file (`place`), hard links or not (exFAT, SMB).
 
 use std::path::{Path, PathBuf};
 
@@ -47,7 +48,7 @@ impl Local {
         }
     }
 
-    /// Link the finished temp file to the first free name; never replaces a file. A name
+    /// Move the finished temp file to the first free name; never replaces a file. A name
     /// beginning with `.` gets a `_` so the file does not hide; a ` (n)` suffix goes
     /// before the extension, shortening the stem so every candidate fits the filesystem's
     /// 255 bytes.
@@ -80,7 +81,7 @@ impl Local {
             // Journaled before the file appears: a kill between placing it and recording
             // it finds this name at the resume, instead of placing a second copy.
             ctx.save_state(&serde_json::json!({ "local_placing": candidate, "size": size }))?;
-            match std::fs::hard_link(tmp, &candidate) {
+            match crate::place::rename_no_clobber(tmp, &candidate) {
                 Ok(()) => return Ok(candidate),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(Error::io(e, candidate.display())),
@@ -184,8 +185,10 @@ impl Provider for Local {
         };
         ctx.cancellable(copy).await?;
         ctx.progress.phase(Phase::Processing);
-        let placed = self.place(tmp.path(), &folder, &upload.api_name, ctx, upload.size)?;
-        // `tmp` is removed on drop; the linked final name stays.
+        // Closed before it is moved (Windows moves an open file only by its sharing
+        // rules); removed on drop if it is still there, the placed final name stays.
+        let tmp = tmp.into_temp_path();
+        let placed = self.place(&tmp, &folder, &upload.api_name, ctx, upload.size)?;
         drop(tmp);
         Ok(vec![self.media(
             &placed,

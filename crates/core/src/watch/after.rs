@@ -231,9 +231,7 @@ async fn safe_at_destination(
 }
 
 /// Move a file into `dir` under its own name, or ` (2)`, ` (3)`… if that is taken —
-/// never replacing a file there. Where the filesystem has hard links, link-then-unlink
-/// makes "taken" atomic; elsewhere (exFAT, many network shares) the name is checked
-/// first.
+/// never replacing a file there, on any filesystem (`place`).
 pub(crate) fn move_no_clobber(src: &Path, dir: &Path) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let name = src
@@ -253,17 +251,10 @@ pub(crate) fn move_no_clobber(src: &Path, dir: &Path) -> std::io::Result<PathBuf
         if std::fs::symlink_metadata(&candidate).is_ok() {
             continue;
         }
-        match std::fs::hard_link(src, &candidate) {
-            Ok(()) => {
-                std::fs::remove_file(src)?;
-                return Ok(candidate);
-            }
+        match crate::place::rename_no_clobber(src, &candidate) {
+            Ok(()) => return Ok(candidate),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            // No hard links here: rename, having just seen the name free.
-            Err(_) => {
-                std::fs::rename(src, &candidate)?;
-                return Ok(candidate);
-            }
+            Err(e) => return Err(e),
         }
     }
     Err(std::io::Error::other(format!(
