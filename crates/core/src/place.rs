@@ -19,12 +19,8 @@ use std::path::Path;
 /// filesystem — and the finished file renamed over that empty claim, so a file that
 /// appeared meanwhile under the name is never overwritten.
 pub fn rename_no_clobber(src: &Path, dest: &Path) -> io::Result<()> {
-    match tempfile::TempPath::from_path(src).persist_noclobber(dest) {
-        Ok(kept) => {
-            // Moved; the temp path now names nothing.
-            let _ = kept;
-            Ok(())
-        }
+    match tempfile::TempPath::try_from_path(src)?.persist_noclobber(dest) {
+        Ok(()) => Ok(()),
         Err(e) => {
             // Keep the source where it is: failing to move it must not delete it.
             let _ = e.path.keep();
