@@ -185,6 +185,68 @@ pub fn sanitize_filename(name: &str) -> String {
     join_name(stem, "", ext)
 }
 
+/// A file name every filesystem a library may live on accepts — Windows (NTFS), exFAT
+/// and FAT cards, SMB shares, APFS — whatever system Ferry runs on: [`sanitize_filename`],
+/// plus `< > : " | ? *` made `_`, no trailing dots or spaces (Windows drops them, so the
+/// file would not have the name Ferry recorded), and no device names (`CON`, `NUL.png`,
+/// `COM1`…, which Windows opens as devices whatever the extension): those get a `_` in
+/// front.
+pub fn portable_name(name: &str) -> String {
+    let cleaned: String = sanitize_filename(name)
+        .chars()
+        .map(|c| match c {
+            '<' | '>' | ':' | '"' | '|' | '?' | '*' => '_',
+            c => c,
+        })
+        .collect();
+    let cleaned = cleaned.trim_end_matches(['.', ' ']).trim_start();
+    let cleaned = if cleaned.is_empty() { "file" } else { cleaned };
+    let device = cleaned.split('.').next().unwrap_or("").trim_end();
+    let out = if is_device_name(device) {
+        format!("_{cleaned}")
+    } else {
+        cleaned.to_string()
+    };
+    let (stem, ext) = split_extension(&out);
+    join_name(stem, "", ext)
+}
+
+/// Windows' device names, which it opens as devices in any folder and with any
+/// extension: `CON`, `PRN`, `AUX`, `NUL`, `COM0`–`COM9`, `LPT0`–`LPT9` (and with ¹²³).
+fn is_device_name(stem: &str) -> bool {
+    let up = stem.to_uppercase();
+    if matches!(
+        up.as_str(),
+        "CON" | "PRN" | "AUX" | "NUL" | "CONIN$" | "CONOUT$"
+    ) {
+        return true;
+    }
+    ["COM", "LPT"].iter().any(|p| {
+        let mut rest = up.strip_prefix(p).unwrap_or("").chars();
+        matches!((rest.next(), rest.next()), (Some(c), None) if c.is_ascii_digit() || matches!(c, '¹' | '²' | '³'))
+    })
+}
+/// `name` shortened (its stem, never its extension) so that `folder` joined with it stays
+/// within `max_path` characters where that is possible: Windows programs other than
+/// Ferry (Explorer, many editors) still refuse paths past 260. `None` if even a
+/// 16-character stem does not fit.
+pub fn fit_path(folder: &Path, name: &str, max_path: usize) -> Option<String> {
+    let folder_len = folder.as_os_str().to_string_lossy().chars().count() + 1;
+    let total = folder_len + name.chars().count();
+    if total <= max_path {
+        return Some(name.to_string());
+    }
+    let (stem, ext) = split_extension(name);
+    let keep = max_path.checked_sub(folder_len + ext.chars().count())?;
+    if keep < 16.min(stem.chars().count()) {
+        return None;
+    }
+    Some(format!(
+        "{}{ext}",
+        stem.chars().take(keep).collect::<String>()
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,6 +259,36 @@ mod tests {
         );
         assert_eq!(sniff(b"<!DOCTYPE html><html>"), "text/html");
         assert_eq!(sniff(b"hello"), "application/octet-stream");
+    }
+
+    #[test]
+    fn library_names_are_valid_on_every_filesystem() {
+        assert_eq!(portable_name("clip: final?.mp4"), "clip_ final_.mp4");
+        assert_eq!(portable_name("a<b>\"c|d*.jpg"), "a_b__c_d_.jpg");
+        assert_eq!(portable_name("CON"), "_CON");
+        assert_eq!(portable_name("nul.png"), "_nul.png");
+        assert_eq!(portable_name("Com1.tar.gz"), "_Com1.tar.gz");
+        assert_eq!(portable_name("LPT²"), "_LPT²");
+        assert_eq!(portable_name("console.png"), "console.png");
+        assert_eq!(portable_name("COM10.png"), "COM10.png");
+        assert_eq!(portable_name("photo. . "), "photo");
+        assert_eq!(portable_name("..."), "file");
+        assert_eq!(portable_name("   "), "file");
+        assert!(portable_name(&format!("{}.jpg", "é".repeat(200))).len() <= MAX_NAME_BYTES);
+    }
+
+    #[test]
+    fn long_paths_are_shortened_to_fit_keeping_the_extension() {
+        let folder = Path::new("C:/Users/someone/Pictures/Ferry/2026/12");
+        let long = format!("{}.mp4", "x".repeat(300));
+        let fitted = fit_path(folder, &long, 260).unwrap();
+        assert!(fitted.ends_with(".mp4"));
+        assert_eq!(folder.to_string_lossy().len() + 1 + fitted.len(), 260);
+        assert_eq!(fit_path(folder, "short.mp4", 260).unwrap(), "short.mp4");
+        assert_eq!(
+            fit_path(&Path::new("C:/").join("d".repeat(250)), &long, 260),
+            None
+        );
     }
 
     #[test]

@@ -60,7 +60,14 @@ impl Local {
         ctx: &Ctx,
         size: u64,
     ) -> Result<PathBuf> {
-        let name = crate::media::strip_bidi(name);
+        // Valid on every filesystem the library may be on (exFAT refuses `:` and `?` on
+        // Linux too), and on Windows short enough for the programs that open it.
+        let name = crate::media::portable_name(name);
+        let name = if cfg!(windows) {
+            crate::media::fit_path(folder, &name, 260).unwrap_or(name)
+        } else {
+            name
+        };
         // Split first: a leading dot starts a hidden name, not an extension.
         let (stem, ext) = crate::media::split_extension(&name);
         let stem = if stem.starts_with('.') {

@@ -123,3 +123,22 @@ fn a_move_on_exfat_never_replaces_a_file_of_that_name() {
     assert_eq!(std::fs::read(&free).unwrap(), b"today");
     assert!(!src.exists());
 }
+
+/// exFAT refuses `:` `?` `*` `"` `<` `>` `|` in names, on Linux as on Windows: a file
+/// named so lands under a name the card takes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_exfat_refuses_lands_under_one_it_takes() {
+    let fs = Exfat::mount();
+    let lib = fs.mnt.join("Ferry");
+    let t = TestEngine::with_account(Kind::Local, &[("dir", lib.display().to_string())], None);
+    let bytes = png(20_000);
+    let src = t.file("clip: final?.png", &bytes);
+    let media = t.upload(&src).await.expect("upload to exFAT");
+    let placed = lib.join(&media[0].id);
+    assert!(placed.ends_with("clip_ final_.png"), "{}", placed.display());
+    assert_eq!(std::fs::read(&placed).unwrap(), bytes);
+    assert_eq!(
+        media[0].name, "clip: final?.png",
+        "the library keeps the original name"
+    );
+}
