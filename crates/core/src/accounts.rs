@@ -158,7 +158,7 @@ impl Accounts {
 
     pub fn remove(&self, name: &str) -> Result<()> {
         let acct = self.config().account(name)?.clone();
-        if name == config::DEFAULT_ACCOUNT && acct.kind == Kind::Local && acct.options.is_empty() {
+        if name == config::DEFAULT_ACCOUNT && acct.kind == Kind::Local {
             return Err(Error::new(
                 Code::ConfigInvalid,
                 "the built-in `library` account cannot be removed",

@@ -20,8 +20,26 @@ pub const DEFAULT_ACCOUNT: &str = "library";
 pub struct Home {
     /// `config.toml`.
     pub config_dir: PathBuf,
-    /// The library folder, the records, temp spills.
+    /// The records (database), caches, temp spills, and the library folder unless the
+    /// library account says otherwise. Never roaming: on Windows it is the local
+    /// AppData folder, so a profile sync does not copy media and thumbnails around.
     pub data_dir: PathBuf,
+    /// Where a fresh install's library goes: a folder people can find (Pictures/Ferry).
+    /// `None` (FERRY_HOME, `--home`): inside `data_dir`. A config that exists keeps
+    /// whatever folder its library had.
+    pub fresh_library: Option<PathBuf>,
+}
+
+/// The data folder: the local (non-roaming) one, unless an older Ferry's records are in
+/// the roaming one and none are in the local one yet (they stay where they are). The
+/// same folder on Linux and macOS.
+fn local_data_dir(roaming: &Path, local: &Path) -> PathBuf {
+    let db = "ferry.db";
+    if roaming != local && roaming.join(db).exists() && !local.join(db).exists() {
+        roaming.to_path_buf()
+    } else {
+        local.to_path_buf()
+    }
 }
 
 impl Home {
@@ -33,6 +51,7 @@ impl Home {
         Home {
             config_dir: dir.clone(),
             data_dir: dir,
+            fresh_library: None,
         }
     }
 
@@ -49,7 +68,9 @@ impl Home {
         })?;
         Ok(Home {
             config_dir: dirs.config_dir().to_path_buf(),
-            data_dir: dirs.data_dir().to_path_buf(),
+            data_dir: local_data_dir(dirs.data_dir(), dirs.data_local_dir()),
+            fresh_library: directories::UserDirs::new()
+                .and_then(|u| u.picture_dir().map(|p| p.join("Ferry"))),
         })
     }
 
@@ -167,7 +188,23 @@ impl Config {
                     format!("{} is not valid: {}", path.display(), e.message()),
                 )
             })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Config::default(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut cfg = Config::default();
+                if let Some(dir) = &home.fresh_library {
+                    cfg.accounts.insert(
+                        DEFAULT_ACCOUNT.to_string(),
+                        AccountConfig {
+                            kind: Kind::Local,
+                            options: BTreeMap::from([(
+                                "dir".to_string(),
+                                dir.display().to_string(),
+                            )]),
+                            secret_env: None,
+                        },
+                    );
+                }
+                cfg
+            }
             Err(e) => return Err(Error::io(e, path.display())),
         };
         cfg.accounts
@@ -450,6 +487,50 @@ mod tests {
         assert!(!e.message.contains("sk_"));
         let e = validate_options(Kind::Postsyncer, &[]).unwrap_err();
         assert!(e.message.contains("workspace_id"));
+    }
+
+    #[test]
+    fn a_fresh_install_puts_its_library_where_people_find_it_and_an_old_one_keeps_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let pictures = dir.path().join("Pictures/Ferry");
+        let home = Home {
+            config_dir: dir.path().join("config"),
+            data_dir: dir.path().join("data"),
+            fresh_library: Some(pictures.clone()),
+        };
+        let cfg = Config::load(&home).unwrap();
+        let lib = cfg.account(DEFAULT_ACCOUNT).unwrap();
+        assert_eq!(
+            lib.options.get("dir"),
+            Some(&pictures.display().to_string())
+        );
+        // A config written by an older Ferry (no `dir`): its library stays in data_dir.
+        std::fs::create_dir_all(&home.config_dir).unwrap();
+        std::fs::write(home.config_file(), "[settings]\nconcurrency = 4\n").unwrap();
+        let cfg = Config::load(&home).unwrap();
+        assert!(cfg.account(DEFAULT_ACCOUNT).unwrap().options.is_empty());
+    }
+
+    #[test]
+    fn the_database_stays_in_the_roaming_folder_only_where_an_older_ferry_left_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (roaming, local) = (dir.path().join("Roaming"), dir.path().join("Local"));
+        assert_eq!(local_data_dir(&roaming, &local), local, "fresh: local");
+        std::fs::create_dir_all(&roaming).unwrap();
+        std::fs::write(roaming.join("ferry.db"), b"").unwrap();
+        assert_eq!(
+            local_data_dir(&roaming, &local),
+            roaming,
+            "older records stay"
+        );
+        std::fs::create_dir_all(&local).unwrap();
+        std::fs::write(local.join("ferry.db"), b"").unwrap();
+        assert_eq!(local_data_dir(&roaming, &local), local);
+        assert_eq!(
+            local_data_dir(&local, &local),
+            local,
+            "Linux, macOS: one folder"
+        );
     }
 
     #[test]

@@ -171,6 +171,7 @@ fn separate_config_and_data_folders_are_both_created_private() {
     let home = Home {
         config_dir: dir.path().join("config/ferry"),
         data_dir: dir.path().join("data/ferry"),
+        fresh_library: None,
     };
     let engine = Engine::with_secret_store(home.clone(), Arc::new(MemoryStore::default())).unwrap();
     engine
