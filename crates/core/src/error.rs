@@ -212,6 +212,16 @@ impl Error {
     }
 
     pub fn io(err: std::io::Error, what: impl std::fmt::Display) -> Self {
+        // Windows: another program has the file open (still writing it). Not a lasting
+        // failure: the job waits and tries again, as for a file that changed.
+        if is_sharing_violation(&err) {
+            return Error::new(
+                Code::InputChanged,
+                format!(
+                    "{what}: another program has it open (still writing it?); Ferry tries again shortly"
+                ),
+            );
+        }
         let code = match err.kind() {
             std::io::ErrorKind::NotFound => Code::InputNotFound,
             _ => Code::Io,
@@ -286,5 +296,29 @@ fn chain(err: &dyn std::error::Error) -> String {
 impl From<std::io::Error> for Error {
     fn from(err: std::io::Error) -> Self {
         Error::io(err, "i/o error")
+    }
+}
+
+/// Windows' "the process cannot access the file because another process has it open"
+/// (ERROR_SHARING_VIOLATION 32, ERROR_LOCK_VIOLATION 33). Never on other systems, where
+/// those numbers mean something else.
+pub fn is_sharing_violation(err: &std::io::Error) -> bool {
+    cfg!(windows) && matches!(err.raw_os_error(), Some(32 | 33))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_another_program_holds_open_is_retried_on_windows_only() {
+        let e = Error::io(std::io::Error::from_raw_os_error(32), "clip.mp4");
+        if cfg!(windows) {
+            assert_eq!(e.code, Code::InputChanged, "{}", e.message);
+            assert!(e.message.contains("another program"), "{}", e.message);
+        } else {
+            // EPIPE here: a real failure, not a busy file.
+            assert_eq!(e.code, Code::Io, "{}", e.message);
+        }
     }
 }

@@ -229,7 +229,7 @@ async fn rule_task(
         let (watcher, mode) = start_watcher(&rule, tx.clone(), forced);
         let mut pending: HashMap<PathBuf, Pending> = HashMap::new();
         let mut rescan_needed = true;
-        let mut next_rescan = Instant::now() + Duration::from_secs(rule.rescan_secs.max(1));
+        let mut next_rescan = Instant::now() + rescan_every(&rule);
         let mut last_status = (String::new(), u64::MAX);
         let mut last_beat = Instant::now();
         let mut tick = tokio::time::interval(Duration::from_millis(100));
@@ -252,7 +252,7 @@ async fn rule_task(
                     consider(&engine, &rule, &mut pending, f);
                 }
                 rescan_needed = false;
-                next_rescan = Instant::now() + Duration::from_secs(rule.rescan_secs.max(1));
+                next_rescan = Instant::now() + rescan_every(&rule);
             }
             tokio::select! {
                 _ = stop.cancelled() => {
@@ -388,6 +388,15 @@ fn look_at(
     }
 }
 
+/// How often a rule rescans its folder besides its events. At most every minute on
+/// Windows: notify's ReadDirectoryChangesW backend drops a buffer overflow without a
+/// rescan (notify issue #963), so after a card dump the periodic scan is what finds
+/// the files it lost.
+fn rescan_every(rule: &Rule) -> Duration {
+    let secs = rule.rescan_secs.max(1);
+    Duration::from_secs(if cfg!(windows) { secs.min(60) } else { secs })
+}
+
 /// Track a file until it is quiet for the settle time.
 fn consider(engine: &Watch, rule: &Rule, pending: &mut HashMap<PathBuf, Pending>, info: FileInfo) {
     match pending.get_mut(&info.path) {
@@ -445,6 +454,11 @@ async fn take_settled(
                 if now_info != p.info {
                     // Still being written: wait another quiet period.
                     p.info = now_info;
+                    p.since = Instant::now();
+                    continue;
+                }
+                if scan::held_by_a_writer(&path) {
+                    // Quiet but still open in the program writing it: wait on.
                     p.since = Instant::now();
                     continue;
                 }

@@ -33,6 +33,32 @@ pub fn stat(path: &Path) -> Option<FileInfo> {
     })
 }
 
+/// Whether another program still has the file open for writing, where the OS can tell:
+/// on Windows a writer's handle refuses a reader that will not share writing (a sharing
+/// violation, error 32, or a lock violation, 33). A copy that keeps a file open but
+/// paused longer than the settle time is caught here. Elsewhere there is no such
+/// signal; the settle time alone decides.
+pub fn held_by_a_writer(path: &Path) -> bool {
+    #[cfg(windows)]
+    {
+        use std::os::windows::fs::OpenOptionsExt;
+        const FILE_SHARE_READ: u32 = 1;
+        match std::fs::OpenOptions::new()
+            .read(true)
+            .share_mode(FILE_SHARE_READ)
+            .open(path)
+        {
+            Ok(_) => false,
+            Err(e) => crate::error::is_sharing_violation(&e),
+        }
+    }
+    #[cfg(not(windows))]
+    {
+        let _ = path;
+        false
+    }
+}
+
 /// Names writers use while a file is incomplete, and files that are never media.
 pub fn is_temp_name(name: &str) -> bool {
     const SUFFIXES: [&str; 6] = [
