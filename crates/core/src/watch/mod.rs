@@ -16,6 +16,7 @@ use crate::error::{Code, Error, Result};
 use crate::queue::Queue;
 
 pub mod after;
+pub mod paths;
 pub mod runtime;
 pub mod scan;
 pub mod store;

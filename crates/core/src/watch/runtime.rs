@@ -13,6 +13,7 @@ use notify::Watcher;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::paths;
 use super::scan::{self, FileInfo, Filters};
 use super::store::Status;
 use super::{Rule, Watch};
@@ -227,6 +228,7 @@ async fn rule_task(
             .force_polling
             .load(std::sync::atomic::Ordering::SeqCst);
         let (watcher, mode) = start_watcher(&rule, tx.clone(), forced);
+        let root = paths::canonical(&rule.dir);
         let mut pending: HashMap<PathBuf, Pending> = HashMap::new();
         let mut rescan_needed = true;
         let mut next_rescan = Instant::now() + rescan_every(&rule);
@@ -268,7 +270,7 @@ async fn rule_task(
                     Some(Hint::Paths(_)) if engine.registry.muted.lock().expect("registry lock").contains(&rule.id) => {}
                     Some(Hint::Paths(paths)) => {
                         for p in paths {
-                            look_at(&engine, &rule, &filters, &mut pending, &p, &mut rescan_needed);
+                            look_at(&engine, &rule, &root, &filters, &mut pending, &p, &mut rescan_needed);
                         }
                     }
                     None => return,
@@ -356,11 +358,17 @@ pub fn polling_reason(e: &notify::Error) -> String {
 fn look_at(
     engine: &Watch,
     rule: &Rule,
+    root: &Option<PathBuf>,
     filters: &Filters,
     pending: &mut HashMap<PathBuf, Pending>,
     p: &Path,
     rescan: &mut bool,
 ) {
+    // The OS may name the folder otherwise than the rule does (see `paths`).
+    let Some(named) = paths::in_rule(&rule.dir, root.as_deref(), p, paths::NAMES_FOLD) else {
+        return;
+    };
+    let p = named.as_path();
     let Ok(rel) = p.strip_prefix(&rule.dir) else {
         return;
     };
