@@ -93,7 +93,9 @@ fn autostart_plugin<R: Runtime>() -> tauri::plugin::TauriPlugin<R> {
     tauri_plugin_autostart::Builder::new()
         .app_name(AUTOSTART_NAME)
         .args([AUTOSTART_ARG])
-        .macos_launcher(tauri_plugin_autostart::MacosLauncher::LaunchAgent)
+        // macOS: the builder's default launcher, a LaunchAgent (~/Library/LaunchAgents),
+        // which needs no AppleScript permission prompt. (`macos_launcher` exists only
+        // when compiling for macOS.)
         .build()
 }
 
