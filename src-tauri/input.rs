@@ -110,7 +110,10 @@ pub fn file_args(argv: &[String], cwd: &Path) -> (Vec<String>, Vec<String>) {
         if path.exists() {
             paths.push(path.to_string_lossy().into_owned());
         } else {
-            tracing::warn!("ignoring argument {}: no such file or folder", path.display());
+            tracing::warn!(
+                "ignoring argument {}: no such file or folder",
+                path.display()
+            );
             skipped.push(format!("{}: no such file or folder", path.display()));
         }
     }

@@ -69,11 +69,7 @@ pub fn queue<R: Runtime>(app: &AppHandle<R>, argv: &[String], cwd: &Path) -> Opt
         skipped,
         error,
     };
-    state
-        .opened
-        .lock()
-        .expect("opened lock")
-        .push(note.clone());
+    state.opened.lock().expect("opened lock").push(note.clone());
     // Nobody may listen yet (the page is loading): the note waits in the state.
     let _ = app.emit(EVENT, ());
     Some(note)

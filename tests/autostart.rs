@@ -38,7 +38,11 @@ fn start_at_login_writes_and_removes_the_xdg_autostart_entry() {
 
     assert_eq!(step(home.path(), "off"), "false");
     assert!(!entry.exists(), "the entry is removed");
-    assert_eq!(step(home.path(), "off"), "false", "turning off twice is fine");
+    assert_eq!(
+        step(home.path(), "off"),
+        "false",
+        "turning off twice is fine"
+    );
 
     // Removed outside Ferry (the desktop's own startup settings): the switch reads off.
     assert_eq!(step(home.path(), "on"), "true");
@@ -50,7 +54,12 @@ fn start_at_login_writes_and_removes_the_xdg_autostart_entry() {
 /// `home`; returns what the command answered.
 fn step(home: &Path, step: &str) -> String {
     let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "autostart::step_in_child", "--ignored", "--nocapture"])
+        .args([
+            "--exact",
+            "autostart::step_in_child",
+            "--ignored",
+            "--nocapture",
+        ])
         .args(["--test-threads", "1"])
         .env("HOME", home)
         .env("XDG_CONFIG_HOME", home.join(".config"))

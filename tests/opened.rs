@@ -71,7 +71,9 @@ fn open_with_queues_paths_and_file_uris_for_the_default_destination_and_leaves_a
 fn a_launch_without_files_leaves_no_note_and_a_refused_one_says_why() {
     let t = TestApp::new();
     let dir = tempfile::tempdir().unwrap();
-    assert!(ferry_app::opened::queue(t.app.handle(), &argv(&["--autostart"]), dir.path()).is_none());
+    assert!(
+        ferry_app::opened::queue(t.app.handle(), &argv(&["--autostart"]), dir.path()).is_none()
+    );
     assert_eq!(t.ok("app_opened_take", json!({})), json!([]));
 
     // A folder with nothing Ferry sends in it: nothing queued, and the note says why.
@@ -84,7 +86,10 @@ fn a_launch_without_files_leaves_no_note_and_a_refused_one_says_why() {
     )
     .expect("a note");
     assert!(note.jobs.is_empty());
-    assert_eq!(note.error.as_ref().map(|e| e.code.as_str()), Some("input.empty"));
+    assert_eq!(
+        note.error.as_ref().map(|e| e.code.as_str()),
+        Some("input.empty")
+    );
     let notes = t.ok("app_opened_take", json!({}));
     assert_eq!(notes[0]["error"]["code"], "input.empty", "{notes}");
     assert_eq!(t.ok("queue_list", json!({})), json!([]));

@@ -566,8 +566,9 @@ async fn a_failed_import_of_a_signed_url_shows_it_without_its_query() {
 fn version_is_the_workspace_version() {
     // Read from the root Cargo.toml, the one place the version is written (the packages
     // and the app's About take it from there too).
-    let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.toml"))
-        .expect("the root Cargo.toml");
+    let manifest =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.toml"))
+            .expect("the root Cargo.toml");
     let table: toml::Table = manifest.parse().expect("Cargo.toml parses");
     let version = table["workspace"]["package"]["version"].as_str().unwrap();
     let out = Command::cargo_bin("ferry")
