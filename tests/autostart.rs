@@ -72,9 +72,10 @@ fn step(home: &Path, step: &str) -> String {
         "step {step} failed: {stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // libtest prints `test autostart::step_in_child ... ` before the test's own output.
     stdout
         .lines()
-        .find_map(|l| l.strip_prefix("STEP="))
+        .find_map(|l| l.split_once("STEP=").map(|(_, v)| v.trim()))
         .unwrap_or_else(|| panic!("step {step} printed no answer: {stdout}"))
         .to_string()
 }
