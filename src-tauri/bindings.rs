@@ -42,6 +42,7 @@ pub fn render_files() -> Result<BTreeMap<String, String>, String> {
             Settings,
             InvalidLine,
             AddUrlsResult,
+            Opened,
             LibraryFilter,
             WatchOptions,
             Origin,

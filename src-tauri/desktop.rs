@@ -1,6 +1,7 @@
 //! What only the real desktop app has (not the mock runtime of the tests): the tray menu,
-//! close-to-tray, start minimised, file arguments at launch, and a second launch handing
-//! its files to the running instance (single instance).
+//! close-to-tray, start minimised, file arguments at launch (Open with), and a second
+//! launch handing its files to the running instance (single instance). What becomes of
+//! those files is `opened.rs`, which the tests drive directly.
 //!
 //! On Linux tray icons get no click events, so every tray action is a menu item.
 
@@ -52,6 +53,9 @@ pub fn plugin<R: Runtime>() -> TauriPlugin<R> {
                 Err(e) => tracing::warn!("no tray icon: {e}"),
             }
             let argv: Vec<String> = std::env::args().collect();
+            if argv.iter().any(|a| a == crate::AUTOSTART_ARG) {
+                tracing::info!("started at login");
+            }
             let cwd = std::env::current_dir().unwrap_or_default();
             queue_args(app, &argv, &cwd);
             Ok(())
@@ -132,23 +136,10 @@ pub fn show_main<R: Runtime>(app: &AppHandle<R>) {
 }
 
 fn queue_args<R: Runtime>(app: &AppHandle<R>, argv: &[String], cwd: &std::path::Path) {
-    let paths = crate::input::file_args(argv, cwd);
-    if paths.is_empty() {
-        return;
-    }
-    let engine = app.state::<AppState>().engine.clone();
+    let (app, argv, cwd) = (app.clone(), argv.to_vec(), cwd.to_path_buf());
     // Off the main thread: a folder argument is walked and sniffed.
     tauri::async_runtime::spawn_blocking(move || {
-        let account = engine.default_account();
-        let res = crate::input::checked_paths(&paths).and_then(|files| {
-            engine
-                .enqueue_paths(&files, &account, "args", false)
-                .map_err(Into::into)
-        });
-        match res {
-            Ok(ids) => tracing::info!("queued {} file(s) from the command line", ids.len()),
-            Err(e) => tracing::warn!("could not queue the command line's files: {e}"),
-        }
+        crate::opened::queue(&app, &argv, &cwd);
     });
 }
 

@@ -90,30 +90,63 @@ pub fn checked_dir(dir: &str) -> CmdResult<PathBuf> {
     Ok(path)
 }
 
-/// File arguments of a launch (`ferry-app photo.jpg ~/Renders`): relative ones are taken
-/// from `cwd`, flags and names that do not exist are skipped (with a log line). The first
-/// element, the executable, is skipped too.
-pub fn file_args(argv: &[String], cwd: &Path) -> Vec<String> {
-    argv.iter()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .map(|a| {
-            let p = Path::new(a);
-            if p.is_absolute() {
+/// File arguments of a launch (`ferry-app photo.jpg ~/Renders`, or what a file manager's
+/// "Open with" or a desktop launcher hands over: paths, or `file://` URIs from launchers
+/// that pass URIs): relative paths are taken from `cwd`. The first element, the
+/// executable, and flags (`--autostart`) are skipped. Returns the paths that exist, and
+/// the arguments left out with the reason, for the window to say.
+pub fn file_args(argv: &[String], cwd: &Path) -> (Vec<String>, Vec<String>) {
+    let mut paths = Vec::new();
+    let mut skipped = Vec::new();
+    for a in argv.iter().skip(1).filter(|a| !a.starts_with('-')) {
+        let path = match launch_arg_path(a, cwd) {
+            Ok(p) => p,
+            Err(why) => {
+                tracing::warn!("ignoring argument {a}: {why}");
+                skipped.push(format!("{a}: {why}"));
+                continue;
+            }
+        };
+        if path.exists() {
+            paths.push(path.to_string_lossy().into_owned());
+        } else {
+            tracing::warn!(
+                "ignoring argument {}: no such file or folder",
+                path.display()
+            );
+            skipped.push(format!("{}: no such file or folder", path.display()));
+        }
+    }
+    (paths, skipped)
+}
+
+/// One launch argument as a path. A `file://` URI is decoded (`%20`, a `localhost`
+/// host); other URIs (a `sftp://` a launcher did not map to a local path) cannot be read.
+fn launch_arg_path(arg: &str, cwd: &Path) -> Result<PathBuf, &'static str> {
+    let scheme = arg.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+    match scheme.as_deref() {
+        Some("file") => url::Url::parse(arg)
+            .ok()
+            .and_then(|u| u.to_file_path().ok())
+            .ok_or("not a local file URI"),
+        // A scheme is letters first, then letters, digits, `+`, `-`, `.`: anything else
+        // with `://` in it is a (strange) relative path.
+        Some(s)
+            if s.starts_with(|c: char| c.is_ascii_alphabetic())
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) =>
+        {
+            Err("not a local file (only paths and file:// URIs can be opened)")
+        }
+        _ => {
+            let p = Path::new(arg);
+            Ok(if p.is_absolute() {
                 p.to_path_buf()
             } else {
                 cwd.join(p)
-            }
-        })
-        .filter(|p| {
-            let ok = p.exists();
-            if !ok {
-                tracing::warn!("ignoring argument {}: no such file or folder", p.display());
-            }
-            ok
-        })
-        .map(|p| p.to_string_lossy().into_owned())
-        .collect()
+            })
+        }
+    }
 }
 
 /// Non-empty lines of pasted text with their 1-based line numbers.

@@ -122,6 +122,25 @@ impl From<&CoreSettings> for Settings {
     }
 }
 
+/// What one launch handed Ferry (a file manager's "Open with", `ferry-app a.jpg`, a second
+/// launch's arguments) and what became of it, for the window to say.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Opened {
+    /// The destination they were queued for (the default one).
+    pub account: String,
+    /// The jobs queued (a folder counts as the media files in it).
+    pub jobs: Vec<i64>,
+    /// How many of the arguments were files or folders that exist.
+    pub given: usize,
+    /// The first few of their names.
+    pub names: Vec<String>,
+    /// Arguments left out, each with why (`sftp://…: not a local file…`).
+    pub skipped: Vec<String>,
+    /// Why none of the files was queued, when the engine or the checks refused them.
+    pub error: Option<crate::CommandError>,
+}
+
 /// One line of pasted text that is not an importable URL.
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct InvalidLine {

@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod input;
 pub mod ipc;
+pub mod opened;
 pub mod staging;
 pub mod state;
 
@@ -39,10 +40,14 @@ pub fn setup<R: Runtime>(
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(tauri_plugin_opener::init())
+        .plugin(autostart_plugin())
         .plugin(background_plugin())
         .invoke_handler(tauri::generate_handler![
             commands::app::app_info,
             commands::app::providers_list,
+            commands::app::app_opened_take,
+            commands::app::autostart_get,
+            commands::app::autostart_set,
             commands::accounts::accounts_list,
             commands::accounts::account_add,
             commands::accounts::account_remove,
@@ -69,6 +74,29 @@ pub fn setup<R: Runtime>(
             commands::watch::watch_resume,
             commands::watch::watch_remove,
         ])
+}
+
+/// The name of the login item (`Ferry.desktop` in the XDG autostart folder, the
+/// LaunchAgent's label, the Run key's value), the same in tests and in the app.
+pub const AUTOSTART_NAME: &str = "Ferry";
+
+/// The flag a start at login passes: logged, and otherwise ignored (file arguments skip
+/// flags). The window then follows "start minimised" as at any start: hidden only when a
+/// tray icon shows, or Ferry would be running with nothing on screen.
+pub const AUTOSTART_ARG: &str = "--autostart";
+
+/// Start at login through tauri-plugin-autostart. Its own IPC commands are not granted to
+/// the page (capabilities/): the UI goes through `autostart_get`/`autostart_set`.
+/// On Linux the plugin (auto-launch 0.6) writes `$HOME/.config/autostart/Ferry.desktop`
+/// with `Exec=<this executable> --autostart`; it does not read XDG_CONFIG_HOME.
+fn autostart_plugin<R: Runtime>() -> tauri::plugin::TauriPlugin<R> {
+    tauri_plugin_autostart::Builder::new()
+        .app_name(AUTOSTART_NAME)
+        .args([AUTOSTART_ARG])
+        // macOS: the builder's default launcher, a LaunchAgent (~/Library/LaunchAgents),
+        // which needs no AppleScript permission prompt. (`macos_launcher` exists only
+        // when compiling for macOS.)
+        .build()
 }
 
 /// The background work as a plugin: plugins are set up when the app is built (the app's

@@ -31,6 +31,9 @@ pub struct AppState {
     /// Whether the tray icon exists: without one (no status-notifier host), closing the
     /// window quits and "start minimised" shows the window, or the app would be unreachable.
     pub tray: AtomicBool,
+    /// Notes of files the desktop handed over (Open with, launch arguments) that the
+    /// window has not shown yet (see `opened.rs`).
+    pub opened: Mutex<Vec<crate::ipc::Opened>>,
 }
 
 impl AppState {
@@ -45,6 +48,7 @@ impl AppState {
             shell_events: broadcast::channel(64).0,
             runner: Mutex::new(None),
             tray: AtomicBool::new(false),
+            opened: Mutex::new(Vec::new()),
         }
     }
 }

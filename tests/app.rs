@@ -10,7 +10,8 @@ fn app_info_reports_the_default_library_account_and_home() {
     let info = t.ok("app_info", json!({}));
     assert_eq!(info["defaultAccount"], "library");
     assert_eq!(info["accounts"], 1);
-    assert_eq!(info["version"], env!("CARGO_PKG_VERSION"));
+    // The one version: the workspace's, which the CLI and the packages carry too.
+    assert_eq!(info["version"], workspace_version());
     assert_eq!(
         info["home"].as_str().unwrap(),
         std::path::absolute(t.home()).unwrap().to_str().unwrap()
@@ -94,4 +95,16 @@ fn opened_on_a_home_a_terminal_runner_holds_the_app_says_who_sends_and_takes_ove
     let info = t.ok("app_info", json!({}));
     assert_eq!(info["runner"]["thisApp"], true, "{info}");
     assert_eq!(info["runner"]["program"], "the Ferry desktop app", "{info}");
+}
+
+/// `[workspace.package] version` of the root Cargo.toml, read from the file (not from
+/// this crate's own CARGO_PKG_VERSION, which is what is being checked).
+pub fn workspace_version() -> String {
+    let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
+        .expect("the root Cargo.toml");
+    let table: toml::Table = manifest.parse().expect("Cargo.toml parses");
+    table["workspace"]["package"]["version"]
+        .as_str()
+        .expect("workspace.package.version")
+        .to_string()
 }

@@ -1,9 +1,11 @@
-//! About the app itself, and the destination kinds it knows.
+//! About the app itself (version, home, tray, who runs the queue, start at login, files
+//! the desktop handed over), and the destination kinds it knows.
 
 use tauri::{AppHandle, Manager, Runtime};
+use tauri_plugin_autostart::ManagerExt;
 
-use crate::error::CmdResult;
-use crate::ipc::{AppInfo, ProviderInfo, RunnerInfo};
+use crate::error::{CmdResult, CommandError};
+use crate::ipc::{AppInfo, Opened, ProviderInfo, RunnerInfo};
 use crate::state::AppState;
 
 /// Async and on the blocking pool: whether a tray host is there is a D-Bus question,
@@ -38,4 +40,36 @@ pub fn providers_list() -> CmdResult<Vec<ProviderInfo>> {
         .into_iter()
         .map(ProviderInfo::of)
         .collect())
+}
+
+/// Notes of files the desktop handed over (Open with, launch arguments) not shown yet;
+/// taking them empties the list (see `opened.rs`).
+#[tauri::command]
+pub fn app_opened_take<R: Runtime>(app: AppHandle<R>) -> CmdResult<Vec<Opened>> {
+    Ok(crate::opened::take(&app))
+}
+
+/// Whether Ferry starts at login. The login item itself (XDG autostart entry, LaunchAgent,
+/// Run key) is the only record: a person who removes it in the desktop's own settings
+/// sees the switch off here, with no copy in config.toml to disagree.
+#[tauri::command]
+pub fn autostart_get<R: Runtime>(app: AppHandle<R>) -> CmdResult<bool> {
+    app.autolaunch().is_enabled().map_err(autostart_error)
+}
+
+/// Turn start at login on or off; answers with the state read back from the system.
+#[tauri::command]
+pub fn autostart_set<R: Runtime>(app: AppHandle<R>, enabled: bool) -> CmdResult<bool> {
+    let launcher = app.autolaunch();
+    if enabled {
+        launcher.enable()
+    } else {
+        launcher.disable()
+    }
+    .map_err(autostart_error)?;
+    launcher.is_enabled().map_err(autostart_error)
+}
+
+fn autostart_error(e: tauri_plugin_autostart::Error) -> CommandError {
+    CommandError::new("desktop.autostart", format!("start at login: {e}"))
 }

@@ -561,3 +561,24 @@ async fn a_failed_import_of_a_signed_url_shows_it_without_its_query() {
         assert!(all.contains("/missing.png?[redacted]"), "{all}");
     }
 }
+
+#[test]
+fn version_is_the_workspace_version() {
+    // Read from the root Cargo.toml, the one place the version is written (the packages
+    // and the app's About take it from there too).
+    let manifest =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.toml"))
+            .expect("the root Cargo.toml");
+    let table: toml::Table = manifest.parse().expect("Cargo.toml parses");
+    let version = table["workspace"]["package"]["version"].as_str().unwrap();
+    let out = Command::cargo_bin("ferry")
+        .unwrap()
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!("ferry {version}\n")
+    );
+}

@@ -20,6 +20,7 @@ export type { LibraryFilter } from "./LibraryFilter";
 export type { LibraryItem } from "./LibraryItem";
 export type { LibraryStatus } from "./LibraryStatus";
 export type { MediaStatus } from "./MediaStatus";
+export type { Opened } from "./Opened";
 export type { OptionSpec } from "./OptionSpec";
 export type { Origin } from "./Origin";
 export type { Phase } from "./Phase";

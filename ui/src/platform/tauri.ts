@@ -4,7 +4,7 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import { open as openDialog } from "@tauri-apps/plugin-dialog";
 import type {
   AccountView, AddUrlsResult, AppInfo, ChannelMessage, CommandError, CopyFormat, Event, Job, LibraryFilter,
-  LibraryItem, ProviderInfo, RemoteMedia, Settings, WatchOptions, WatchRuleView,
+  LibraryItem, Opened, ProviderInfo, RemoteMedia, Settings, WatchOptions, WatchRuleView,
 } from "../bindings";
 
 export type QueueAction = "pause" | "resume" | "cancel" | "retry";
@@ -31,6 +31,9 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 export const api = {
   appInfo: () => call<AppInfo>("app_info"),
   providersList: () => call<ProviderInfo[]>("providers_list"),
+  appOpenedTake: () => call<Opened[]>("app_opened_take"),
+  autostartGet: () => call<boolean>("autostart_get"),
+  autostartSet: (enabled: boolean) => call<boolean>("autostart_set", { enabled }),
   accountsList: () => call<AccountView[]>("accounts_list"),
   accountAdd: (name: string, kind: string, options: Record<string, string>, secret: string | null) =>
     call<AccountView[]>("account_add", { name, kind, options, secret }),
@@ -86,6 +89,21 @@ export async function onDragDrop(handler: (kind: DragKind, paths: string[]) => v
     ),
   );
   return () => unlistens.forEach((u) => u());
+}
+
+/**
+ * Files the desktop handed Ferry (Open with, launch arguments, a second launch): Rust
+ * keeps a note of each until it is taken, and emits `opened` when there is a new one.
+ * `handler` gets the notes waiting now and every later one, each exactly once.
+ */
+export async function onOpened(handler: (notes: Opened[]) => void): Promise<UnlistenFn> {
+  const take = async () => {
+    const notes = await call<Opened[]>("app_opened_take");
+    if (notes.length > 0) handler(notes);
+  };
+  const unlisten = await listen("opened", () => void take());
+  await take();
+  return unlisten;
 }
 
 export async function pickFiles(): Promise<string[]> {

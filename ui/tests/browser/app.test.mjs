@@ -313,6 +313,25 @@ describe("accounts", () => {
   });
 });
 
+describe("files opened with Ferry", () => {
+  test("each note of opened files is said once, naming what was queued or why not, with the queue shown", async () => {
+    const { page, context } = await openApp(browser, server.url);
+    await page.getByTestId("nav-library").click();
+    await page.evaluate(() => window.__ferryMock.open({ account: "library", jobs: [7, 8], given: 2, names: ["a.jpg", "b.mp4"], skipped: [], error: null }));
+    const banner = page.getByTestId("opened-banner");
+    await banner.waitFor();
+    assert.match(await banner.textContent(), /Opened with Ferry: queued 2 files for library \(a\.jpg, b\.mp4\)/);
+    assert.equal(await page.getByTestId("screen-queue").count(), 1, "the queue is shown");
+    await page.evaluate(() => window.__ferryMock.open({ account: "library", jobs: [], given: 0, names: [], skipped: ["sftp://h/x.jpg: not a local file"], error: null }));
+    await poll(async () => /Nothing opened with Ferry/.test((await banner.textContent()) ?? ""), "the second note");
+    assert.equal(await banner.getAttribute("role"), "alert");
+    await page.getByTestId("opened-dismiss").click();
+    assert.equal(await banner.count(), 0);
+    assert.equal((await callsOf(page, "app_opened_take")).length >= 3, true, "taken at start and after each event");
+    await context.close();
+  });
+});
+
 describe("watch and settings", () => {
   test("watch folders list with state and reason; add, pause and remove", async () => {
     const { page, context } = await openApp(browser, server.url);
@@ -373,6 +392,21 @@ describe("watch and settings", () => {
     await page.getByTestId("settings-save").click();
     await page.getByTestId("settings-saved").waitFor();
     assert.deepEqual(await callsOf(page, "settings_set"), [{ settings: { concurrency: 5, perAccount: 2, defaultAccount: "library", copyFormat: "html", copyAfterUpload: false, startMinimised: true, closeToTray: true } }]);
+    await context.close();
+  });
+
+  test("start at login is switched at once from the system's state, and About shows the version", async () => {
+    const { page, context } = await openApp(browser, server.url);
+    await page.getByTestId("nav-settings").click();
+    const sw = page.getByTestId("settings-autostart");
+    await poll(async () => !(await sw.isDisabled()), "the switch to read the login item");
+    assert.equal(await sw.isChecked(), false, "off by default");
+    await sw.check();
+    await poll(async () => (await callsOf(page, "autostart_set")).length === 1, "autostart_set");
+    assert.deepEqual(await callsOf(page, "autostart_set"), [{ enabled: true }]);
+    assert.equal(await sw.isChecked(), true);
+    assert.deepEqual(await callsOf(page, "settings_set"), [], "not a saved setting");
+    assert.equal(await page.getByTestId("about-version").textContent(), "0.1.0");
     await context.close();
   });
 

@@ -2,7 +2,7 @@
 // app loads. Built to dist-mock/mock.js by vite.mock.config.ts; never part of dist/.
 import { mockIPC, mockWindows } from "@tauri-apps/api/mocks";
 import type {
-  AccountView, Event, Job, LibraryItem, ProviderInfo, Settings, WatchRuleView,
+  AccountView, Event, Job, LibraryItem, Opened, ProviderInfo, Settings, WatchRuleView,
 } from "../../src/bindings";
 
 type Args = Record<string, unknown>;
@@ -22,6 +22,8 @@ declare global {
       send: (e: Event) => void;
       emit: (event: string, payload: unknown) => Promise<void>;
       job: (id: number) => Job | undefined;
+      /** Rust kept a note of files the desktop handed over, and says so. */
+      open: (note: Opened) => Promise<void>;
     };
   }
 }
@@ -116,6 +118,9 @@ let watchRules: WatchRuleView[] = [
 
 let settings: Settings = { concurrency: 3, perAccount: 2, defaultAccount: "library", copyFormat: "markdown", copyAfterUpload: true, startMinimised: false, closeToTray: true };
 
+let autostart = false;
+let openedNotes: Opened[] = [];
+
 const calls: Call[] = [];
 let channelId: number | null = null;
 let channelIndex = 0;
@@ -141,6 +146,9 @@ function handle(cmd: string, args: Args): unknown {
   switch (cmd) {
     case "app_info": return { version: "0.1.0", defaultAccount: "library", accounts: accounts.length, home: "/home/ada/.local/share/ferry", tray: !scenario.noTray };
     case "providers_list": return providers;
+    case "app_opened_take": { const n = openedNotes; openedNotes = []; return n; }
+    case "autostart_get": return autostart;
+    case "autostart_set": autostart = Boolean(args.enabled); return autostart;
     case "accounts_list": return accounts;
     case "account_add": {
       const name = String(args.name);
@@ -234,4 +242,8 @@ window.__ferryMock = {
     await window.__TAURI_INTERNALS__.invoke("plugin:event|emit", { event, payload });
   },
   job: (id) => jobs.get(id),
+  open: async (note) => {
+    openedNotes.push(note);
+    await window.__TAURI_INTERNALS__.invoke("plugin:event|emit", { event: "opened", payload: null });
+  },
 };
