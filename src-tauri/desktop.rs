@@ -47,10 +47,17 @@ pub fn plugin<R: Runtime>() -> TauriPlugin<R> {
     tauri::plugin::Builder::new("ferry-desktop")
         .setup(|app, _api| {
             let state = app.state::<AppState>();
-            match tray(app) {
-                Ok(()) => state.tray.store(true, Ordering::SeqCst),
-                // No status-notifier host (a bare X server): the window still works.
-                Err(e) => tracing::warn!("no tray icon: {e}"),
+            if !tray_library() {
+                // The tray crate would panic: run without a tray; Settings says so.
+                tracing::warn!(
+                    "no tray icon: neither libayatana-appindicator3 nor libappindicator3 is installed"
+                );
+            } else {
+                match tray(app) {
+                    Ok(()) => state.tray.store(true, Ordering::SeqCst),
+                    // No status-notifier host (a bare X server): the window still works.
+                    Err(e) => tracing::warn!("no tray icon: {e}"),
+                }
             }
             let argv: Vec<String> = std::env::args().collect();
             if argv.iter().any(|a| a == crate::AUTOSTART_ARG) {
@@ -97,6 +104,51 @@ pub fn plugin<R: Runtime>() -> TauriPlugin<R> {
 /// a tray host can come and go while Ferry runs.
 pub fn tray_usable<R: Runtime>(app: &AppHandle<R>) -> bool {
     app.state::<AppState>().tray.load(Ordering::SeqCst) && tray_host()
+}
+
+/// The libraries the Linux tray crate loads when the first icon is made, in its order;
+/// without any of them it panics, which would end the app at start.
+#[cfg(target_os = "linux")]
+const TRAY_LIBRARIES: [&str; 4] = [
+    "libayatana-appindicator3.so.1",
+    "libappindicator3.so.1",
+    "libayatana-appindicator3.so",
+    "libappindicator3.so",
+];
+
+/// Whether the tray's library is installed (Linux; always elsewhere).
+pub fn tray_library() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        loadable(&TRAY_LIBRARIES)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        true
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn loadable(names: &[&str]) -> bool {
+    // SAFETY: loading a shared library runs its initialisers; these are the same
+    // libraries the tray crate itself loads a moment later.
+    names
+        .iter()
+        .any(|name| unsafe { libloading::Library::new(name) }.is_ok())
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    #[test]
+    fn a_missing_library_is_found_missing_and_a_present_one_present() {
+        assert!(!super::loadable(&["libferry-no-such-tray.so.1"]));
+        assert!(super::loadable(&[
+            "libferry-no-such-tray.so.1",
+            "libc.so.6"
+        ]));
+        // This machine has the tray library (scripts/setup installs it).
+        assert!(super::tray_library());
+    }
 }
 
 #[cfg(target_os = "linux")]

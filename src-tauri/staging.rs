@@ -36,12 +36,10 @@ pub fn save_png(dir: &Path, rgba: &[u8], width: u32, height: u32) -> CmdResult<P
             format!("pasted-{stamp}-{n}.png")
         };
         let dest = dir.join(name);
-        // A hard link fails if the name is taken, so two pastes in one second both survive.
-        match std::fs::hard_link(&part, &dest) {
-            Ok(()) => {
-                let _ = std::fs::remove_file(&part);
-                return Ok(dest);
-            }
+        // Refused if the name is taken, so two pastes in one second both survive; no
+        // hard links needed (FERRY_HOME may be on exFAT or a share).
+        match ferry_core::place::rename_no_clobber(&part, &dest) {
+            Ok(()) => return Ok(dest),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => {
                 let _ = std::fs::remove_file(&part);

@@ -10,7 +10,9 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::{big_file, ferry, files_in, library_rows, MIB};
+#[cfg(not(windows))]
 use ferry_fakes::proxy::Proxy;
+#[cfg(not(windows))]
 use ferry_fakes::s3s::{S3Server, ACCESS_KEY, SECRET_KEY};
 use ferry_fakes::{Fakes, Options};
 
@@ -40,6 +42,7 @@ fn kill_when(child: &mut std::process::Child, log: &Path, what: &str, cond: impl
     child.wait().unwrap();
 }
 
+#[cfg(not(windows))] // s3s-fs (a Linux program) cannot be started under Wine
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_upload_killed_midway_resumes_with_little_sent_twice() {
     let server = S3Server::start("media");

@@ -2,14 +2,19 @@
 //! README's test command sets up): the key lands in the keychain, nowhere under
 //! FERRY_HOME, and removing the account removes it.
 
+#[cfg(target_os = "linux")]
 use std::process::Command;
 
 use ferry_core::config::Home;
 use ferry_core::secrets::Secret;
-use ferry_core::{Engine, Kind, SecretInput};
+use ferry_core::Engine;
+#[cfg(target_os = "linux")]
+use ferry_core::{Kind, SecretInput};
 
+#[cfg(target_os = "linux")]
 use crate::support::files_under;
 
+#[cfg(target_os = "linux")]
 fn lookup(account: &str) -> Option<String> {
     let out = Command::new("secret-tool")
         .args(["lookup", "service", "ferry", "username", account])
@@ -21,6 +26,9 @@ fn lookup(account: &str) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
+// Linux: asks the Secret Service with its own tool (secret-tool); the next test is the
+// portable one.
+#[cfg(target_os = "linux")]
 #[test]
 fn account_secret_lives_in_the_os_keychain_and_nowhere_under_ferry_home() {
     let dir = tempfile::tempdir().unwrap();

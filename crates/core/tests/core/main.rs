@@ -9,6 +9,8 @@ mod idempotency;
 mod import;
 mod keychain;
 mod queue;
+// s3s-fs (a Linux program) cannot be started under Wine.
+#[cfg(not(windows))]
 mod s3;
 mod security;
 mod spool;

@@ -7,16 +7,23 @@ use std::time::Duration;
 
 use ferry_core::db::{Db, SCHEMA_VERSION};
 use ferry_core::{Code, Event, JobStatus, Kind, RunOptions, Selector};
+#[cfg(not(windows))]
 use ferry_fakes::proxy::Proxy;
+#[cfg(not(windows))]
 use ferry_fakes::s3s::{S3Server, SECRET_KEY};
 use ferry_fakes::{Fakes, Fault, FaultKind, Options};
 
+#[cfg(not(windows))]
 use crate::s3::account_at;
-use crate::support::{noise, outcome, png, TestEngine};
+#[cfg(not(windows))]
+use crate::support::{noise, outcome};
+use crate::support::{png, TestEngine};
 
+#[cfg(not(windows))]
 const MIB: usize = 1024 * 1024;
 
 /// A PNG-headed file whose every MiB differs (so each part's MD5 differs).
+#[cfg(not(windows))]
 fn big_png(len: usize) -> Vec<u8> {
     let block = noise(MIB);
     let mut v = png(0);
@@ -33,6 +40,7 @@ fn big_png(len: usize) -> Vec<u8> {
     v
 }
 
+#[cfg(not(windows))] // s3s-fs (a Linux program) cannot be started under Wine
 /// Multipart uploads s3s-fs holds open (it keeps their parts as `.upload_id-*` files).
 fn pending_uploads(server: &S3Server) -> usize {
     std::fs::read_dir(&server.root)
@@ -42,12 +50,14 @@ fn pending_uploads(server: &S3Server) -> usize {
         .count()
 }
 
+#[cfg(not(windows))] // s3s-fs (a Linux program) cannot be started under Wine
 async fn s3_via_proxy() -> (S3Server, Proxy) {
     let server = S3Server::start("media");
     let proxy = Proxy::start(([127, 0, 0, 1], server.port).into()).await;
     (server, proxy)
 }
 
+#[cfg(not(windows))] // s3s-fs (a Linux program) cannot be started under Wine
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_large_file_goes_in_parallel_parts_and_arrives_intact() {
     let (server, proxy) = s3_via_proxy().await;
@@ -66,6 +76,7 @@ async fn s3_large_file_goes_in_parallel_parts_and_arrives_intact() {
     assert!(lib[0].content_hash.is_some());
 }
 
+#[cfg(not(windows))] // s3s-fs (a Linux program) cannot be started under Wine
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_resume_after_a_crash_sends_only_the_missing_parts() {
     let (server, proxy) = s3_via_proxy().await;
@@ -144,6 +155,7 @@ async fn s3_resume_after_a_crash_sends_only_the_missing_parts() {
     );
 }
 
+#[cfg(not(windows))] // s3s-fs (a Linux program) cannot be started under Wine
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelling_an_s3_multipart_upload_aborts_it() {
     let (server, proxy) = s3_via_proxy().await;
@@ -255,6 +267,7 @@ async fn two_identical_files_in_one_batch_are_sent_once() {
     assert_eq!(dedup.iter().filter(|d| **d).count(), 1);
 }
 
+#[cfg(not(windows))] // s3s-fs (a Linux program) cannot be started under Wine
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_that_changes_mid_upload_is_sent_again_whole_never_mixed() {
     let (server, proxy) = s3_via_proxy().await;
@@ -612,6 +625,7 @@ async fn a_job_says_when_it_is_hashing_apart_from_preparing_and_uploading() {
     );
 }
 
+#[cfg(not(windows))] // s3s-fs (a Linux program) cannot be started under Wine
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stop_interrupts_an_s3_upload_and_the_next_run_resumes_it() {
     let (server, proxy) = s3_via_proxy().await;
@@ -740,6 +754,7 @@ async fn a_database_that_stays_busy_holds_sending_visibly_and_sending_resumes_af
     run.await.unwrap().unwrap();
 }
 
+#[cfg(not(windows))] // s3s-fs (a Linux program) cannot be started under Wine
 /// A run of small files costs the journal two commits a file: its claim and its outcome.
 /// The S3 key is derived from the job (nothing to journal before the PUT); the hash, the
 /// type, the size and the statuses in between go to disk with the next commit (written

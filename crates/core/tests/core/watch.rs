@@ -193,7 +193,16 @@ async fn a_512_mib_copy_is_uploaded_once_after_it_ends() {
             std::io::Write::write_all(&mut f, &block).unwrap();
         }
     }
+    // A real copy by another program, as a person's file manager or shell makes it.
+    #[cfg(unix)]
     let status = std::process::Command::new("cp")
+        .arg(&src)
+        .arg(h.dir.join("big.mp4"))
+        .status()
+        .unwrap();
+    #[cfg(windows)]
+    let status = std::process::Command::new("cmd")
+        .args(["/C", "copy", "/Y"])
         .arg(&src)
         .arg(h.dir.join("big.mp4"))
         .status()
@@ -380,6 +389,9 @@ async fn after_upload_move_and_delete_happen_only_after_success() {
     task.await.unwrap();
 }
 
+// Not under Wine: it keeps a deleted folder that is being watched until the watch's
+// handle closes (no POSIX delete semantics), so the folder never looks gone.
+#[cfg(not(windows))]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_folder_removed_then_recreated_recovers() {
     let mut h = Harness::new();
