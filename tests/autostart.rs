@@ -14,8 +14,15 @@ use crate::support::TestApp;
 /// Set in the child: which step to run (`get`, `on`, `off`).
 const STEP: &str = "FERRY_TEST_AUTOSTART_STEP";
 
+/// This test's own name: the child processes run it again, with [`STEP`] set.
+const THIS_TEST: &str = "autostart::start_at_login_writes_and_removes_the_xdg_autostart_entry";
+
 #[test]
 fn start_at_login_writes_and_removes_the_xdg_autostart_entry() {
+    if let Ok(step) = std::env::var(STEP) {
+        // In a child: run one step in this process's own HOME and say what it answered.
+        return run_step(&step);
+    }
     let home = tempfile::tempdir().unwrap();
     let entry = home.path().join(".config/autostart/Ferry.desktop");
 
@@ -54,12 +61,7 @@ fn start_at_login_writes_and_removes_the_xdg_autostart_entry() {
 /// `home`; returns what the command answered.
 fn step(home: &Path, step: &str) -> String {
     let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "autostart::step_in_child",
-            "--ignored",
-            "--nocapture",
-        ])
+        .args(["--exact", THIS_TEST, "--nocapture"])
         .args(["--test-threads", "1"])
         .env("HOME", home)
         .env("XDG_CONFIG_HOME", home.join(".config"))
@@ -72,7 +74,7 @@ fn step(home: &Path, step: &str) -> String {
         "step {step} failed: {stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // libtest prints `test autostart::step_in_child ... ` before the test's own output.
+    // libtest prints `test autostart::… ... ` before the test's own output.
     stdout
         .lines()
         .find_map(|l| l.split_once("STEP=").map(|(_, v)| v.trim()))
@@ -80,12 +82,10 @@ fn step(home: &Path, step: &str) -> String {
         .to_string()
 }
 
-#[test]
-#[ignore = "one step of start_at_login_writes_and_removes_the_xdg_autostart_entry, run by it in a child process"]
-fn step_in_child() {
-    let step = std::env::var(STEP).expect("run by the autostart test, which sets the step");
+/// One step, in a child process (see [`step`]).
+fn run_step(step: &str) {
     let t = TestApp::new();
-    let answer = match step.as_str() {
+    let answer = match step {
         "get" => t.ok("autostart_get", json!({})),
         "on" => t.ok("autostart_set", json!({ "enabled": true })),
         "off" => t.ok("autostart_set", json!({ "enabled": false })),

@@ -318,6 +318,10 @@ test("the tray menu pauses, resumes, reopens and quits; closing keeps it in the 
   assert.equal(notes.length, 1, JSON.stringify(notes));
   assert.equal(notes[0].summary, "Ferry");
   assert.equal(notes[0].body, "2 uploaded");
+  // The app's identity as the installed desktop entry gives it (Icon=ferry-app,
+  // StartupWMClass=ferry-app): what the notification server shows it under.
+  assert.equal(notes[0].app, "ferry-app", JSON.stringify(notes[0]));
+  assert.equal(notes[0].icon, "ferry-app", JSON.stringify(notes[0]));
 
   tray("Open Ferry");
   await until("Open Ferry did not bring the window back", async () => desktop("window", "Ferry") === "viewable");

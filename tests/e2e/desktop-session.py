@@ -78,9 +78,9 @@ def serve(log_path):
 
     def on_notify(conn, sender, path, iface, method, params, invocation):
         if method == "Notify":
-            app, _replaces, _icon, summary, body, _actions, _hints, _timeout = params.unpack()
+            app, _replaces, icon, summary, body, _actions, _hints, _timeout = params.unpack()
             next_id[0] += 1
-            record({"kind": "notification", "app": app, "summary": summary, "body": body})
+            record({"kind": "notification", "app": app, "icon": icon, "summary": summary, "body": body})
             invocation.return_value(GLib.Variant("(u)", (next_id[0],)))
         elif method == "GetCapabilities":
             invocation.return_value(GLib.Variant("(as)", (["body"],)))

@@ -220,29 +220,34 @@ async fn a_512_mib_copy_is_uploaded_once_after_it_ends() {
     h.stop().await;
 }
 
+/// How many files the burst writes: 10,000; 2,000 as a Windows program under Wine, where
+/// every file operation goes through wineserver and the burst alone would take minutes
+/// (still far more events than ReadDirectoryChangesW's buffer holds).
+const BURST: usize = if cfg!(windows) { 2_000 } else { 10_000 };
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_burst_of_10000_files_is_all_uploaded_none_twice() {
+async fn a_burst_of_thousands_of_files_is_all_uploaded_none_twice() {
     let mut h = Harness::new();
     let id = h.add(|_| {});
     h.start();
     h.wait_watching(&id).await;
-    for i in 0..10_000u32 {
+    for i in 0..BURST {
         write(
             &h.dir.join(format!("f{i:05}.bin")),
             format!("file number {i}").as_bytes(),
         );
     }
-    wait_for("10,000 uploads", Duration::from_secs(300), || {
-        h.jobs_done() >= 10_000
+    wait_for("every upload", Duration::from_secs(300), || {
+        h.jobs_done() >= BURST
     })
     .await;
     quiet().await;
     let names = h.uploaded();
-    assert_eq!(names.len(), 10_000, "none missed, none twice");
+    assert_eq!(names.len(), BURST, "none missed, none twice");
     let mut dedup = names.clone();
     dedup.dedup();
-    assert_eq!(dedup.len(), 10_000);
-    assert_eq!(h.library_files().len(), 10_000);
+    assert_eq!(dedup.len(), BURST);
+    assert_eq!(h.library_files().len(), BURST);
     h.stop().await;
 }
 
