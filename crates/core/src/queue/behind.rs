@@ -167,11 +167,14 @@ impl Behind {
                 if behind.is_empty() {
                     continue;
                 }
-                let taken = behind.take();
-                let written = db.transact(|tx| apply_in(tx, &taken));
+                // Taken under the connection's lock, as every journal write takes them.
+                let mut slot = None;
+                let written = db.transact(|tx| apply_in(tx, slot.insert(behind.take())));
                 if let Err(e) = written {
                     tracing::debug!("journal: pending progress not written yet: {e}");
-                    behind.give_back(taken);
+                    if let Some(taken) = slot {
+                        behind.give_back(taken);
+                    }
                 }
             });
         if let Err(e) = spawned {

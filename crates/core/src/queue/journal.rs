@@ -146,9 +146,12 @@ impl JobsTable {
         durable: bool,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
     ) -> Result<T> {
-        let taken = self.behind.take();
+        // Taken inside the transaction, under the connection's lock: pending values are
+        // written in the order the commits happen, never after a job's later outcome.
+        let mut slot = None;
         let body = |tx: &rusqlite::Transaction<'_>| {
-            behind::apply_in(tx, &taken)?;
+            let taken = slot.insert(self.behind.take());
+            behind::apply_in(tx, taken)?;
             f(tx)
         };
         let out = if durable {
@@ -157,7 +160,9 @@ impl JobsTable {
             self.db.transact(body)
         };
         out.map_err(|e| {
-            self.behind.give_back(taken);
+            if let Some(taken) = slot {
+                self.behind.give_back(taken);
+            }
             self.err(e)
         })
     }
