@@ -18,6 +18,7 @@ use ferry_fakes::{Fakes, Options};
 
 const SIZE: u64 = 256 * MIB;
 
+#[cfg(not(windows))] // only the S3 case compares an object's bytes
 fn same_bytes(a: &Path, b: &[u8]) -> bool {
     std::fs::read(a).unwrap() == b
 }
