@@ -265,12 +265,19 @@ impl Db {
         &self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
     ) -> rusqlite::Result<T> {
+        self.commit_numbered(f).map(|(out, _)| out)
+    }
+
+    /// Run `f` in one transaction, commit it, and give its commit number.
+    fn commit_numbered<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<(T, u64)> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let out = f(&tx)?;
         tx.commit()?;
-        self.commits.fetch_add(1, Ordering::AcqRel);
-        Ok(out)
+        Ok((out, self.commits.fetch_add(1, Ordering::AcqRel) + 1))
     }
 
     /// How many write transactions this handle has committed.
@@ -288,13 +295,7 @@ impl Db {
         &self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
     ) -> rusqlite::Result<T> {
-        let (out, mine) = {
-            let mut conn = self.conn();
-            let tx = conn.transaction()?;
-            let out = f(&tx)?;
-            tx.commit()?;
-            (out, self.commits.fetch_add(1, Ordering::AcqRel) + 1)
-        };
+        let (out, mine) = self.commit_numbered(f)?;
         self.sync_through(mine)?;
         Ok(out)
     }

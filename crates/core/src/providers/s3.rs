@@ -539,15 +539,19 @@ impl S3 {
         // A short random folder keeps two files of the same name from overwriting
         // each other; the date keeps the bucket browsable.
         let day = chrono::Utc::now().format("%Y/%m/%d");
-        let tag = &uuid::Uuid::new_v4().simple().to_string()[..8];
-        format!("{}{day}/{tag}/{name}", self.prefix)
+        self.key_in(&day, &uuid::Uuid::new_v4().simple().to_string()[..8], name)
     }
 
     /// [`Self::key_for`] with its date and folder derived from a transfer's stable
     /// reference: the same key in every attempt, a different one for every job.
     fn key_named(&self, name: &str, r: &crate::transfer::TransferRef) -> String {
         let day = r.created.format("%Y/%m/%d");
-        let tag = &blake3::hash(r.id.as_bytes()).to_hex()[..8];
+        self.key_in(&day, &blake3::hash(r.id.as_bytes()).to_hex()[..8], name)
+    }
+
+    /// `prefix/day/tag/name`: the date keeps the bucket browsable, the tag keeps two
+    /// files of one name apart.
+    fn key_in(&self, day: &dyn std::fmt::Display, tag: &str, name: &str) -> String {
         format!("{}{day}/{tag}/{name}", self.prefix)
     }
 

@@ -76,7 +76,7 @@ impl Queue {
     /// someone listens: a `ferry upload` without progress bars has no one, and each
     /// read is a database transaction per job.
     pub(crate) fn emit_job(&self, id: JobId, ev: impl FnOnce(Job) -> Event) -> crate::Result<()> {
-        if self.events.receiver_count() > 0 {
+        if self.has_listeners() {
             self.emit(ev(self.jobs.get(id)?));
         }
         Ok(())

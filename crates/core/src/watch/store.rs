@@ -55,10 +55,9 @@ impl WatchStore {
         rule: &str,
         files: impl Iterator<Item = (&'a FileInfo, Option<i64>)>,
     ) -> Result<()> {
-        let mut conn = self.db.conn();
-        let tx = conn.transaction().map_err(|e| self.db.err(e))?;
-        mark_in(&tx, rule, files).map_err(|e| self.db.err(e))?;
-        tx.commit().map_err(|e| self.db.err(e))
+        self.db
+            .transact(|tx| mark_in(tx, rule, files))
+            .map_err(|e| self.db.err(e))
     }
 
     /// The highest rule number any record still mentions (jobs, files taken), so a new

@@ -365,15 +365,27 @@ async fn a_fastpix_upload_cut_off_after_its_session_was_created_resumes_that_ses
     assert_eq!(f.fastpix.object(&media[0].id).unwrap().bytes, bytes);
 }
 
-#[cfg(not(windows))] // s3s-fs (a Linux program) cannot be started under Wine
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_s3_upload_run_again_with_its_journal_writes_the_same_key() {
+/// An S3 account on a fresh s3s-fs, its provider, and a 200 kB PNG to send (`same.png`).
+#[cfg(not(windows))]
+fn s3_with_a_png() -> (
+    crate::s3::S3Server,
+    TestEngine,
+    Arc<dyn Provider>,
+    Upload,
+    Vec<u8>,
+) {
     let server = crate::s3::S3Server::start("media");
     let t = crate::s3::account(&server, &[], crate::s3::SECRET_KEY);
     let provider = t.engine.provider("dest").unwrap();
     let bytes = png(200_000);
-    let path = t.file("same.png", &bytes);
-    let upload = upload_of(&path, "image/png");
+    let upload = upload_of(&t.file("same.png", &bytes), "image/png");
+    (server, t, provider, upload, bytes)
+}
+
+#[cfg(not(windows))] // s3s-fs (a Linux program) cannot be started under Wine
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_s3_upload_run_again_with_its_journal_writes_the_same_key() {
+    let (server, t, provider, upload, bytes) = s3_with_a_png();
     let journal = Arc::new(MemJournal::default());
     // The first attempt's answer is "lost": its journal is all the next one has.
     let first = provider
@@ -414,12 +426,7 @@ impl Journal for NamedJournal {
 #[cfg(not(windows))] // s3s-fs (a Linux program) cannot be started under Wine
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_s3_job_puts_to_the_key_its_reference_names_in_every_attempt_without_journaling_it() {
-    let server = crate::s3::S3Server::start("media");
-    let t = crate::s3::account(&server, &[], crate::s3::SECRET_KEY);
-    let provider = t.engine.provider("dest").unwrap();
-    let bytes = png(200_000);
-    let path = t.file("same.png", &bytes);
-    let upload = upload_of(&path, "image/png");
+    let (server, t, provider, upload, _) = s3_with_a_png();
     let named = |id: &str| {
         Arc::new(NamedJournal {
             stable: TransferRef {
