@@ -1,52 +1,36 @@
 //! What only the real desktop app has (not the mock runtime of the tests): the tray menu,
-//! close-to-tray, start minimised, file arguments at launch (Open with), and a second
-//! launch handing its files to the running instance (single instance). What becomes of
-//! those files is `opened.rs`, which the tests drive directly.
+//! close-to-tray, start minimised, file arguments at launch (Open with), a second launch
+//! handing its files to the running instance (`instance.rs`), and on macOS the Dock: a
+//! click on its icon shows the window again, files dropped on it or sent with Open With
+//! arrive as an event. What becomes of those files is `opened.rs`, which the tests drive
+//! directly.
 //!
 //! On Linux tray icons get no click events, so every tray action is a menu item.
 
 use std::sync::atomic::Ordering;
 
-use ferry_core::{Engine, Selector};
+use ferry_core::Selector;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::plugin::TauriPlugin;
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager, RunEvent, Runtime, WindowEvent};
 
+use crate::instance::Instance;
 use crate::state::AppState;
 
 pub const MAIN: &str = "main";
 
-/// The single-instance plugin: a second `ferry-app photo.jpg` queues its files here and
-/// exits. Instances are per FERRY_HOME, so separate homes (tests, benchmarks) can run side
-/// by side.
-pub fn single_instance<R: Runtime>(engine: &Engine) -> TauriPlugin<R> {
-    let home = engine.home().data_dir.to_string_lossy().into_owned();
-    let id = format!("app.ferry.desktop.h{}", &fnv_hex(home.as_bytes())[..12]);
-    tauri_plugin_single_instance::Builder::new()
-        .dbus_id(id)
-        .callback(|app: &AppHandle<R>, argv, cwd| {
-            queue_args(app, &argv, std::path::Path::new(&cwd));
-            show_main(app);
-        })
-        .build()
-}
-
-fn fnv_hex(bytes: &[u8]) -> String {
-    // A stable short name for the D-Bus id; not security sensitive.
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x100000001b3);
-    }
-    format!("{h:016x}")
-}
-
-/// Tray, window behaviour, notifications and launch arguments.
-pub fn plugin<R: Runtime>() -> TauriPlugin<R> {
+/// Tray, window behaviour, launch arguments, and the requests of later launches for this
+/// home (`instance`, held until the app's background work stops).
+pub fn plugin<R: Runtime>(instance: Instance) -> TauriPlugin<R> {
     tauri::plugin::Builder::new("ferry-desktop")
-        .setup(|app, _api| {
+        .setup(move |app, _api| {
             let state = app.state::<AppState>();
+            let handle = app.clone();
+            instance.serve(state.stop.clone(), move |request| {
+                queue_args(&handle, &request.argv, &request.cwd);
+                show_main(&handle);
+            });
             if !tray_library() {
                 // The tray crate would panic: run without a tray; Settings says so.
                 tracing::warn!(
@@ -92,6 +76,17 @@ pub fn plugin<R: Runtime>() -> TauriPlugin<R> {
                 }
             }
             RunEvent::Exit => crate::shutdown(app),
+            // The Dock icon clicked while the window is hidden (closed to the tray).
+            #[cfg(target_os = "macos")]
+            RunEvent::Reopen { .. } => show_main(app),
+            // Files dropped on the Dock icon, or sent with Open With (also at launch,
+            // where macOS passes no arguments).
+            #[cfg(target_os = "macos")]
+            RunEvent::Opened { urls } => {
+                let cwd = std::env::current_dir().unwrap_or_default();
+                queue_args(app, &crate::opened::argv_from_urls(urls), &cwd);
+                show_main(app);
+            }
             _ => {}
         })
         .build()
@@ -216,7 +211,11 @@ fn tray<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
                 _ => {}
             }
         });
-    if let Some(icon) = app.default_window_icon() {
+    if cfg!(target_os = "macos") {
+        // The menu bar draws a template image in its own colours (light, dark, selected).
+        let icon = tauri::image::Image::from_bytes(include_bytes!("../icons/tray-template.png"))?;
+        tray = tray.icon(icon).icon_as_template(true);
+    } else if let Some(icon) = app.default_window_icon() {
         tray = tray.icon(icon.clone());
     }
     tray.build(app)?;

@@ -11,9 +11,11 @@ pub mod desktop;
 pub mod error;
 pub mod events;
 pub mod input;
+pub mod instance;
 pub mod ipc;
 pub mod opened;
 pub mod staging;
+pub mod startup;
 pub mod state;
 
 use std::time::Duration;
@@ -56,6 +58,7 @@ pub fn setup<R: Runtime>(
             commands::queue::queue_add_paths,
             commands::queue::queue_add_urls,
             commands::queue::queue_paste_image,
+            commands::queue::clipboard_files,
             commands::queue::queue_list,
             commands::queue::queue_control,
             commands::events::events_subscribe,
@@ -158,32 +161,39 @@ pub fn shutdown<R: Runtime>(app: &AppHandle<R>) {
 
 pub fn run() {
     cpu_rendering();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("FERRY_LOG")
-                .unwrap_or_else(|_| "warn,ferry_app=info,ferry_core=info".into()),
+    let home = ferry_core::config::Home::from_env();
+    let log = startup::logging(home.as_ref().ok());
+    let fail = |e: ferry_core::Error| -> ! {
+        startup::fail(
+            log.as_ref(),
+            &format!("{} [{}]", e.message, e.code.as_str()),
         )
-        // FERRY_LOG may turn on an HTTP library's debug lines, which quote whole URLs:
-        // every line goes through the redactor.
-        .with_writer(|| ferry_core::redact::Writer::new(std::io::stderr()))
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-    let engine = ferry_core::config::Home::from_env().and_then(ferry_core::Engine::open);
-    let engine = match engine {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("ferry: {} [{}]", e.message, e.code.as_str());
-            std::process::exit(2);
-        }
     };
-    // Single instance first: a second launch hands over its files before anything starts.
-    let builder = tauri::Builder::default()
-        .plugin(desktop::single_instance(&engine))
-        .plugin(tauri_plugin_notification::init());
-    setup(builder, engine)
-        .plugin(desktop::plugin())
-        .run(tauri::generate_context!())
-        .expect("error while running the Ferry app");
+    let home = home.unwrap_or_else(|e| fail(e));
+    // One app per home, before anything opens the records: a later launch hands over its
+    // files and exits here.
+    let request = instance::Request {
+        argv: std::env::args().collect(),
+        cwd: std::env::current_dir().unwrap_or_default(),
+    };
+    let instance = match instance::claim(&home.data_dir, &request) {
+        Ok(instance::Claim::First(i)) => i,
+        Ok(instance::Claim::HandedOver) => {
+            tracing::info!("handed the launch over to the Ferry already running");
+            return;
+        }
+        Err(e) => startup::fail(log.as_ref(), &e.to_string()),
+    };
+    let engine = ferry_core::Engine::open(home).unwrap_or_else(|e| fail(e));
+    let builder = tauri::Builder::default().plugin(tauri_plugin_notification::init());
+    let app = setup(builder, engine)
+        .plugin(desktop::plugin(instance))
+        .build(tauri::generate_context!());
+    match app {
+        Ok(app) => app.run(|_, _| {}),
+        // No window could be made (on Windows: no WebView2 runtime).
+        Err(e) => startup::fail(log.as_ref(), &startup::window_failed(&e)),
+    }
 }
 
 /// Draw the page on the CPU (WebKitGTK's non-composited mode) unless `FERRY_GPU=1`.

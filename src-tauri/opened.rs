@@ -75,6 +75,15 @@ pub fn queue<R: Runtime>(app: &AppHandle<R>, argv: &[String], cwd: &Path) -> Opt
     Some(note)
 }
 
+/// The argument list a launch with these URLs would have had: macOS hands files dropped
+/// on the Dock icon or sent with Open With as `file://` URLs in an event, not as
+/// arguments. The first element stands for the executable, as in `std::env::args`.
+pub fn argv_from_urls(urls: &[url::Url]) -> Vec<String> {
+    std::iter::once("ferry-app".to_string())
+        .chain(urls.iter().map(|u| u.to_string()))
+        .collect()
+}
+
 /// The notes not shown yet, oldest first; taking them empties the list.
 pub fn take<R: Runtime>(app: &AppHandle<R>) -> Vec<Opened> {
     std::mem::take(&mut *app.state::<AppState>().opened.lock().expect("opened lock"))

@@ -94,3 +94,40 @@ fn a_launch_without_files_leaves_no_note_and_a_refused_one_says_why() {
     assert_eq!(notes[0]["error"]["code"], "input.empty", "{notes}");
     assert_eq!(t.ok("queue_list", json!({})), json!([]));
 }
+
+/// macOS hands files dropped on the Dock icon or sent with Open With as `file://` URLs in
+/// `RunEvent::Opened` (handled in desktop.rs, compiled for macOS only): they take the
+/// same way as launch arguments.
+#[test]
+fn files_macos_opens_with_ferry_as_urls_are_queued_like_arguments() {
+    let t = TestApp::new();
+    let dir = tempfile::tempdir().unwrap();
+    let photo = png(dir.path(), "dock drop.png", 8, 8);
+    let urls = [
+        url::Url::from_file_path(&photo).unwrap(),
+        url::Url::parse("https://example.test/not-a-file.png").unwrap(),
+    ];
+    let argv = ferry_app::opened::argv_from_urls(&urls);
+    let note = ferry_app::opened::queue(t.app.handle(), &argv, dir.path()).expect("a note");
+    assert_eq!(note.jobs.len(), 1, "{note:?}");
+    assert_eq!(note.names, ["dock drop.png"]);
+    assert_eq!(note.skipped.len(), 1, "{:?}", note.skipped);
+}
+
+/// What makes macOS offer Ferry for those files: the bundle declares images, videos and
+/// folders (merged into Info.plist by the bundler), never as their default app.
+#[test]
+fn the_macos_bundle_declares_images_videos_and_folders_as_an_alternate_viewer() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let conf: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("tauri.conf.json")).unwrap()).unwrap();
+    let plist = conf["bundle"]["macOS"]["infoPlist"]
+        .as_str()
+        .expect("infoPlist");
+    let text = std::fs::read_to_string(root.join(plist)).unwrap();
+    for uti in ["public.image", "public.movie", "public.folder"] {
+        assert!(text.contains(&format!("<string>{uti}</string>")), "{uti}");
+    }
+    assert_eq!(text.matches("<string>Alternate</string>").count(), 3);
+    assert!(!text.contains("<string>Owner</string>"));
+}

@@ -1,4 +1,5 @@
-//! The queue: paths (drop/pick), pasted URL lines, clipboard images, listing and control.
+//! The queue: paths (drop/pick), pasted URL lines, clipboard images and copied files,
+//! listing and control.
 
 use serde_json::json;
 use tauri::Manager;
@@ -348,4 +349,60 @@ fn quitting_the_app_interrupts_a_running_upload_and_the_next_launch_finishes_it(
         .filter(|o| o.bytes == bytes)
         .count();
     assert_eq!(copies, 1, "sent once");
+}
+
+/// Files a file manager copied: another program owns the X clipboard and offers
+/// `text/uri-list`, as Nautilus, Dolphin or Thunar do (Explorer's CF_HDROP and Finder's file
+/// URLs go through the same arboard call, compiled for those targets).
+#[test]
+fn files_copied_by_another_program_are_read_from_the_system_clipboard() {
+    let _turn = clipboard_turn();
+    let t = TestApp::new();
+    let dir = tempfile::tempdir().unwrap();
+    let a = png(dir.path(), "copied one.png", 4, 4);
+    let b = png(dir.path(), "two.png", 4, 4);
+    let list = format!(
+        "file://{}\r\nfile://{}\r\n",
+        a.display().to_string().replace(' ', "%20"),
+        b.display()
+    );
+    // -quiet keeps xclip in the foreground, serving the selection until it is killed.
+    let mut owner = std::process::Command::new("xclip")
+        .args([
+            "-selection",
+            "clipboard",
+            "-t",
+            "text/uri-list",
+            "-i",
+            "-quiet",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("xclip (scripts/setup installs it)");
+    {
+        use std::io::Write;
+        let mut stdin = owner.stdin.take().unwrap();
+        stdin.write_all(list.as_bytes()).unwrap();
+    }
+    let mut got = serde_json::Value::Null;
+    for _ in 0..50 {
+        got = t.ok("clipboard_files", json!({}));
+        if got.as_array().is_some_and(|a| !a.is_empty()) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = owner.kill();
+    let _ = owner.wait();
+    assert_eq!(
+        got,
+        json!([a.display().to_string(), b.display().to_string()])
+    );
+    // Text is not a file list.
+    t.app
+        .clipboard()
+        .write_text("https://example.test/a.jpg")
+        .unwrap();
+    assert_eq!(t.ok("clipboard_files", json!({})), json!([]));
 }

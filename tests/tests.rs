@@ -1,7 +1,7 @@
 //! The desktop app's own tests, one binary: every IPC command through Tauri's mock
 //! runtime (success shapes and the `{code, message}` errors), the event Channel's
 //! batching, the notification tally, the generated TypeScript bindings, files opened with
-//! Ferry, and start at login.
+//! Ferry, start at login, and starting the real executable (failures, a second launch).
 //!
 //! Uploads go to the local library and to ferry-fakes on 127.0.0.1; the clipboard tests
 //! need an X display (scripts/test runs them under xvfb-run).
@@ -19,5 +19,6 @@ mod opened;
 mod queue;
 mod settings;
 mod staging;
+mod startup;
 mod tally;
 mod watch;

@@ -91,6 +91,35 @@ pub async fn queue_paste_image<R: Runtime>(
     Ok(ids[0])
 }
 
+/// The files copied to the system clipboard (in Finder, Explorer or a file manager), as
+/// absolute paths; empty when it holds none. Read here rather than by the page: WebView2
+/// and WKWebView may not expose the copied files to it at all, and on Windows its
+/// `file:///C:/x.png` would lose the drive letter.
+#[tauri::command]
+pub async fn clipboard_files() -> CmdResult<Vec<String>> {
+    // A worker thread: reading the clipboard may wait on the app that owns it.
+    blocking(|| {
+        let unavailable = |e: arboard::Error| {
+            CommandError::new(
+                "clipboard.unavailable",
+                format!("could not read the clipboard: {e}"),
+            )
+        };
+        let mut clipboard = arboard::Clipboard::new().map_err(unavailable)?;
+        match clipboard.get().file_list() {
+            Ok(files) => Ok(files
+                .into_iter()
+                .filter(|p| p.is_absolute())
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect()),
+            // Text, an image, or nothing: not a file list.
+            Err(arboard::Error::ContentNotAvailable) => Ok(Vec::new()),
+            Err(e) => Err(unavailable(e)),
+        }
+    })
+    .await
+}
+
 /// Every job, oldest first.
 #[tauri::command]
 pub async fn queue_list(state: State<'_, AppState>) -> CmdResult<Vec<Job>> {

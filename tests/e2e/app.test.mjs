@@ -210,8 +210,8 @@ test("the library lists both with their URLs and copies a link to the clipboard"
 test("launching the app again with a file queues it in the running instance", async () => {
   const file = join(work, "second-launch.png");
   copyFileSync(sample, file);
-  // Same FERRY_HOME and D-Bus session as the running app: the single-instance plugin
-  // hands the arguments over and this process exits at once.
+  // Same FERRY_HOME as the running app: it holds the home's app lock, so this launch
+  // leaves its arguments in FERRY_HOME/handoff and exits once the app has taken them.
   const second = spawnSync(env("FERRY_E2E_APP"), [file], {
     env: { ...process.env, FERRY_HOME: home },
     timeout: TIMEOUT,

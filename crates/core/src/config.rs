@@ -28,6 +28,10 @@ pub struct Home {
     /// `None` (FERRY_HOME, `--home`): inside `data_dir`. A config that exists keeps
     /// whatever folder its library had.
     pub fresh_library: Option<PathBuf>,
+    /// The desktop app's log files (`logfile`): the platform's log folder
+    /// (`~/Library/Logs/Ferry`, `%LOCALAPPDATA%\ferry\data\logs`,
+    /// `$XDG_STATE_HOME/ferry/logs`), or `logs` inside one folder for everything.
+    pub log_dir: PathBuf,
 }
 
 /// The data folder: the local (non-roaming) one, unless an older Ferry's records are in
@@ -42,6 +46,20 @@ fn local_data_dir(roaming: &Path, local: &Path) -> PathBuf {
     }
 }
 
+/// Where the platform keeps an app's logs: Console.app reads `~/Library/Logs`; Windows
+/// has no log folder, so the local (non-roaming) data folder; XDG's state folder on Linux.
+fn platform_log_dir(dirs: &directories::ProjectDirs) -> PathBuf {
+    #[cfg(target_os = "macos")]
+    if let Some(base) = directories::BaseDirs::new() {
+        return base.home_dir().join("Library").join("Logs").join("Ferry");
+    }
+    #[cfg(target_os = "linux")]
+    if let Some(state) = dirs.state_dir() {
+        return state.join("logs");
+    }
+    dirs.data_local_dir().join("logs")
+}
+
 impl Home {
     /// One folder for everything (FERRY_HOME or `--home`).
     pub fn at(dir: impl Into<PathBuf>) -> Self {
@@ -50,6 +68,7 @@ impl Home {
         let dir = std::path::absolute(&dir).unwrap_or(dir);
         Home {
             config_dir: dir.clone(),
+            log_dir: dir.join("logs"),
             data_dir: dir,
             fresh_library: None,
         }
@@ -66,11 +85,13 @@ impl Home {
                 "could not find a home folder for Ferry; set FERRY_HOME or pass --home DIR",
             )
         })?;
+        let data_dir = local_data_dir(dirs.data_dir(), dirs.data_local_dir());
         Ok(Home {
             config_dir: dirs.config_dir().to_path_buf(),
-            data_dir: local_data_dir(dirs.data_dir(), dirs.data_local_dir()),
+            log_dir: platform_log_dir(&dirs),
             fresh_library: directories::UserDirs::new()
                 .and_then(|u| u.picture_dir().map(|p| p.join("Ferry"))),
+            data_dir,
         })
     }
 

@@ -14,6 +14,7 @@ pub mod error;
 pub mod import;
 pub mod library;
 pub mod links;
+pub mod logfile;
 pub mod media;
 pub mod place;
 pub mod providers;

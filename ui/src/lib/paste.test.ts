@@ -26,6 +26,11 @@ describe("pasted text", () => {
     expect(pastedPaths("file:///home/ada/My%20Docs/a.pdf\r\nfile:///tmp/b.jpg")).toEqual(["/home/ada/My Docs/a.pdf", "/tmp/b.jpg"]);
     expect(pastedPaths("# comment\n/home/ada/x.png")).toEqual(["/home/ada/x.png"]);
     expect(pastedPaths("C:\\Users\\ada\\x.png")).toEqual(["C:\\Users\\ada\\x.png"]);
+    // Windows file URIs keep their drive letter; a share keeps its server.
+    expect(pastedPaths("file:///C:/Users/ada/My%20Pics/x.png")).toEqual(["C:/Users/ada/My Pics/x.png"]);
+    expect(pastedPaths("file://localhost/C:/x.png")).toEqual(["C:/x.png"]);
+    expect(pastedPaths("file://nas/media/x.png")).toEqual(["//nas/media/x.png"]);
+    expect(pastedPaths("C:/Users/ada/x.png")).toEqual(["C:/Users/ada/x.png"]);
     expect(pastedPaths("https://example.test/a.jpg")).toBeNull();
     expect(pastedPaths("/tmp/a.jpg\nhttps://example.test/a.jpg")).toBeNull();
     expect(pastedPaths("   ")).toBeNull();

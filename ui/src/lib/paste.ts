@@ -37,11 +37,19 @@ export function pastedPaths(text: string): string[] | null {
   for (const l of lines) {
     if (l.startsWith("file://")) {
       try {
-        paths.push(decodeURIComponent(new URL(l).pathname));
+        const u = new URL(l);
+        const path = decodeURIComponent(u.pathname);
+        if (u.hostname && u.hostname !== "localhost") {
+          // A network share (file://server/share/x.png): \\server\share\x.png on Windows.
+          paths.push(`//${u.hostname}${path}`);
+        } else {
+          // file:///C:/x.png is C:/x.png on Windows, not the path /C:/x.png.
+          paths.push(/^\/[A-Za-z]:\//.test(path) ? path.slice(1) : path);
+        }
       } catch {
         return null;
       }
-    } else if (l.startsWith("/") || /^[A-Za-z]:\\/.test(l)) {
+    } else if (l.startsWith("/") || /^[A-Za-z]:[\\/]/.test(l)) {
       paths.push(l);
     } else {
       return null;

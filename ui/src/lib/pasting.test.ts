@@ -4,8 +4,9 @@ import { get } from "svelte/store";
 const queueAddPaths = vi.fn(async (paths: string[]) => paths.map((_, i) => i + 1));
 const queueAddUrls = vi.fn(async () => ({ jobs: [1], invalid: [] }));
 const queuePasteImage = vi.fn(async () => 1);
+const clipboardFiles = vi.fn(async (): Promise<string[]> => []);
 vi.mock("../platform/tauri", () => ({
-  api: { queueAddPaths, queueAddUrls, queuePasteImage },
+  api: { queueAddPaths, queueAddUrls, queuePasteImage, clipboardFiles },
   toCommandError: (e: unknown) => e,
 }));
 vi.mock("./app", () => ({ say: vi.fn() }));
@@ -32,6 +33,18 @@ describe("Ctrl+V outside the paste box", () => {
     expect(queueAddPaths).toHaveBeenCalledTimes(1);
     expect(queueAddPaths).toHaveBeenCalledWith(["/home/ada/a.jpg", "/home/ada/My Docs/b.png"], "blog", "pick");
     expect(get(pendingPaths)).toBeNull();
+  });
+
+  test("the system clipboard's file list wins over what the page sees, and asks too", async () => {
+    // Explorer's copied files: the page may see nothing, or a uri-list Rust reads better.
+    clipboardFiles.mockResolvedValueOnce(["C:\\Users\\ada\\a.jpg"]);
+    await pasteFromEvent(paste({ "text/uri-list": "file:///C:/Users/ada/a.jpg" }), "blog");
+    expect(get(pendingPaths)).toEqual(["C:\\Users\\ada\\a.jpg"]);
+    expect(queuePasteImage).not.toHaveBeenCalled();
+    // No file list (or the clipboard unreadable): the page's data decides, as before.
+    clipboardFiles.mockRejectedValueOnce({ code: "clipboard.unavailable", message: "no" });
+    await pasteFromEvent(paste({}, true), "blog");
+    expect(queuePasteImage).toHaveBeenCalledWith("blog");
   });
 
   test("Cancel queues nothing, and plain-text paths ask too", async () => {

@@ -1,6 +1,7 @@
-// Ctrl/Cmd+V anywhere: an image → queue_paste_image (Rust reads the clipboard itself),
-// copied files (text/uri-list or plain paths) → shown and queued once the person says so
-// (queue_add_paths), text → queue_add_urls.
+// Ctrl/Cmd+V anywhere: copied files (Rust reads the system clipboard's file list, since
+// WebView2 and WKWebView may not show it to the page; else the page's text/uri-list or
+// plain paths) → shown and queued once the person says so (queue_add_paths); an image →
+// queue_paste_image (Rust reads the clipboard itself); text → queue_add_urls.
 //
 // Pasted paths ask first because a paste is easy to do by accident and the clipboard may
 // hold paths someone else put there; dropping and picking are deliberate and stay direct.
@@ -49,23 +50,26 @@ export async function pasteImage(account: string): Promise<void> {
   }
 }
 
+function askAbout(paths: string[]): void {
+  // Ask once: the latest paste replaces one still waiting.
+  pendingPaths.set(paths);
+  say(`Queue ${paths.length} pasted file${paths.length === 1 ? "" : "s"}? Choose Queue or Cancel`);
+}
+
 export async function pasteFromEvent(ev: ClipboardEvent, account: string): Promise<void> {
   const data = ev.clipboardData;
-  if (!data) return;
-  const hasImage = Array.from(data.items ?? []).some((i) => i.kind === "file" && i.type.startsWith("image/"));
-  const uriList = data.getData("text/uri-list");
-  const text = data.getData("text/plain");
+  // Read while the event is being dispatched: the page's clipboard data is gone after.
+  const hasImage = Array.from(data?.items ?? []).some((i) => i.kind === "file" && i.type.startsWith("image/"));
+  const uriList = data?.getData("text/uri-list") ?? "";
+  const text = data?.getData("text/plain") ?? "";
   // A file list first, then an image, then text: what the copying app meant most precisely.
+  const files = await api.clipboardFiles().catch(() => [] as string[]);
+  if (files.length) return askAbout(files);
   const source = uriList.trim() ? uriList : hasImage ? null : text;
   if (source === null) return pasteImage(account);
   if (!source.trim()) return;
   const paths = pastedPaths(source);
-  if (paths) {
-    // Ask once: the latest paste replaces one still waiting.
-    pendingPaths.set(paths);
-    say(`Queue ${paths.length} pasted file${paths.length === 1 ? "" : "s"}? Choose Queue or Cancel`);
-    return;
-  }
+  if (paths) return askAbout(paths);
   await submitText(source, account);
 }
 

@@ -44,6 +44,7 @@ export const api = {
     call<number[]>("queue_add_paths", { paths, account, origin }),
   queueAddUrls: (text: string, account: string) => call<AddUrlsResult>("queue_add_urls", { text, account }),
   queuePasteImage: (account: string) => call<number>("queue_paste_image", { account }),
+  clipboardFiles: () => call<string[]>("clipboard_files"),
   queueList: () => call<Job[]>("queue_list"),
   queueControl: (action: QueueAction, id: number | null) => call<number>("queue_control", { action, id }),
   libraryList: (filter: LibraryFilter) => call<LibraryItem[]>("library_list", { filter }),

@@ -178,6 +178,8 @@ function handle(cmd: string, args: Args): unknown {
       });
       return { jobs: ids, invalid };
     }
+    // The system clipboard's file list (the page's own clipboard data covers these tests).
+    case "clipboard_files": return [];
     case "queue_paste_image": return addJob({ name: "pasted-image.png", account: String(args.account), origin: "paste" });
     case "queue_control": return args.id == null ? jobs.size : 1;
     case "events_subscribe": channelId = (args.channel as { id: number }).id; channelIndex = 0; return null;
