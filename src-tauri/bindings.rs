@@ -27,6 +27,7 @@ pub fn render_files() -> Result<BTreeMap<String, String>, String> {
         use crate::ipc::*;
         use ferry_core::library::{ItemStatus, LibraryItem};
         use ferry_core::providers::{Kind, MediaStatus, OptionSpec, RemoteMedia};
+        use ferry_core::queue::expand::Added;
         use ferry_core::queue::{JobError, SourceKind};
         use ferry_core::transfer::Phase;
         use ferry_core::watch::{After, Existing, Rule, RuleView};
@@ -60,6 +61,7 @@ pub fn render_files() -> Result<BTreeMap<String, String>, String> {
             JobError,
             SourceKind,
             Event,
+            Added,
             Phase,
             LibraryItem,
             ItemStatus,

@@ -12,11 +12,12 @@ use ferry_core::{Code, CopyFormat};
 use crate::error::{CmdResult, CommandError};
 use crate::ipc::{Origin, QueueAction};
 
-/// Paths as the UI gives them, checked and expanded: folders become the media files in
-/// them (images, video, audio, judged from their first bytes; subfolders included, hidden
-/// files skipped), files given one by one stay as they are (the destination's own check
-/// then explains a refusal). One bad path refuses the whole call, so a drop is queued
-/// completely or not at all.
+/// Paths as the UI gives them, checked: each must be absolute and name an existing file
+/// or folder. One bad path refuses the whole call, so nothing of a drop with a typo in it
+/// is queued. Folders are expanded by the engine as it queues (`Engine::enqueue_tree`:
+/// their media files, judged from their first bytes, hidden files skipped, at most the
+/// `dropLimit` setting); files given one by one stay as they are (the destination's own
+/// check then explains a refusal).
 pub fn checked_paths(paths: &[String]) -> CmdResult<Vec<PathBuf>> {
     if paths.is_empty() {
         return Err(CommandError::input(Code::InputInvalid, "no paths given"));
@@ -47,29 +48,28 @@ pub fn checked_paths(paths: &[String]) -> CmdResult<Vec<PathBuf>> {
             Err(e) => return Err(CommandError::input(Code::Io, format!("{p}: {e}"))),
         }
     }
-    let mut files = Vec::new();
-    for path in out {
-        if path.is_dir() {
-            let found = ferry_core::expand_paths(std::slice::from_ref(&path));
-            files.extend(found.into_iter().filter(|f| is_media(f)));
-        } else {
-            files.push(path);
-        }
-    }
-    if files.is_empty() {
-        return Err(CommandError::input(
-            Code::InputEmpty,
-            "the folders given hold no images, videos or audio files",
-        ));
-    }
-    Ok(files)
+    Ok(out)
 }
 
-/// Whether a file's bytes say image, video or audio.
-fn is_media(path: &Path) -> bool {
-    ferry_core::media::sniff_path(path).is_ok_and(|m| {
-        m.starts_with("image/") || m.starts_with("video/") || m.starts_with("audio/")
-    })
+/// Queue checked paths (see [`checked_paths`]) the way a drop is queued: streamed, in
+/// batches, at most the `dropLimit` setting. Nothing queued is an error that says why.
+pub fn enqueue_dropped(
+    engine: &ferry_core::Engine,
+    paths: &[PathBuf],
+    account: &str,
+    origin: &str,
+) -> CmdResult<Vec<i64>> {
+    let cap = engine.config().settings.drop_limit;
+    let (ids, added) = engine.enqueue_tree(paths, account, origin, cap)?;
+    if ids.is_empty() {
+        let message = if added.stopped {
+            "stopped before any file was queued"
+        } else {
+            "the folders given hold no images, videos or audio files"
+        };
+        return Err(CommandError::input(Code::InputEmpty, message));
+    }
+    Ok(ids)
 }
 
 /// A folder to watch: absolute and existing.
@@ -203,6 +203,18 @@ pub fn copy_format(s: &str) -> CmdResult<CopyFormat> {
 }
 
 /// Concurrency settings: at least one, and few enough not to exhaust file handles.
+/// The most files one drop may add: 1 to 1,000,000.
+pub fn drop_limit(n: usize) -> CmdResult<usize> {
+    if (1..=1_000_000).contains(&n) {
+        Ok(n)
+    } else {
+        Err(CommandError::input(
+            Code::ConfigInvalid,
+            format!("dropLimit must be between 1 and 1,000,000 files, not {n}"),
+        ))
+    }
+}
+
 pub fn concurrency(name: &str, n: usize) -> CmdResult<usize> {
     if (1..=64).contains(&n) {
         Ok(n)

@@ -106,6 +106,14 @@ pub struct Settings {
     pub copy_after_upload: bool,
     pub start_minimised: bool,
     pub close_to_tray: bool,
+    /// Most files one drop or pick adds (folders included); more stops with a message.
+    /// Missing (an older page): the default.
+    #[serde(default = "default_drop_limit")]
+    pub drop_limit: usize,
+}
+
+fn default_drop_limit() -> usize {
+    ferry_core::config::DEFAULT_DROP_LIMIT
 }
 
 impl From<&CoreSettings> for Settings {
@@ -118,6 +126,7 @@ impl From<&CoreSettings> for Settings {
             copy_after_upload: s.copy_after_upload,
             start_minimised: s.start_minimised,
             close_to_tray: s.close_to_tray,
+            drop_limit: s.drop_limit,
         }
     }
 }

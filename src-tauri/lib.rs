@@ -56,6 +56,7 @@ pub fn setup<R: Runtime>(
             commands::accounts::account_test,
             commands::accounts::account_set_default,
             commands::queue::queue_add_paths,
+            commands::queue::queue_add_stop,
             commands::queue::queue_add_urls,
             commands::queue::queue_paste_image,
             commands::queue::clipboard_files,

@@ -45,11 +45,8 @@ pub fn queue<R: Runtime>(app: &AppHandle<R>, argv: &[String], cwd: &Path) -> Opt
     let res = if paths.is_empty() {
         Ok(Vec::new())
     } else {
-        crate::input::checked_paths(&paths).and_then(|files| {
-            engine
-                .enqueue_paths(&files, &account, "args", false)
-                .map_err(Into::into)
-        })
+        crate::input::checked_paths(&paths)
+            .and_then(|files| crate::input::enqueue_dropped(&engine, &files, &account, "args"))
     };
     let (jobs, error) = match res {
         Ok(ids) => {

@@ -406,3 +406,29 @@ fn files_copied_by_another_program_are_read_from_the_system_clipboard() {
         .unwrap();
     assert_eq!(t.ok("clipboard_files", json!({})), json!([]));
 }
+
+/// A drop bigger than the `dropLimit` setting queues that many files and no more (the
+/// engine's tests cover batching, order and Stop; this is the command's side).
+#[test]
+fn a_drop_stops_at_the_drop_limit_setting_and_stop_is_a_command() {
+    let t = TestApp::new();
+    let mut s = t.ok("settings_get", json!({}));
+    s["dropLimit"] = json!(3);
+    t.ok("settings_set", json!({ "settings": s }));
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..5 {
+        png(dir.path(), &format!("p{i}.png"), 4, 4);
+    }
+    let ids = t.ok(
+        "queue_add_paths",
+        json!({ "paths": [dir.path()], "account": "library", "origin": "drop" }),
+    );
+    assert_eq!(ids.as_array().unwrap().len(), 3, "{ids}");
+    // Nothing is being added now: Stop is harmless, and the next drop is not stopped.
+    t.ok("queue_add_stop", json!({}));
+    let ids = t.ok(
+        "queue_add_paths",
+        json!({ "paths": [dir.path().join("p4.png")], "account": "library", "origin": "drop" }),
+    );
+    assert_eq!(ids.as_array().unwrap().len(), 1);
+}

@@ -13,13 +13,13 @@ fn settings_start_with_defaults_and_save_every_field() {
         json!({
             "concurrency": 8, "perAccount": 8, "defaultAccount": "library",
             "copyFormat": "plain", "copyAfterUpload": true, "startMinimised": false,
-            "closeToTray": false,
+            "closeToTray": false, "dropLimit": 50000,
         })
     );
     let new = json!({
         "concurrency": 3, "perAccount": 2, "defaultAccount": "library",
         "copyFormat": "html", "copyAfterUpload": false, "startMinimised": true,
-        "closeToTray": true,
+        "closeToTray": true, "dropLimit": 1200,
     });
     assert_eq!(t.ok("settings_set", json!({ "settings": new })), new);
     assert_eq!(t.ok("settings_get", json!({})), new);
@@ -27,6 +27,7 @@ fn settings_start_with_defaults_and_save_every_field() {
     assert!(config.contains("copy_format = \"html\""), "{config}");
     assert!(config.contains("close_to_tray = true"), "{config}");
     assert!(config.contains("copy_after_upload = false"), "{config}");
+    assert!(config.contains("drop_limit = 1200"), "{config}");
 }
 
 #[test]
@@ -40,6 +41,8 @@ fn settings_refuse_out_of_range_unknown_or_malformed_values() {
     };
     assert_eq!(with("concurrency", json!(0)).0, "config.invalid");
     assert_eq!(with("perAccount", json!(500)).0, "config.invalid");
+    assert_eq!(with("dropLimit", json!(0)).0, "config.invalid");
+    assert_eq!(with("dropLimit", json!(2_000_000)).0, "config.invalid");
     assert_eq!(
         with("defaultAccount", json!("nope")).0,
         "config.unknown_account"

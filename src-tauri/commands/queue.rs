@@ -12,8 +12,10 @@ use crate::input;
 use crate::ipc::{AddUrlsResult, InvalidLine, QueueAction};
 use crate::state::AppState;
 
-/// Queue files and folders (folders expand to their files). Every path must be absolute
-/// and exist; otherwise nothing is queued.
+/// Queue files and folders (folders expand to their media files, streamed and written in
+/// batches, at most the `dropLimit` setting; `adding` events report the count meanwhile).
+/// Every path must be absolute and exist; otherwise nothing is queued. Answers with the
+/// ids of every job queued, once the whole drop is in.
 #[tauri::command]
 pub async fn queue_add_paths(
     state: State<'_, AppState>,
@@ -24,10 +26,16 @@ pub async fn queue_add_paths(
     let origin = input::origin(&origin)?;
     let engine = state.engine.clone();
     blocking(move || {
-        let files = input::checked_paths(&paths)?;
-        Ok(engine.enqueue_paths(&files, &account, origin.as_str(), false)?)
+        let paths = input::checked_paths(&paths)?;
+        input::enqueue_dropped(&engine, &paths, &account, origin.as_str())
     })
     .await
+}
+
+/// Stop adding the drops and picks still being walked; what they queued stays queued.
+#[tauri::command]
+pub fn queue_add_stop(state: State<'_, AppState>) {
+    state.engine.stop_adding();
 }
 
 /// One URL per non-empty line. Lines that are not importable URLs are reported with

@@ -1,5 +1,5 @@
-//! Settings: concurrency, the default destination, the copy format, start minimised and
-//! close to tray. Concurrency changes apply from the next start of the app.
+//! Settings: concurrency, the default destination, the copy format, start minimised,
+//! close to tray and the most files one drop adds. Concurrency changes apply from the next start of the app.
 
 use ferry_core::Code;
 use tauri::State;
@@ -25,6 +25,7 @@ pub fn settings_set(
         .map_err(|e| CommandError::input(Code::InputInvalid, format!("settings: {e}")))?;
     let concurrency = input::concurrency("concurrency", settings.concurrency)?;
     let per_account = input::concurrency("perAccount", settings.per_account)?;
+    let drop_limit = input::drop_limit(settings.drop_limit)?;
     if !state
         .engine
         .config()
@@ -44,6 +45,7 @@ pub fn settings_set(
         s.copy_after_upload = settings.copy_after_upload;
         s.start_minimised = settings.start_minimised;
         s.close_to_tray = settings.close_to_tray;
+        s.drop_limit = drop_limit;
     })?;
     Ok(Settings::from(&state.engine.config().settings))
 }

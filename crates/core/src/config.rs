@@ -142,6 +142,10 @@ pub struct Settings {
     /// (1 GiB).
     #[serde(default = "default_spool_keep_free_bytes")]
     pub spool_keep_free_bytes: u64,
+    /// Most files one drop or pick in the desktop app adds: dropping `/` or a whole drive
+    /// by mistake stops there, with a message, instead of queueing millions.
+    #[serde(default = "default_drop_limit")]
+    pub drop_limit: usize,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -162,6 +166,11 @@ fn default_spool_max_bytes() -> u64 {
 fn default_spool_keep_free_bytes() -> u64 {
     1 << 30
 }
+/// Two years of a busy photographer's card dumps fit; a whole disk does not.
+pub const DEFAULT_DROP_LIMIT: usize = 50_000;
+fn default_drop_limit() -> usize {
+    DEFAULT_DROP_LIMIT
+}
 fn default_account() -> String {
     DEFAULT_ACCOUNT.to_string()
 }
@@ -178,6 +187,7 @@ impl Default for Settings {
             close_to_tray: false,
             spool_max_bytes: default_spool_max_bytes(),
             spool_keep_free_bytes: default_spool_keep_free_bytes(),
+            drop_limit: default_drop_limit(),
         }
     }
 }
@@ -518,6 +528,7 @@ mod tests {
             config_dir: dir.path().join("config"),
             data_dir: dir.path().join("data"),
             fresh_library: Some(pictures.clone()),
+            log_dir: dir.path().join("logs"),
         };
         let cfg = Config::load(&home).unwrap();
         let lib = cfg.account(DEFAULT_ACCOUNT).unwrap();

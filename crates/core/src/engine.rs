@@ -169,6 +169,24 @@ impl Engine {
         self.queue.enqueue_paths(paths, account, origin, force)
     }
 
+    /// Add a drop or pick that may be huge: folders walked as a stream for their media
+    /// files, jobs written in batches, at most `cap`, until [`Engine::stop_adding`] (see
+    /// `queue::expand`).
+    pub fn enqueue_tree(
+        &self,
+        inputs: &[PathBuf],
+        account: &str,
+        origin: &str,
+        cap: usize,
+    ) -> Result<(Vec<JobId>, crate::queue::expand::Added)> {
+        self.queue.enqueue_tree(inputs, account, origin, false, cap)
+    }
+
+    /// Stop every addition in progress; what they queued stays queued.
+    pub fn stop_adding(&self) {
+        self.queue.stop_adding()
+    }
+
     /// Add URL imports as jobs. Each URL is checked first; a bad one gets its error in
     /// its place and no job.
     pub fn enqueue_urls(

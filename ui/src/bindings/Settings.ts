@@ -8,4 +8,9 @@ export type Settings = { concurrency: number, perAccount: number, defaultAccount
 /**
  * Copy the links of a finished batch of dropped/picked/pasted files.
  */
-copyAfterUpload: boolean, startMinimised: boolean, closeToTray: boolean, };
+copyAfterUpload: boolean, startMinimised: boolean, closeToTray: boolean, 
+/**
+ * Most files one drop or pick adds (folders included); more stops with a message.
+ * Missing (an older page): the default.
+ */
+dropLimit: number, };

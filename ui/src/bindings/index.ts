@@ -2,6 +2,7 @@
 // Do not edit: change the Rust type and run that command again.
 export type { AccountView } from "./AccountView";
 export type { AddUrlsResult } from "./AddUrlsResult";
+export type { Added } from "./Added";
 export type { After } from "./After";
 export type { AppInfo } from "./AppInfo";
 export type { ChannelControl } from "./ChannelControl";

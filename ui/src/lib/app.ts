@@ -3,6 +3,7 @@
 import { get, writable } from "svelte/store";
 import type { AccountView, ProviderInfo, RunnerInfo, Settings } from "../bindings";
 import { api, subscribeEvents, toCommandError } from "../platform/tauri";
+import { adding } from "./adding";
 import { announce, createQueueStore } from "./queue";
 
 export const accounts = writable<AccountView[]>([]);
@@ -68,6 +69,9 @@ export async function start() {
       if (a) say(a.text);
       if (e.type === "libraryChanged" || e.type === "jobSucceeded") libraryVersion.update((n) => n + 1);
       if (e.type === "watchChanged") watchVersion.update((n) => n + 1);
+      if (e.type === "adding") adding.set(e);
+      // Many jobs at once (a big drop or paste) come as one event: reload the queue.
+      if (e.type === "jobsAdded") api.queueList().then((jobs) => queue.load(jobs), () => {});
     }, async () => {
       // Events were dropped: reload what the events would have updated.
       queue.load(await api.queueList());

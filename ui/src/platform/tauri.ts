@@ -42,6 +42,7 @@ export const api = {
   accountSetDefault: (name: string) => call<AccountView[]>("account_set_default", { name }),
   queueAddPaths: (paths: string[], account: string, origin: Origin) =>
     call<number[]>("queue_add_paths", { paths, account, origin }),
+  queueAddStop: () => call<null>("queue_add_stop"),
   queueAddUrls: (text: string, account: string) => call<AddUrlsResult>("queue_add_urls", { text, account }),
   queuePasteImage: (account: string) => call<number>("queue_paste_image", { account }),
   clipboardFiles: () => call<string[]>("clipboard_files"),

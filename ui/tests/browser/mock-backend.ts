@@ -116,7 +116,7 @@ let watchRules: WatchRuleView[] = [
     reason: "the folder is gone (unplugged drive?); Ferry rescans when it comes back", lastError: null },
 ];
 
-let settings: Settings = { concurrency: 3, perAccount: 2, defaultAccount: "library", copyFormat: "markdown", copyAfterUpload: true, startMinimised: false, closeToTray: true };
+let settings: Settings = { concurrency: 3, perAccount: 2, defaultAccount: "library", copyFormat: "markdown", copyAfterUpload: true, startMinimised: false, closeToTray: true, dropLimit: 50000 };
 
 let autostart = false;
 let openedNotes: Opened[] = [];
@@ -180,6 +180,7 @@ function handle(cmd: string, args: Args): unknown {
     }
     // The system clipboard's file list (the page's own clipboard data covers these tests).
     case "clipboard_files": return [];
+    case "queue_add_stop": return null;
     case "queue_paste_image": return addJob({ name: "pasted-image.png", account: String(args.account), origin: "paste" });
     case "queue_control": return args.id == null ? jobs.size : 1;
     case "events_subscribe": channelId = (args.channel as { id: number }).id; channelIndex = 0; return null;

@@ -11,6 +11,9 @@ use crate::error::Result;
 use crate::import;
 use crate::watch::scan::FileInfo;
 
+/// Up to this many jobs added at once get a `jobAdded` event each.
+pub const ANNOUNCE_EACH: usize = 100;
+
 impl Queue {
     /// Add files as jobs (written to the journal before anything else happens).
     pub fn enqueue_paths(
@@ -58,29 +61,51 @@ impl Queue {
         origin: &str,
     ) -> Result<Vec<Result<JobId>>> {
         self.accounts.config().account(account)?;
-        let mut out = Vec::with_capacity(urls.len());
-        for u in urls {
-            out.push(import::validate_url(u).and_then(|url| {
-                let name = import::name_for(None, &url);
-                let ids = self.jobs.insert(&[NewJob {
+        // Checked first, then every valid one written in one transaction: a paste of
+        // 100,000 lines is one pass and one commit, not 100,000.
+        let checked: Vec<Result<NewJob>> = urls
+            .iter()
+            .map(|u| {
+                import::validate_url(u).map(|url| NewJob {
                     account: account.to_string(),
                     source_kind: SourceKind::Url,
+                    name: import::name_for(None, &url),
                     input: url.to_string(),
-                    name,
                     origin: origin.to_string(),
                     force: false,
-                }])?;
-                self.announce(&ids);
-                Ok(ids[0])
-            }));
+                })
+            })
+            .collect();
+        let valid: Vec<NewJob> = checked
+            .iter()
+            .filter_map(|r| r.as_ref().ok().cloned())
+            .collect();
+        let mut ids = self.jobs.insert(&valid)?.into_iter();
+        let out: Vec<Result<JobId>> = checked
+            .into_iter()
+            .map(|r| r.map(|_| ids.next().expect("one id per valid URL")))
+            .collect();
+        let added: Vec<JobId> = out
+            .iter()
+            .filter_map(|r| r.as_ref().ok().copied())
+            .collect();
+        if !added.is_empty() {
+            self.announce(&added);
         }
         Ok(out)
     }
 
-    fn announce(&self, ids: &[JobId]) {
-        for id in ids {
-            if let Ok(job) = self.jobs.get(*id) {
-                self.emit(Event::JobAdded { job });
+    /// Tell listeners and the runner about new jobs: one event each for a few, one
+    /// [`Event::JobsAdded`] for many (reading back and sending 100,000 rows one by one
+    /// would cost more than the adding).
+    pub(super) fn announce(&self, ids: &[JobId]) {
+        if ids.len() > ANNOUNCE_EACH {
+            self.emit(Event::JobsAdded { count: ids.len() });
+        } else {
+            for id in ids {
+                if let Ok(job) = self.jobs.get(*id) {
+                    self.emit(Event::JobAdded { job });
+                }
             }
         }
         self.notify.notify_waiters();
@@ -208,7 +233,7 @@ impl Queue {
     }
 }
 
-fn path_job(p: &std::path::Path, account: &str, origin: &str, force: bool) -> NewJob {
+pub(super) fn path_job(p: &std::path::Path, account: &str, origin: &str, force: bool) -> NewJob {
     let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
     NewJob {
         account: account.to_string(),

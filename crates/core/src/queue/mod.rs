@@ -25,6 +25,7 @@ use crate::transfer::Phase;
 mod behind;
 pub mod control;
 pub mod exec;
+pub mod expand;
 pub mod journal;
 pub mod lock;
 pub mod owner;
@@ -44,6 +45,9 @@ pub struct Queue {
     /// account waits, so two identical files started together are still sent once.
     pub(crate) inflight: Mutex<exec::Inflight>,
     pub(crate) owner: Mutex<Option<lock::HomeLock>>,
+    /// Additions of dropped folders in progress (`expand`): their count, for ids, and the
+    /// stop generation every one of them watches.
+    pub(crate) adding: expand::Adding,
 }
 
 impl Queue {
@@ -58,6 +62,7 @@ impl Queue {
             aimd: Aimd::new(per_account),
             running: Mutex::new(HashMap::new()),
             notify: Notify::new(),
+            adding: Default::default(),
             inflight: Mutex::new(HashMap::new()),
             owner: Mutex::new(None),
         }
@@ -272,6 +277,19 @@ pub enum Event {
     },
     JobCancelled {
         job: Job,
+    },
+    /// Many jobs were added at once (a big drop, a long paste): one event for all of them,
+    /// instead of one `jobAdded` each; whoever shows the queue reloads it.
+    JobsAdded {
+        count: usize,
+    },
+    /// A big drop or pick being added (`expand`): its counts so far, after every batch,
+    /// and once more when it ended (`done`).
+    Adding {
+        id: u64,
+        added: expand::Added,
+        cap: usize,
+        done: bool,
     },
     LibraryChanged,
     AccountConcurrency {

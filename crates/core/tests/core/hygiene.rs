@@ -172,6 +172,7 @@ fn separate_config_and_data_folders_are_both_created_private() {
         config_dir: dir.path().join("config/ferry"),
         data_dir: dir.path().join("data/ferry"),
         fresh_library: None,
+        log_dir: dir.path().join("state/ferry/logs"),
     };
     let engine = Engine::with_secret_store(home.clone(), Arc::new(MemoryStore::default())).unwrap();
     engine

@@ -3,6 +3,7 @@
 //! Secret Service, and the wire format of request bodies on a raw socket.
 
 mod conformance;
+mod drops;
 mod exfat;
 mod hygiene;
 mod idempotency;
