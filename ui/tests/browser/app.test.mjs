@@ -388,10 +388,26 @@ describe("watch and settings", () => {
     await page.getByTestId("settings-copy-format").selectOption("html");
     await page.getByTestId("settings-copy-after-upload").uncheck();
     await page.getByTestId("settings-start-minimised").check();
+    await page.getByTestId("settings-drop-limit").fill("20000");
     await screenshot(page, "settings");
     await page.getByTestId("settings-save").click();
     await page.getByTestId("settings-saved").waitFor();
-    assert.deepEqual(await callsOf(page, "settings_set"), [{ settings: { concurrency: 5, perAccount: 2, defaultAccount: "library", copyFormat: "html", copyAfterUpload: false, startMinimised: true, closeToTray: true } }]);
+    assert.deepEqual(await callsOf(page, "settings_set"), [{ settings: { concurrency: 5, perAccount: 2, defaultAccount: "library", copyFormat: "html", copyAfterUpload: false, startMinimised: true, closeToTray: true, dropLimit: 20000 } }]);
+    await context.close();
+  });
+
+  test("a big drop shows its count with Stop, then how the cap ended it", async () => {
+    const { page, context } = await openApp(browser, server.url);
+    const added = (queued, done, more = {}) => ({ type: "adding", id: 1, cap: 50000, done, added: { queued, notMedia: 0, unreadable: 0, capped: false, stopped: false, ...more } });
+    await page.evaluate((e) => window.__ferryMock.send(e), added(12000, false));
+    const banner = page.getByTestId("adding-banner");
+    await poll(async () => (await banner.textContent())?.includes("12,000 queued so far"), "the running count");
+    await page.getByTestId("adding-stop").click();
+    await poll(async () => (await callsOf(page, "queue_add_stop")).length === 1, "queue_add_stop");
+    await page.evaluate((e) => window.__ferryMock.send(e), added(50000, true, { capped: true }));
+    await poll(async () => (await banner.textContent())?.includes("Stopped at 50,000 files"), "the cap's message");
+    await page.getByTestId("adding-dismiss").click();
+    assert.equal(await banner.count(), 0);
     await context.close();
   });
 
