@@ -25,13 +25,15 @@ pub fn render_files() -> Result<BTreeMap<String, String>, String> {
     let mut out = BTreeMap::new();
     {
         use crate::ipc::*;
-        use ferry_core::library::{ItemStatus, LibraryItem};
+        use ferry_core::library::{ItemStatus, LibraryItem, LibraryPage};
         use ferry_core::providers::{Kind, MediaStatus, OptionSpec, RemoteMedia};
         use ferry_core::queue::expand::Added;
         use ferry_core::queue::{JobError, SourceKind};
         use ferry_core::transfer::Phase;
         use ferry_core::watch::{After, Existing, Rule, RuleView};
-        use ferry_core::{AccountView, CopyFormat, Event, Job, JobStatus};
+        use ferry_core::{
+            AccountView, CopyFormat, Event, Job, JobCursor, JobPage, JobStatus, QueueSummary,
+        };
         render_all!(
             &cfg,
             &mut out,
@@ -45,6 +47,7 @@ pub fn render_files() -> Result<BTreeMap<String, String>, String> {
             AddUrlsResult,
             Opened,
             LibraryFilter,
+            QueuePageRequest,
             WatchOptions,
             Origin,
             QueueAction,
@@ -64,7 +67,11 @@ pub fn render_files() -> Result<BTreeMap<String, String>, String> {
             Added,
             Phase,
             LibraryItem,
+            LibraryPage,
             ItemStatus,
+            JobPage,
+            JobCursor,
+            QueueSummary,
             CopyFormat,
             Rule,
             RuleView,

@@ -166,7 +166,7 @@ pub struct AddUrlsResult {
     pub invalid: Vec<InvalidLine>,
 }
 
-/// `library_list`'s filter; `status` is checked by the command.
+/// `library_list`'s filter and page; `status` is checked by the command.
 #[derive(Debug, Clone, Default, Deserialize, TS)]
 pub struct LibraryFilter {
     #[ts(optional)]
@@ -175,8 +175,27 @@ pub struct LibraryFilter {
     pub status: Option<String>,
     #[ts(optional)]
     pub search: Option<String>,
+    /// Items per page: default 100, at most 1,000.
     #[ts(optional)]
     pub limit: Option<usize>,
+    /// The previous page's `next`: items older than that one.
+    #[ts(optional)]
+    pub before: Option<i64>,
+}
+
+/// `queue_list`'s page: `limit` jobs (default 200, at most 1,000; 0 = the summary
+/// alone) after `cursor` (the previous page's `next`; none = from the top).
+#[derive(Debug, Clone, Default, Deserialize, TS)]
+pub struct QueuePageRequest {
+    #[ts(optional)]
+    pub limit: Option<usize>,
+    #[ts(optional)]
+    pub cursor: Option<ferry_core::JobCursor>,
+}
+
+impl QueuePageRequest {
+    pub const DEFAULT: usize = 200;
+    pub const MAX: usize = 1000;
 }
 
 /// `watch_add`'s options besides the folder and the destination; every field may be left

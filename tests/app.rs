@@ -88,7 +88,7 @@ fn opened_on_a_home_a_terminal_runner_holds_the_app_says_who_sends_and_takes_ove
         json!({ "paths": [file], "account": "library", "origin": "drop" }),
     );
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    assert_eq!(t.ok("queue_list", json!({}))[0]["status"], "queued");
+    assert_eq!(t.jobs()[0]["status"], "queued");
     // The terminal runner ends: the app takes over and sends it.
     drop(other);
     t.wait_jobs(20, |j| j[0]["status"] == "succeeded");

@@ -20,7 +20,7 @@ fn uploaded(t: &TestApp, name: &str) -> Value {
         json!({ "paths": [file], "account": "library", "origin": "drop" }),
     );
     t.wait_jobs(20, all_final);
-    let items = t.ok("library_list", json!({ "filter": { "search": name } }));
+    let items = t.ok("library_list", json!({ "filter": { "search": name } }))["items"].clone();
     // The source folder goes away with `src`; the library keeps its own copy.
     items[0].clone()
 }
@@ -37,7 +37,7 @@ fn an_uploaded_image_is_listed_with_its_url_and_gets_a_thumbnail_in_the_cache() 
     assert!(item["url"].as_str().unwrap().starts_with("file://"));
     let deadline = Instant::now() + Duration::from_secs(20);
     let thumb = loop {
-        let items = t.ok("library_list", json!({ "filter": {} }));
+        let items = t.ok("library_list", json!({ "filter": {} }))["items"].clone();
         if let Some(p) = items[0]["thumbnail"].as_str() {
             break std::path::PathBuf::from(p);
         }
@@ -82,7 +82,7 @@ fn an_image_imported_from_a_url_to_an_api_gets_its_thumbnail_from_its_own_link()
     // No file on this computer: the thumbnail comes from the item's link at Synposter.
     let deadline = Instant::now() + Duration::from_secs(20);
     let (item, thumb) = loop {
-        let items = t.ok("library_list", json!({ "filter": { "account": "sp" } }));
+        let items = t.ok("library_list", json!({ "filter": { "account": "sp" } }))["items"].clone();
         if let Some(p) = items[0]["thumbnail"].as_str() {
             break (items[0].clone(), std::path::PathBuf::from(p));
         }
@@ -129,7 +129,7 @@ fn a_video_processing_at_fastpix_turns_ready_in_the_library_by_itself() {
     let jobs = t.wait_jobs(30, all_final);
     assert_eq!(jobs[0]["status"], "succeeded", "{:#}", jobs[0]);
     let status = || {
-        t.ok("library_list", json!({ "filter": { "account": "fp" } }))[0]["status"]
+        t.ok("library_list", json!({ "filter": { "account": "fp" } }))["items"][0]["status"]
             .as_str()
             .unwrap()
             .to_string()
@@ -149,7 +149,7 @@ fn library_filters_by_account_status_and_search_and_refuses_unknown_values() {
     let t = TestApp::new();
     uploaded(&t, "one.png");
     uploaded(&t, "two.png");
-    let all = t.ok("library_list", json!({ "filter": {} }));
+    let all = t.ok("library_list", json!({ "filter": {} }))["items"].clone();
     let names: Vec<&str> = all
         .as_array()
         .unwrap()
@@ -157,9 +157,15 @@ fn library_filters_by_account_status_and_search_and_refuses_unknown_values() {
         .map(|i| i["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["two.png", "one.png"], "newest first");
-    assert_eq!(t.ok("library_list", json!({})).as_array().unwrap().len(), 2);
+    assert_eq!(
+        t.ok("library_list", json!({}))["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
     let f = |filter: Value| {
-        t.ok("library_list", json!({ "filter": filter }))
+        t.ok("library_list", json!({ "filter": filter }))["items"]
             .as_array()
             .unwrap()
             .len()

@@ -132,13 +132,22 @@ impl TestApp {
         }
     }
 
+    /// Every job (the tests' homes hold a few), oldest first: `queue_list`'s pages put
+    /// open jobs before finished ones, which would reorder a test's jobs as they finish.
+    pub fn jobs(&self) -> Vec<Value> {
+        let page = self.ok("queue_list", json!({ "page": { "limit": 1000 } }));
+        assert!(page["next"].is_null(), "more than 1000 jobs in a test home");
+        let mut jobs = page["jobs"].as_array().unwrap().clone();
+        jobs.sort_by_key(|j| j["id"].as_i64());
+        jobs
+    }
+
     /// Poll the queue until `done` holds for the job list, or fail after `secs`.
     #[track_caller]
     pub fn wait_jobs(&self, secs: u64, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
-            let jobs = self.ok("queue_list", json!({}));
-            let jobs = jobs.as_array().unwrap().clone();
+            let jobs = self.jobs();
             if done(&jobs) {
                 return jobs;
             }

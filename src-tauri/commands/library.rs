@@ -2,7 +2,7 @@
 //! own remote library, refresh and delete, and the desktop actions on an item — copy its
 //! link, open it in the browser, show its local file.
 
-use ferry_core::library::{Filter, LibraryItem};
+use ferry_core::library::{Filter, LibraryItem, LibraryPage};
 use ferry_core::links::OpenTarget;
 use ferry_core::{Code, RemoteMedia};
 use tauri::{AppHandle, Runtime, State};
@@ -15,12 +15,12 @@ use crate::input;
 use crate::ipc::LibraryFilter;
 use crate::state::AppState;
 
-/// Newest first.
+/// One page, newest first, with the number of items the filter matches in all.
 #[tauri::command]
 pub async fn library_list(
     state: State<'_, AppState>,
     filter: Option<LibraryFilter>,
-) -> CmdResult<Vec<LibraryItem>> {
+) -> CmdResult<LibraryPage> {
     let f = filter.unwrap_or_default();
     let filter = Filter {
         account: f.account.filter(|a| !a.is_empty()),
@@ -30,9 +30,10 @@ pub async fn library_list(
         },
         search: f.search.filter(|s| !s.trim().is_empty()),
         limit: f.limit,
+        before: f.before,
     };
     let engine = state.engine.clone();
-    blocking(move || Ok(engine.library(&filter)?)).await
+    blocking(move || Ok(engine.library_page(&filter)?)).await
 }
 
 /// The destination's own library, where its API lists one.

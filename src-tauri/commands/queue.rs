@@ -2,14 +2,14 @@
 //! jobs; pause, resume, cancel or retry one job or all. The background runner does the
 //! uploading; these only write jobs to the journal and steer them.
 
-use ferry_core::{Code, Job, Selector};
+use ferry_core::{Code, JobPage, Selector};
 use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_clipboard_manager::ClipboardExt;
 
 use crate::commands::blocking;
 use crate::error::{CmdResult, CommandError};
 use crate::input;
-use crate::ipc::{AddUrlsResult, InvalidLine, QueueAction};
+use crate::ipc::{AddUrlsResult, InvalidLine, QueueAction, QueuePageRequest};
 use crate::state::AppState;
 
 /// Queue files and folders (folders expand to their media files, streamed and written in
@@ -128,11 +128,20 @@ pub async fn clipboard_files() -> CmdResult<Vec<String>> {
     .await
 }
 
-/// Every job, oldest first.
+/// One page of the queue — open jobs, then finished ones, newest first in each — with
+/// the counts of all of it. Never every job: a home may hold 100,000.
 #[tauri::command]
-pub async fn queue_list(state: State<'_, AppState>) -> CmdResult<Vec<Job>> {
+pub async fn queue_list(
+    state: State<'_, AppState>,
+    page: Option<QueuePageRequest>,
+) -> CmdResult<JobPage> {
+    let page = page.unwrap_or_default();
+    let limit = page
+        .limit
+        .unwrap_or(QueuePageRequest::DEFAULT)
+        .min(QueuePageRequest::MAX);
     let engine = state.engine.clone();
-    blocking(move || Ok(engine.jobs(false)?)).await
+    blocking(move || Ok(engine.jobs_page(limit, page.cursor)?)).await
 }
 
 /// `id` null means every job the action applies to. Returns how many jobs changed.

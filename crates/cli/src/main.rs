@@ -123,6 +123,9 @@ struct LibraryArgs {
     /// Only items whose name contains this.
     #[arg(long)]
     search: Option<String>,
+    /// At most this many items, newest first (default: all).
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
     #[arg(long)]
     json: bool,
 }
@@ -354,6 +357,7 @@ async fn library(engine: &Engine, args: LibraryArgs) -> ExitCode {
             let filter = ferry_core::library::Filter {
                 account: args.account,
                 search: args.search,
+                limit: args.limit,
                 ..Default::default()
             };
             match engine.library(&filter) {

@@ -105,6 +105,18 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     INSERT INTO meta (key, value) VALUES ('home_id', lower(hex(randomblob(16))));
     "#,
+    // 6: big libraries and queues. The library's pages are newest first (id order) under
+    // any combination of account and status: each index ends in the rowid, so an equality
+    // on its columns walks it in id order and a page stops after `limit` rows. The queue
+    // screen pages through open jobs, then finished ones, newest first: a partial index
+    // on each, so neither walks the other.
+    r#"
+    CREATE INDEX library_account ON library(account);
+    CREATE INDEX library_status ON library(status);
+    CREATE INDEX library_account_status ON library(account, status);
+    CREATE INDEX jobs_open ON jobs(id) WHERE status NOT IN ('succeeded', 'cancelled');
+    CREATE INDEX jobs_finished ON jobs(id) WHERE status IN ('succeeded', 'cancelled');
+    "#,
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

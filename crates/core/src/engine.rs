@@ -229,6 +229,16 @@ impl Engine {
         self.queue.jobs(active_only)
     }
 
+    /// One page of the queue (open jobs, then finished ones, newest first) with the
+    /// counts of all of it; `limit` 0 gives the counts alone.
+    pub fn jobs_page(
+        &self,
+        limit: usize,
+        cursor: Option<crate::queue::JobCursor>,
+    ) -> Result<crate::queue::JobPage> {
+        self.queue.page(limit, cursor)
+    }
+
     pub fn job(&self, id: JobId) -> Result<Job> {
         self.queue.job(id)
     }
@@ -313,6 +323,14 @@ impl Engine {
             self.config().account(a)?;
         }
         self.library.list(filter)
+    }
+
+    /// One page of the library (see [`Library::page`]).
+    pub fn library_page(&self, filter: &Filter) -> Result<crate::library::LibraryPage> {
+        if let Some(a) = &filter.account {
+            self.config().account(a)?;
+        }
+        self.library.page(filter)
     }
 
     pub fn library_item(&self, id: i64) -> Result<LibraryItem> {

@@ -34,4 +34,4 @@ pub use providers::{Kind, MediaStatus, RemoteMedia};
 pub use queue::lock::Holder;
 pub use queue::owner::Taken;
 pub use queue::runner::RunOptions;
-pub use queue::{Event, Job, JobId, JobStatus, Selector};
+pub use queue::{Event, Job, JobCursor, JobId, JobPage, JobStatus, QueueSummary, Selector};

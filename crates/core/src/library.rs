@@ -111,14 +111,66 @@ impl LibraryItem {
     }
 }
 
-/// Which items to list.
+/// Which items to list: the filters combine (AND); `limit` and `before` page through the
+/// result newest first (keyset on `id`, which grows with `created_at`: a page never shifts
+/// when new items arrive, and no page costs more than the one before).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Filter {
     pub account: Option<String>,
     pub status: Option<ItemStatus>,
-    /// Case-insensitive substring of the name.
+    /// Case-insensitive (ASCII) substring of the name.
     pub search: Option<String>,
     pub limit: Option<usize>,
+    /// Only items older than this one (the `next` of the page before).
+    pub before: Option<i64>,
+}
+
+/// One page of [`Library::page`].
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct LibraryPage {
+    /// Newest first, at most the filter's limit.
+    pub items: Vec<LibraryItem>,
+    /// How many items match the filter in all (every page together).
+    pub total: u64,
+    /// The `before` of the next page; `None` on the last one.
+    pub next: Option<i64>,
+}
+
+impl Filter {
+    /// The WHERE clause and its values. Only the filters that are set appear, so SQLite
+    /// picks the index that fits (`(?1 IS NULL OR account = ?1)` would defeat them all).
+    fn clause(&self, with_cursor: bool) -> (String, Vec<rusqlite::types::Value>) {
+        use rusqlite::types::Value;
+        let mut terms = Vec::new();
+        let mut values = Vec::new();
+        if let Some(a) = &self.account {
+            values.push(Value::Text(a.clone()));
+            terms.push(format!("account = ?{}", values.len()));
+        }
+        if let Some(s) = self.status {
+            values.push(Value::Text(s.as_str().to_string()));
+            terms.push(format!("status = ?{}", values.len()));
+        }
+        if let Some(q) = self.search.as_deref().filter(|q| !q.is_empty()) {
+            let escaped = q
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            values.push(Value::Text(format!("%{escaped}%")));
+            terms.push(format!("name LIKE ?{} ESCAPE '\\'", values.len()));
+        }
+        if let (true, Some(b)) = (with_cursor, self.before) {
+            values.push(Value::Integer(b));
+            terms.push(format!("id < ?{}", values.len()));
+        }
+        let clause = if terms.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", terms.join(" AND "))
+        };
+        (clause, values)
+    }
 }
 
 #[derive(Clone)]
@@ -273,29 +325,64 @@ impl Library {
             .map_err(|e| self.db.err(e))
     }
 
-    /// Newest first.
+    /// Newest first: every item the filter matches, or its first `limit` (from `before`).
     pub fn list(&self, f: &Filter) -> Result<Vec<LibraryItem>> {
+        let (clause, mut values) = f.clause(true);
+        values.push(rusqlite::types::Value::Integer(
+            f.limit.map(|l| l as i64).unwrap_or(-1),
+        ));
+        let sql = format!(
+            "SELECT {COLUMNS} FROM library {clause} ORDER BY id DESC LIMIT ?{}",
+            values.len()
+        );
         let conn = self.db.conn();
-        let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM library
-                 WHERE (?1 IS NULL OR account = ?1)
-                   AND (?2 IS NULL OR status = ?2)
-                   AND (?3 IS NULL OR instr(lower(name), lower(?3)) > 0)
-                 ORDER BY id DESC LIMIT ?4"
-            ))
-            .map_err(|e| self.db.err(e))?;
-        let limit = f.limit.map(|l| l as i64).unwrap_or(-1);
+        let mut stmt = conn.prepare_cached(&sql).map_err(|e| self.db.err(e))?;
         let items = stmt
-            .query_map(
-                params![f.account, f.status.map(ItemStatus::as_str), f.search, limit],
-                row,
-            )
+            .query_map(rusqlite::params_from_iter(values), row)
             .map_err(|e| self.db.err(e))?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(|e| self.db.err(e))?;
         Ok(items)
     }
+
+    /// How many items the filter matches, ignoring its limit and cursor.
+    pub fn count(&self, f: &Filter) -> Result<u64> {
+        let (clause, values) = f.clause(false);
+        let conn = self.db.conn();
+        let mut stmt = conn
+            .prepare_cached(&format!("SELECT count(*) FROM library {clause}"))
+            .map_err(|e| self.db.err(e))?;
+        stmt.query_row(rusqlite::params_from_iter(values), |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .map_err(|e| self.db.err(e))
+    }
+
+    /// One page of the filter's items (`limit`, default [`Self::PAGE`]) with the total
+    /// they are part of and the cursor of the next page.
+    pub fn page(&self, f: &Filter) -> Result<LibraryPage> {
+        let limit = f.limit.unwrap_or(Self::PAGE).clamp(1, Self::PAGE_MAX);
+        // One more than asked: whether a next page exists, without a second query.
+        let mut items = self.list(&Filter {
+            limit: Some(limit + 1),
+            ..f.clone()
+        })?;
+        let more = items.len() > limit;
+        items.truncate(limit);
+        let next = if more {
+            items.last().map(|i| i.id)
+        } else {
+            None
+        };
+        Ok(LibraryPage {
+            total: self.count(f)?,
+            items,
+            next,
+        })
+    }
+
+    /// A page's size when none is asked for, and the most one page holds.
+    pub const PAGE: usize = 100;
+    pub const PAGE_MAX: usize = 1000;
 
     pub fn set_status(&self, id: i64, status: ItemStatus, url: Option<&str>) -> Result<()> {
         self.db

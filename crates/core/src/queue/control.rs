@@ -115,6 +115,16 @@ impl Queue {
         self.jobs.list(active_only)
     }
 
+    /// One page of the queue with the counts of all of it (see [`super::journal::JobsTable::page`]).
+    pub fn page(&self, limit: usize, cursor: Option<super::JobCursor>) -> Result<super::JobPage> {
+        let (jobs, next) = self.jobs.page(limit, cursor)?;
+        Ok(super::JobPage {
+            jobs,
+            next,
+            summary: self.jobs.summary()?,
+        })
+    }
+
     pub fn job(&self, id: JobId) -> Result<Job> {
         self.jobs.get(id)
     }

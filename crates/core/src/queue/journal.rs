@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Row};
 
 use super::behind::{self, Behind, Prepared};
-use super::{Job, JobError, JobId, JobStatus, NewJob, SourceKind};
+use super::{Job, JobCursor, JobError, JobId, JobStatus, NewJob, QueueSummary, SourceKind};
 use crate::db::Db;
 use crate::error::{Code, Error, Result};
 use crate::providers::RemoteMedia;
@@ -73,6 +73,11 @@ fn row(r: &Row<'_>) -> rusqlite::Result<Job> {
         mime_type: r.get(21)?,
     })
 }
+
+/// The queue's two sections, written as the partial indexes' WHERE clauses (db.rs,
+/// migration 6) so SQLite uses them.
+const OPEN: &str = "status NOT IN ('succeeded', 'cancelled')";
+const FINISHED: &str = "status IN ('succeeded', 'cancelled')";
 
 fn now() -> String {
     Utc::now().to_rfc3339()
@@ -229,6 +234,120 @@ impl JobsTable {
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(|e| self.err(e))?;
         Ok(jobs.into_iter().map(|j| self.behind.overlay(j)).collect())
+    }
+
+    /// One page of the queue: up to `limit` jobs after `cursor` (from the top without
+    /// one), open jobs first, then finished ones, newest first in each section. Keyset
+    /// paging on the partial indexes `jobs_open` / `jobs_finished`: a page costs the
+    /// same at the end of 100,000 jobs as at the top, and new jobs never shift it.
+    pub fn page(
+        &self,
+        limit: usize,
+        cursor: Option<JobCursor>,
+    ) -> Result<(Vec<Job>, Option<JobCursor>)> {
+        if limit == 0 {
+            return Ok((Vec::new(), None));
+        }
+        let mut jobs = Vec::new();
+        let mut from = cursor.unwrap_or(JobCursor {
+            finished: false,
+            before: JobId::MAX,
+        });
+        // One row more than asked: whether there is a next page.
+        let want = limit + 1;
+        let conn = self.db.conn();
+        loop {
+            // INDEXED BY: without statistics SQLite would rather seek `jobs_status` once
+            // per finished status and sort every finished job for each page.
+            let (index, cond) = if from.finished {
+                ("jobs_finished", FINISHED)
+            } else {
+                ("jobs_open", OPEN)
+            };
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM jobs INDEXED BY {index} WHERE {cond} AND id < ?1 \
+                     ORDER BY id DESC LIMIT ?2"
+                ))
+                .map_err(|e| self.err(e))?;
+            let rows = stmt
+                .query_map(params![from.before, (want - jobs.len()) as i64], |r| {
+                    Ok((from.finished, row(r)?))
+                })
+                .map_err(|e| self.err(e))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(|e| self.err(e))?;
+            jobs.extend(rows);
+            if jobs.len() >= want || from.finished {
+                break;
+            }
+            from = JobCursor {
+                finished: true,
+                before: JobId::MAX,
+            };
+        }
+        drop(conn);
+        let more = jobs.len() > limit;
+        jobs.truncate(limit);
+        let next = if more {
+            jobs.last().map(|(finished, j)| JobCursor {
+                finished: *finished,
+                before: j.id,
+            })
+        } else {
+            None
+        };
+        Ok((
+            jobs.into_iter()
+                .map(|(_, j)| self.behind.overlay(j))
+                .collect(),
+            next,
+        ))
+    }
+
+    /// Counts per status and bytes of the whole queue (one pass over the table).
+    pub fn summary(&self) -> Result<QueueSummary> {
+        let conn = self.db.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT status, count(*),
+                        COALESCE(SUM(CASE WHEN status = 'succeeded' THEN COALESCE(bytes_total, bytes_sent)
+                                 ELSE MIN(bytes_sent, COALESCE(bytes_total, bytes_sent)) END), 0),
+                        COALESCE(SUM(COALESCE(bytes_total, 0)), 0)
+                 FROM jobs GROUP BY status",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut s = QueueSummary::default();
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)? as u64,
+                    r.get::<_, i64>(2)? as u64,
+                    r.get::<_, i64>(3)? as u64,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        for r in rows {
+            let (status, n, sent, total) = r.map_err(|e| self.err(e))?;
+            s.total += n;
+            let status = JobStatus::parse(&status);
+            match status {
+                JobStatus::Queued => s.queued += n,
+                JobStatus::Paused => s.paused += n,
+                JobStatus::WaitingRetry => s.waiting_retry += n,
+                JobStatus::Failed => s.failed += n,
+                JobStatus::Succeeded => s.succeeded += n,
+                JobStatus::Cancelled => s.cancelled += n,
+                _ => s.running += n,
+            }
+            if status != JobStatus::Cancelled {
+                s.bytes_sent += sent;
+                s.bytes_total += total;
+            }
+        }
+        // Running jobs' bytes as last written: at most `behind::FLUSH_EVERY` old.
+        Ok(s)
     }
 
     /// The next job that may start: queued, or waiting for a retry whose time has come;

@@ -217,6 +217,54 @@ pub struct Job {
     pub mime_type: Option<String>,
 }
 
+/// Where the next page of the queue starts: right after the job `before` in its section
+/// (open jobs first, then finished ones — succeeded or cancelled — each newest first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct JobCursor {
+    /// In the finished section (else the open one).
+    pub finished: bool,
+    pub before: JobId,
+}
+
+/// Counts of the whole queue per status, and its bytes (jobs not cancelled): what the
+/// total bar shows whatever page is loaded.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct QueueSummary {
+    pub total: u64,
+    pub queued: u64,
+    /// Preparing, uploading or processing.
+    pub running: u64,
+    pub paused: u64,
+    pub waiting_retry: u64,
+    pub failed: u64,
+    pub succeeded: u64,
+    pub cancelled: u64,
+    pub bytes_sent: u64,
+    pub bytes_total: u64,
+}
+
+impl QueueSummary {
+    /// Jobs not finished yet, failed included (they wait for a person): the open section.
+    pub fn open(&self) -> u64 {
+        self.total - self.succeeded - self.cancelled
+    }
+}
+
+/// One page of the queue: open jobs first, then finished ones, newest first in each.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct JobPage {
+    pub jobs: Vec<Job>,
+    /// The cursor of the next page; `None` on the last one.
+    pub next: Option<JobCursor>,
+    pub summary: QueueSummary,
+}
+
 /// A job to add.
 #[derive(Debug, Clone)]
 pub struct NewJob {

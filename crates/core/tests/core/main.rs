@@ -9,6 +9,7 @@ mod hygiene;
 mod idempotency;
 mod import;
 mod keychain;
+mod paging;
 mod queue;
 // s3s-fs (a Linux program) cannot be started under Wine.
 #[cfg(not(windows))]
