@@ -109,8 +109,10 @@ const MIGRATIONS: &[&str] = &[
     // any combination of account and status: each index ends in the rowid, so an equality
     // on its columns walks it in id order and a page stops after `limit` rows. The queue
     // screen pages through open jobs, then finished ones, newest first: a partial index
-    // on each, so neither walks the other.
+    // on each, so neither walks the other. `library_search` holds every column a filter
+    // reads: a search's total is counted over it, not over the table's much wider rows.
     r#"
+    CREATE INDEX library_search ON library(name, account, status);
     CREATE INDEX library_account ON library(account);
     CREATE INDEX library_status ON library(status);
     CREATE INDEX library_account_status ON library(account, status);

@@ -22,12 +22,54 @@ export const runner = writable<RunnerInfo | null>(null);
  * the queue from the journal: that process's progress reaches this window only so. */
 const RUNNER_POLL_MS = 2000;
 
+/** Jobs per page of the queue (the engine's default). */
+export const QUEUE_PAGE = 200;
+/** How often at most the queue's counts are read again while jobs change. */
+const SUMMARY_MS = 1000;
+
+/** The queue from the top again, as many jobs as were loaded (at most 1,000). */
+async function reloadQueue() {
+  const loaded = get(queue).order.length;
+  queue.load(await api.queueList({ limit: Math.min(1000, Math.max(QUEUE_PAGE, loaded)) }));
+}
+
+let loadingMore = false;
+/** The queue's next page, if there is one and none is on its way. */
+export async function loadMoreQueue() {
+  const cursor = get(queue).next;
+  if (!cursor || loadingMore) return;
+  loadingMore = true;
+  try {
+    queue.more(await api.queueList({ limit: QUEUE_PAGE, cursor }));
+  } catch (e) {
+    const err = toCommandError(e);
+    say(`Could not load more jobs: ${err.message} (${err.code})`);
+  } finally {
+    loadingMore = false;
+  }
+}
+
+let summaryTimer: ReturnType<typeof setTimeout> | null = null;
+/** Read the queue's counts again soon (once per SUMMARY_MS however many events come). */
+function refreshSummary() {
+  if (summaryTimer) return;
+  summaryTimer = setTimeout(async () => {
+    try {
+      queue.summary((await api.queueList({ limit: 0 })).summary);
+    } catch {
+      // The next change asks again.
+    } finally {
+      summaryTimer = null;
+    }
+  }, SUMMARY_MS);
+}
+
 function watchRunner() {
   setInterval(async () => {
     try {
       const info = await api.appInfo();
       runner.set(info.runner ?? null);
-      if (info.runner && !info.runner.thisApp) queue.load(await api.queueList());
+      if (info.runner && !info.runner.thisApp) await reloadQueue();
     } catch {
       // The next poll tries again.
     }
@@ -55,7 +97,7 @@ export function providerFor(kind: string): ProviderInfo | undefined {
 export async function start() {
   try {
     const [info, provs, accts, jobs] = await Promise.all([
-      api.appInfo(), api.providersList(), api.accountsList(), api.queueList(),
+      api.appInfo(), api.providersList(), api.accountsList(), api.queueList({ limit: QUEUE_PAGE }),
     ]);
     providers.set(provs);
     runner.set(info.runner ?? null);
@@ -65,6 +107,7 @@ export async function start() {
     queue.load(jobs);
     await subscribeEvents((e) => {
       queue.apply(e);
+      if (e.type.startsWith("job")) refreshSummary();
       const a = announce(e);
       if (a) say(a.text);
       if (e.type === "libraryChanged" || e.type === "jobSucceeded") libraryVersion.update((n) => n + 1);
@@ -74,7 +117,7 @@ export async function start() {
       if (e.type === "jobsAdded") api.queueList().then((jobs) => queue.load(jobs), () => {});
     }, async () => {
       // Events were dropped: reload what the events would have updated.
-      queue.load(await api.queueList());
+      await reloadQueue();
       libraryVersion.update((n) => n + 1);
       watchVersion.update((n) => n + 1);
     });

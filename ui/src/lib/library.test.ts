@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import type { LibraryItem } from "../bindings";
-import { filterLibrary, hasLocalFile, isImage, isWebLink } from "./library";
+import { emptyLibrary, hasLocalFile, isImage, isWebLink, libraryFilter, mergeLibraryPage } from "./library";
 
 function item(id: number, p: Partial<LibraryItem>): LibraryItem {
   return {
@@ -10,24 +10,22 @@ function item(id: number, p: Partial<LibraryItem>): LibraryItem {
   };
 }
 
-const items = [
-  item(1, { account: "blog" }),
-  item(3, { account: "video", status: "processing", name: "Clip.MP4", mime_type: "video/mp4" }),
-  item(2, { name: "poster.png", url: "https://cdn.test/p.png" }),
-];
+describe("library pages", () => {
+  test("blank fields filter nothing; set ones go to the engine as they are", () => {
+    expect(libraryFilter({ search: "  ", account: "", status: "" }, 100)).toEqual({ limit: 100 });
+    expect(libraryFilter({ search: " Clip ", account: "video", status: "ready" }, 50, 17)).toEqual({
+      limit: 50, search: "Clip", account: "video", status: "ready", before: 17,
+    });
+  });
 
-describe("library filter", () => {
-  test("newest first", () => {
-    expect(filterLibrary(items, { search: "", account: "", status: "" }).map((i) => i.id)).toEqual([3, 2, 1]);
+  test("pages append newest first, each item once, with the latest total and cursor", () => {
+    let l = mergeLibraryPage(emptyLibrary(), { items: [item(9, {}), item(8, {})], total: 5, next: 8 });
+    l = mergeLibraryPage(l, { items: [item(8, { status: "deleted" }), item(4, {}), item(2, {})], total: 6, next: null });
+    expect(l.items.map((i) => i.id)).toEqual([9, 8, 4, 2]);
+    expect(l.items[1].status).toBe("deleted");
+    expect([l.total, l.next]).toEqual([6, null]);
   });
-  test("by destination and status", () => {
-    expect(filterLibrary(items, { search: "", account: "blog", status: "" }).map((i) => i.id)).toEqual([1]);
-    expect(filterLibrary(items, { search: "", account: "", status: "processing" }).map((i) => i.id)).toEqual([3]);
-  });
-  test("search is case-insensitive over name and URL", () => {
-    expect(filterLibrary(items, { search: "clip", account: "", status: "" }).map((i) => i.id)).toEqual([3]);
-    expect(filterLibrary(items, { search: "cdn.test", account: "", status: "" }).map((i) => i.id)).toEqual([2]);
-  });
+
   test("images are recognised by MIME type", () => {
     expect(isImage({ mime_type: "image/png" })).toBe(true);
     expect(isImage({ mime_type: "video/mp4" })).toBe(false);

@@ -1,15 +1,34 @@
-// Library filtering on the client side (the engine filters too; this keeps typing instant).
-import type { LibraryItem } from "../bindings";
+// The library as the UI holds it: pages from the engine (which filters, searches and
+// counts; the UI never holds all of a 100,000-item library), merged as they come.
+import type { LibraryFilter, LibraryItem, LibraryPage } from "../bindings";
 
 export interface LibraryQuery { search: string; account: string; status: string }
 
-export function filterLibrary(items: LibraryItem[], q: LibraryQuery): LibraryItem[] {
-  const needle = q.search.trim().toLowerCase();
-  return items
-    .filter((i) => !q.account || i.account === q.account)
-    .filter((i) => !q.status || i.status === q.status)
-    .filter((i) => !needle || i.name.toLowerCase().includes(needle) || (i.url ?? "").toLowerCase().includes(needle))
-    .sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : b.id - a.id));
+/** The engine's filter for what the screen's fields say (blank fields filter nothing). */
+export function libraryFilter(q: LibraryQuery, limit: number, before?: number): LibraryFilter {
+  const f: LibraryFilter = { limit };
+  const search = q.search.trim();
+  if (search) f.search = search;
+  if (q.account) f.account = q.account;
+  if (q.status) f.status = q.status;
+  if (before != null) f.before = before;
+  return f;
+}
+
+export interface LoadedLibrary { items: LibraryItem[]; total: number; next: number | null }
+
+export const emptyLibrary = (): LoadedLibrary => ({ items: [], total: 0, next: null });
+
+/**
+ * The next page after what is loaded, in the engine's order (newest first): an item
+ * already there (changed meanwhile) is replaced where it is, never doubled.
+ */
+export function mergeLibraryPage(loaded: LoadedLibrary, page: LibraryPage): LoadedLibrary {
+  const fresh = new Map(page.items.map((i) => [i.id, i]));
+  const items = loaded.items.map((i) => fresh.get(i.id) ?? i);
+  const have = new Set(items.map((i) => i.id));
+  for (const i of page.items) if (!have.has(i.id)) items.push(i);
+  return { items, total: page.total, next: page.next };
 }
 
 export function isImage(item: { mime_type: string | null }): boolean {

@@ -1,8 +1,10 @@
 import { describe, expect, test } from "vitest";
 import { get } from "svelte/store";
-import type { Job } from "../bindings";
+import type { Job, JobCursor, QueueSummary } from "../bindings";
 import { phaseLabel } from "./format";
-import { announce, applyEvent, createQueueStore, emptyQueue, fromJobs, totals, visibleRange } from "./queue";
+import {
+  announce, applyEvent, createQueueStore, emptyQueue, emptySummary, fromPage, mergePage, totals, visibleRange,
+} from "./queue";
 
 function job(id: number, p: Partial<Job> = {}): Job {
   return {
@@ -11,6 +13,9 @@ function job(id: number, p: Partial<Job> = {}): Job {
     media: [], createdAt: "2026-01-01T00:00:00Z", updatedAt: "2026-01-01T00:00:00Z", retryAt: null, ...p,
   };
 }
+
+const page = (jobs: Job[], next: JobCursor | null = null, summary: QueueSummary = emptySummary()) => ({ jobs, next, summary });
+const fromJobs = (jobs: Job[]) => fromPage(page(jobs));
 
 describe("queue events", () => {
   test("jobs load newest first and added jobs go on top", () => {
@@ -80,21 +85,69 @@ describe("queue events", () => {
     expect(announce({ type: "jobProgress", id: 1, phase: "uploading", bytesSent: 1, bytesTotal: 2, speed: 1, etaSecs: 1 })).toBeNull();
   });
 
-  test("totals count bytes of jobs that are not cancelled", () => {
-    const s = fromJobs([
-      job(1, { status: "succeeded", bytesSent: 0, bytesTotal: 1000 }),
-      job(2, { status: "uploading", bytesSent: 250, bytesTotal: 1000 }),
-      job(3, { status: "cancelled", bytesSent: 10, bytesTotal: 1000 }),
-      job(4, { status: "failed", bytesSent: 0, bytesTotal: 1000 }),
-    ]);
-    expect(totals(s)).toMatchObject({ jobs: 4, active: 1, done: 1, failed: 1, bytesSent: 1250, bytesTotal: 3000 });
+  test("totals are the whole queue's summary, speed the loaded rows'", () => {
+    const summary = { ...emptySummary(), total: 12000, queued: 1990, running: 4, waitingRetry: 6, failed: 300, succeeded: 9500, cancelled: 200, bytesSent: 1250, bytesTotal: 3000 };
+    let s = fromPage(page([job(2, { status: "uploading" })], { finished: false, before: 2 }, summary));
+    s = applyEvent(s, { type: "jobProgress", id: 2, phase: "uploading", bytesSent: 10, bytesTotal: 1000, speed: 300, etaSecs: 3 });
+    expect(totals(s)).toEqual({ jobs: 12000, active: 2000, done: 9500, failed: 300, bytesSent: 1250, bytesTotal: 3000, speed: 300 });
   });
 
-  test("the store applies events", () => {
+  test("the store loads pages and applies events", () => {
     const q = createQueueStore();
-    q.load([job(1)]);
+    q.load(page([job(1)]));
     q.apply({ type: "jobAdded", job: job(2) });
     expect(get(q).order).toEqual([2, 1]);
+    q.summary({ ...emptySummary(), total: 2 });
+    expect(totals(get(q)).jobs).toBe(2);
+  });
+});
+
+describe("queue pages", () => {
+  const done = (id: number) => job(id, { status: "succeeded" });
+
+  test("pages merge in order: open jobs first, then finished ones, newest first in each", () => {
+    let s = fromPage(page([job(9), job(7, { status: "failed" }), job(5)], { finished: false, before: 5 }));
+    expect(s.order).toEqual([9, 7, 5]);
+    s = mergePage(s, page([job(2, { status: "paused" }), done(10), done(8)], { finished: true, before: 8 }));
+    expect(s.order).toEqual([9, 7, 5, 2, 10, 8]);
+    s = mergePage(s, page([done(6), done(1)], null));
+    expect(s.order).toEqual([9, 7, 5, 2, 10, 8, 6, 1]);
+    expect(s.next).toBeNull();
+  });
+
+  test("a job already loaded that comes again keeps one row and its live progress", () => {
+    let s = fromPage(page([job(9), job(8)], { finished: false, before: 8 }));
+    s = applyEvent(s, { type: "jobProgress", id: 8, phase: "uploading", bytesSent: 5, bytesTotal: 1000, speed: 50, etaSecs: 9 });
+    s = mergePage(s, page([job(8, { status: "uploading", bytesSent: 5 }), job(3)], null));
+    expect(s.order).toEqual([9, 8, 3]);
+    expect(s.rows.get(8)!.speed).toBe(50);
+  });
+
+  test("a new job appears on top even before the rest is loaded", () => {
+    let s = fromPage(page([job(9), job(8)], { finished: false, before: 8 }));
+    s = applyEvent(s, { type: "jobAdded", job: job(12) });
+    expect(s.order).toEqual([12, 9, 8]);
+  });
+
+  test("events for jobs beyond the loaded pages are ignored; they come with their page", () => {
+    const s = fromPage(page([job(9), job(8)], { finished: false, before: 8 }));
+    expect(applyEvent(s, { type: "jobProgress", id: 3, phase: "uploading", bytesSent: 1, bytesTotal: 2, speed: 1, etaSecs: 1 })).toBe(s);
+    expect(applyEvent(s, { type: "jobChanged", job: job(3, { status: "uploading" }) })).toBe(s);
+    // Finished while only open jobs are loaded: it belongs to the finished pages, not loaded yet.
+    expect(applyEvent(s, { type: "jobSucceeded", job: done(4) })).toBe(s);
+  });
+
+  test("a loaded job that moves beyond the cursor leaves until its page comes", () => {
+    let s = fromPage(page([job(9), job(8)], { finished: false, before: 8 }));
+    s = applyEvent(s, { type: "jobSucceeded", job: done(9) });
+    expect(s.order).toEqual([8]);
+    // Once the finished section is loaded, a success moves the row down to it.
+    s = mergePage(s, page([done(9)], null));
+    s = applyEvent(s, { type: "jobSucceeded", job: done(8) });
+    expect(s.order).toEqual([9, 8]);
+    s = applyEvent(s, { type: "jobChanged", job: job(9, { status: "queued" }) });
+    expect(s.order).toEqual([9, 8]);
+    expect(s.rows.get(9)!.job.status).toBe("queued");
   });
 });
 

@@ -1,7 +1,8 @@
-// The queue as the UI holds it: jobs by id plus live progress, updated by engine events.
-// applyEvent is pure (returns a new state) so it is easy to test and cheap to diff.
+// The queue as the UI holds it: the pages of jobs loaded so far (by id, with live progress),
+// the cursor of the next page and the counts of the whole queue, updated by engine events.
+// applyEvent and mergePage are pure (they return a new state): easy to test, cheap to diff.
 import { writable } from "svelte/store";
-import type { Event, Job, Phase } from "../bindings";
+import type { Event, Job, JobCursor, JobPage, JobStatus, Phase, QueueSummary } from "../bindings";
 import { isActive } from "./format";
 
 export interface JobRow {
@@ -15,26 +16,88 @@ export interface JobRow {
 
 export interface QueueState {
   rows: Map<number, JobRow>;
-  /** Job ids, newest first. */
+  /** Job ids in display order: open jobs, then finished ones, newest first in each. */
   order: number[];
+  /** Where the next page starts; null once every job is loaded. */
+  next: JobCursor | null;
+  /** Counts and bytes of the whole queue, loaded or not. */
+  summary: QueueSummary;
 }
 
 export type Announcement = { kind: "done" | "failed"; text: string };
 
-export function emptyQueue(): QueueState {
-  return { rows: new Map(), order: [] };
+export function emptySummary(): QueueSummary {
+  return { total: 0, queued: 0, running: 0, paused: 0, waitingRetry: 0, failed: 0, succeeded: 0, cancelled: 0, bytesSent: 0, bytesTotal: 0 };
 }
 
-export function fromJobs(jobs: Job[]): QueueState {
-  const s = emptyQueue();
-  for (const j of jobs) s.rows.set(j.id, { job: j, speed: 0, etaSecs: null });
-  s.order = [...s.rows.keys()].sort((a, b) => b - a);
-  return s;
+export function emptyQueue(): QueueState {
+  return { rows: new Map(), order: [], next: null, summary: emptySummary() };
+}
+
+/** Finished = succeeded or cancelled (the engine's second section); failed jobs stay open. */
+export function isFinished(status: JobStatus): boolean {
+  return status === "succeeded" || status === "cancelled";
+}
+
+/** Display order: negative when a comes first. */
+function compare(a: { finished: boolean; id: number }, b: { finished: boolean; id: number }): number {
+  if (a.finished !== b.finished) return a.finished ? 1 : -1;
+  return b.id - a.id;
+}
+
+const keyOf = (j: Job) => ({ finished: isFinished(j.status), id: j.id });
+
+/**
+ * Whether a job belongs to what is loaded: at or before the cursor in display order.
+ * A job beyond it (not loaded yet, or moved there) comes with a later page instead, so
+ * the loaded rows are always one unbroken run from the top.
+ */
+export function inLoaded(s: QueueState, job: Job): boolean {
+  if (!s.next) return true;
+  return compare(keyOf(job), { finished: s.next.finished, id: s.next.before }) <= 0;
+}
+
+function sortOrder(rows: Map<number, JobRow>): number[] {
+  return [...rows.values()].sort((a, b) => compare(keyOf(a.job), keyOf(b.job))).map((r) => r.job.id);
+}
+
+/** A fresh first page. */
+export function fromPage(page: JobPage): QueueState {
+  return mergePage({ ...emptyQueue(), next: { finished: false, before: Number.MAX_SAFE_INTEGER } }, page);
+}
+
+/**
+ * The next page, added after what is loaded. A job already shown (it moved meanwhile)
+ * keeps its live progress; the cursor and the counts are the page's.
+ */
+export function mergePage(s: QueueState, page: JobPage): QueueState {
+  const rows = new Map(s.rows);
+  for (const j of page.jobs) {
+    const prev = rows.get(j.id);
+    rows.set(j.id, prev && prev.job.status === j.status ? { ...prev, job: j } : { job: j, speed: 0, etaSecs: null });
+  }
+  const next = page.next;
+  // Rows beyond the new cursor (moved there since they were loaded) wait for their page.
+  const st: QueueState = { rows, order: [], next, summary: page.summary };
+  for (const [id, r] of rows) if (!inLoaded(st, r.job)) rows.delete(id);
+  st.order = sortOrder(rows);
+  return st;
+}
+
+/** Fresh counts (from `queue_list` with limit 0). */
+export function withSummary(s: QueueState, summary: QueueSummary): QueueState {
+  return { ...s, summary };
 }
 
 function upsert(s: QueueState, job: Job, patch: Partial<JobRow> = {}): QueueState {
+  const prev = s.rows.get(job.id);
+  if (!inLoaded(s, job)) {
+    if (!prev) return s;
+    const rows = new Map(s.rows);
+    rows.delete(job.id);
+    return { ...s, rows, order: s.order.filter((id) => id !== job.id) };
+  }
   const rows = new Map(s.rows);
-  const prev = rows.get(job.id);
   const finished = !isActive(job.status);
   rows.set(job.id, {
     job,
@@ -43,8 +106,8 @@ function upsert(s: QueueState, job: Job, patch: Partial<JobRow> = {}): QueueStat
     etaSecs: finished ? null : (patch.etaSecs ?? prev?.etaSecs ?? null),
     retry: job.status === "waiting_retry" ? (patch.retry ?? prev?.retry) : undefined,
   });
-  const order = prev ? s.order : [job.id, ...s.order].sort((a, b) => b - a);
-  return { rows, order };
+  const moved = !prev || isFinished(prev.job.status) !== isFinished(job.status);
+  return { ...s, rows, order: moved ? sortOrder(rows) : s.order };
 }
 
 export function applyEvent(s: QueueState, e: Event): QueueState {
@@ -87,29 +150,28 @@ export interface Totals {
   bytesSent: number; bytesTotal: number; speed: number;
 }
 
-/** The total bar: bytes over the jobs that are not cancelled. */
+/**
+ * The total bar: counts and bytes of the whole queue (the summary, refreshed as jobs
+ * change), speed over the loaded rows (the running jobs are always among them: open
+ * jobs come first).
+ */
 export function totals(s: QueueState): Totals {
-  const t: Totals = { jobs: 0, active: 0, done: 0, failed: 0, bytesSent: 0, bytesTotal: 0, speed: 0 };
-  for (const r of s.rows.values()) {
-    const j = r.job;
-    t.jobs++;
-    if (isActive(j.status)) t.active++;
-    if (j.status === "succeeded") t.done++;
-    if (j.status === "failed") t.failed++;
-    if (j.status === "cancelled") continue;
-    const total = j.bytesTotal ?? 0;
-    t.bytesTotal += total;
-    t.bytesSent += j.status === "succeeded" ? total : Math.min(j.bytesSent, total || j.bytesSent);
-    t.speed += r.speed;
-  }
-  return t;
+  const m = s.summary;
+  let speed = 0;
+  for (const r of s.rows.values()) speed += r.speed;
+  return {
+    jobs: m.total, active: m.queued + m.running + m.waitingRetry, done: m.succeeded, failed: m.failed,
+    bytesSent: m.bytesSent, bytesTotal: m.bytesTotal, speed,
+  };
 }
 
 export function createQueueStore() {
   const { subscribe, set, update } = writable<QueueState>(emptyQueue());
   return {
     subscribe,
-    load: (jobs: Job[]) => set(fromJobs(jobs)),
+    load: (page: JobPage) => set(fromPage(page)),
+    more: (page: JobPage) => update((s) => mergePage(s, page)),
+    summary: (m: QueueSummary) => update((s) => withSummary(s, m)),
     apply: (e: Event) => update((s) => applyEvent(s, e)),
   };
 }

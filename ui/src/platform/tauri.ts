@@ -3,8 +3,9 @@ import { invoke, Channel, convertFileSrc } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import { open as openDialog } from "@tauri-apps/plugin-dialog";
 import type {
-  AccountView, AddUrlsResult, AppInfo, ChannelMessage, CommandError, CopyFormat, Event, Job, LibraryFilter,
-  LibraryItem, Opened, ProviderInfo, RemoteMedia, Settings, WatchOptions, WatchRuleView,
+  AccountView, AddUrlsResult, AppInfo, ChannelMessage, CommandError, CopyFormat, Event, JobPage, LibraryFilter,
+  LibraryItem, LibraryPage, Opened, ProviderInfo, QueuePageRequest, RemoteMedia, Settings, WatchOptions,
+  WatchRuleView,
 } from "../bindings";
 
 export type QueueAction = "pause" | "resume" | "cancel" | "retry";
@@ -46,9 +47,11 @@ export const api = {
   queueAddUrls: (text: string, account: string) => call<AddUrlsResult>("queue_add_urls", { text, account }),
   queuePasteImage: (account: string) => call<number>("queue_paste_image", { account }),
   clipboardFiles: () => call<string[]>("clipboard_files"),
-  queueList: () => call<Job[]>("queue_list"),
+  /** One page of the queue (open jobs, then finished ones, newest first) and its counts. */
+  queueList: (page: QueuePageRequest = {}) => call<JobPage>("queue_list", { page }),
   queueControl: (action: QueueAction, id: number | null) => call<number>("queue_control", { action, id }),
-  libraryList: (filter: LibraryFilter) => call<LibraryItem[]>("library_list", { filter }),
+  /** One page of the library, newest first, with how many items match in all. */
+  libraryList: (filter: LibraryFilter) => call<LibraryPage>("library_list", { filter }),
   libraryRemote: (account: string) => call<RemoteMedia[]>("library_remote", { account }),
   libraryRefresh: (account: string | null) => call<number>("library_refresh", { account }),
   libraryDelete: (id: number) => call<LibraryItem>("library_delete", { id }),

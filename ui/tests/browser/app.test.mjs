@@ -217,8 +217,48 @@ describe("queue", () => {
     const rendered = await page.getByTestId("queue-row").count();
     assert.ok(rendered > 3 && rendered < 60, `rendered ${rendered} rows`);
     assert.match(await page.getByTestId("total").textContent(), /1004 jobs/);
-    await page.getByTestId("queue-list").evaluate((el) => { el.scrollTop = el.scrollHeight; el.dispatchEvent(new Event("scroll")); });
+    // The first page only: the rest comes as the list scrolls towards its end.
+    assert.deepEqual(await callsOf(page, "queue_list"), [{ page: { limit: 200 } }]);
+    const scrollToEnd = () => page.getByTestId("queue-list").evaluate((el) => { el.scrollTop = el.scrollHeight; el.dispatchEvent(new Event("scroll")); });
+    for (let i = 0; i < 10 && (await page.locator('[data-testid="queue-row"][data-job-id="1000"]').count()) === 0; i++) {
+      await scrollToEnd();
+      await new Promise((r) => setTimeout(r, 100));
+    }
     await page.locator('[data-testid="queue-row"][data-job-id="1000"]').waitFor();
+    const pages = (await callsOf(page, "queue_list")).filter((c) => c.page?.cursor);
+    assert.ok(pages.length >= 4, `pages loaded on scroll: ${JSON.stringify(pages)}`);
+    assert.ok(pages.every((c) => c.page.limit === 200));
+    await page.getByTestId("queue-more").waitFor({ state: "detached" });
+    // A job added now still appears on top.
+    await page.evaluate(() => window.__ferryMock.send({ type: "jobAdded", job: { ...window.__ferryMock.job(1000), id: 99999, name: "fresh.jpg", status: "queued" } }));
+    await page.getByTestId("queue-list").evaluate((el) => { el.scrollTop = 0; el.dispatchEvent(new Event("scroll")); });
+    await page.locator('[data-testid="queue-row"][data-job-id="99999"]').waitFor();
+    await context.close();
+  });
+});
+
+describe("big library", () => {
+  test("the library loads pages of 100 as it scrolls, and the count is the engine's total", async () => {
+    const { page, context } = await openApp(browser, server.url, { scenario: { manyItems: 450 } });
+    await page.getByTestId("nav-library").click();
+    const rows = page.getByTestId("library-row");
+    await rows.first().waitFor();
+    assert.equal(await page.getByTestId("library-count").textContent(), "454 items");
+    assert.equal(await rows.count(), 100);
+    await page.getByTestId("library-more").scrollIntoViewIfNeeded();
+    await poll(async () => (await rows.count()) >= 200, "a second page on scroll");
+    const before = (await callsOf(page, "library_list")).filter((c) => c.filter.before != null);
+    assert.ok(before.length >= 1 && before.every((c) => c.filter.limit === 100), JSON.stringify(before));
+    // Keyboard: the button loads the next page too.
+    await page.getByTestId("library-more").focus();
+    await page.keyboard.press("Enter");
+    await poll(async () => (await rows.count()) >= 300, "a page from the button");
+    // A search is the engine's: a fresh first page with the search in the filter.
+    await page.getByTestId("library-search").fill("bulk-item-44");
+    await poll(async () => (await rows.count()) === 11, "search");
+    assert.equal(await page.getByTestId("library-count").textContent(), "11 items");
+    const last = (await callsOf(page, "library_list")).at(-1);
+    assert.deepEqual(last.filter, { limit: 100, search: "bulk-item-44" });
     await context.close();
   });
 });

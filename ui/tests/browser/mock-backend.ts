@@ -2,12 +2,13 @@
 // app loads. Built to dist-mock/mock.js by vite.mock.config.ts; never part of dist/.
 import { mockIPC, mockWindows } from "@tauri-apps/api/mocks";
 import type {
-  AccountView, Event, Job, LibraryItem, Opened, ProviderInfo, Settings, WatchRuleView,
+  AccountView, Event, Job, JobCursor, JobPage, LibraryItem, LibraryPage, Opened, ProviderInfo, QueueSummary, Settings,
+  WatchRuleView,
 } from "../../src/bindings";
 
 type Args = Record<string, unknown>;
 interface Call { cmd: string; args: Args }
-interface Scenario { watchUnavailable?: boolean; manyJobs?: number; emptyQueue?: boolean; noTray?: boolean }
+interface Scenario { watchUnavailable?: boolean; manyJobs?: number; manyItems?: number; emptyQueue?: boolean; noTray?: boolean }
 
 declare global {
   interface Window {
@@ -108,6 +109,54 @@ const library: LibraryItem[] = [
     job_id: null, source: "/home/ada/Pictures/team-photo.jpg", thumbnail: "/home/ada/.cache/ferry/thumbs/team.png" },
 ];
 
+for (let i = 0; i < (scenario.manyItems ?? 0); i++) {
+  const id = 100 + i;
+  library.push({ id, account: i % 2 ? "blog" : "library", provider: i % 2 ? "synposter" : "local", remote_id: `b${i}`,
+    name: `bulk-item-${i}.jpg`, mime_type: "image/jpeg", size: 100_000, content_hash: null, url: `https://cdn.example.test/bulk-${i}.jpg`,
+    status: "ready", created_at: iso(2 * 86_400_000 + 60_000 * i), expires_at: null, job_id: null, source: null, thumbnail: null });
+}
+
+// The engine's pages, as ferry-core makes them: open jobs, then finished ones (succeeded,
+// cancelled), newest first in each; the library newest first (id order), filtered.
+const finished = (j: Job) => j.status === "succeeded" || j.status === "cancelled";
+function queuePage(limit: number, cursor: JobCursor | undefined): JobPage {
+  const key = (j: { finished: boolean; id: number }) => [j.finished ? 1 : 0, -j.id];
+  const all = [...jobs.values()].sort((a, b) => (finished(a) === finished(b) ? b.id - a.id : finished(a) ? 1 : -1));
+  const after = cursor
+    ? all.filter((j) => { const [g, k] = key({ finished: finished(j), id: j.id }); const [cg, ck] = key(cursor && { finished: cursor.finished, id: cursor.before }); return g > cg || (g === cg && k > ck); })
+    : all;
+  const out = limit === 0 ? [] : after.slice(0, limit);
+  const last = out[out.length - 1];
+  const summary: QueueSummary = { total: 0, queued: 0, running: 0, paused: 0, waitingRetry: 0, failed: 0, succeeded: 0, cancelled: 0, bytesSent: 0, bytesTotal: 0 };
+  for (const j of jobs.values()) {
+    summary.total++;
+    if (j.status === "queued") summary.queued++;
+    else if (j.status === "paused") summary.paused++;
+    else if (j.status === "waiting_retry") summary.waitingRetry++;
+    else if (j.status === "failed") summary.failed++;
+    else if (j.status === "succeeded") summary.succeeded++;
+    else if (j.status === "cancelled") summary.cancelled++;
+    else summary.running++;
+    if (j.status === "cancelled") continue;
+    summary.bytesTotal += j.bytesTotal ?? 0;
+    summary.bytesSent += j.status === "succeeded" ? (j.bytesTotal ?? j.bytesSent) : j.bytesSent;
+  }
+  return { jobs: out, next: limit > 0 && after.length > out.length && last ? { finished: finished(last), before: last.id } : null, summary };
+}
+
+function libraryPage(f: { account?: string; status?: string; search?: string; limit?: number; before?: number }): LibraryPage {
+  const needle = f.search?.toLowerCase();
+  const match = library
+    .filter((i) => (!f.account || i.account === f.account) && (!f.status || i.status === f.status))
+    .filter((i) => !needle || i.name.toLowerCase().includes(needle))
+    // Newest first (the engine's id order is the order items were made in).
+    .sort((a, b) => b.created_at.localeCompare(a.created_at));
+  const at = f.before != null ? match.findIndex((i) => i.id === f.before) : -1;
+  const rest = match.slice(at + 1);
+  const items = rest.slice(0, f.limit ?? 100);
+  return { items, total: match.length, next: rest.length > items.length ? items[items.length - 1].id : null };
+}
+
 let watchRules: WatchRuleView[] = [
   { id: "w1", dir: "/home/ada/Screenshots", account: "library", recursive: false, include: [], exclude: [], settle_secs: 2,
     existing: "skip", after: { action: "keep" }, paused: false, rescan_secs: 600, state: "watching", waiting: 1, reason: null, lastError: null },
@@ -161,7 +210,10 @@ function handle(cmd: string, args: Args): unknown {
     case "account_test":
       if (args.name === "video") reject("auth.invalid", "FastPix refused the access token (401)");
       return null;
-    case "queue_list": return [...jobs.values()].sort((a, b) => a.id - b.id);
+    case "queue_list": {
+      const p = (args.page ?? {}) as { limit?: number; cursor?: JobCursor };
+      return queuePage(p.limit ?? 200, p.cursor);
+    }
     case "queue_add_paths": {
       const paths = args.paths as string[];
       if (paths.some((p) => p.includes("missing"))) reject("input.not_found", "/tmp/missing.jpg does not exist");
@@ -184,7 +236,7 @@ function handle(cmd: string, args: Args): unknown {
     case "queue_paste_image": return addJob({ name: "pasted-image.png", account: String(args.account), origin: "paste" });
     case "queue_control": return args.id == null ? jobs.size : 1;
     case "events_subscribe": channelId = (args.channel as { id: number }).id; channelIndex = 0; return null;
-    case "library_list": return [...library].sort((a, b) => b.created_at.localeCompare(a.created_at));
+    case "library_list": return libraryPage((args.filter ?? {}) as Parameters<typeof libraryPage>[0]);
     case "library_remote":
       return [{ id: "v1", name: "launch-teaser.mp4", url: "https://stream.example.test/launch-teaser.m3u8", mime_type: "video/mp4", size: 120_000_000, status: "processing", expires_at: null }];
     case "library_refresh": return 0;

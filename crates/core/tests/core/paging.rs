@@ -340,6 +340,11 @@ fn page_queries_use_the_indexes() {
         assert!(p.contains(index), "{sql}: {p}");
         assert!(!p.contains("TEMP B-TREE"), "{sql} sorts: {p}");
     }
+    // A search's total is counted over the covering index, whatever else filters.
+    let p = plan(
+        "SELECT count(*) FROM library INDEXED BY library_search WHERE account = 'a' AND name LIKE '%x%'",
+    );
+    assert!(p.contains("COVERING INDEX library_search"), "{p}");
     // No filter: the rowid itself, newest first.
     let p = plan("SELECT id FROM library WHERE id < 5 ORDER BY id DESC LIMIT 10");
     assert!(!p.contains("TEMP B-TREE"), "{p}");
