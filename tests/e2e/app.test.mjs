@@ -242,7 +242,7 @@ const desktopLog = () =>
 const tray = (label) => desktop("click", env("FERRY_E2E_DESKTOP_LOG"), label);
 const invoke = (cmd, args) =>
   browser.execute((cmd, args) => window.__TAURI_INTERNALS__.invoke(cmd, args), cmd, args);
-const jobStatus = async (id) => (await invoke("queue_list", {})).find((j) => j.id === id)?.status;
+const jobStatus = async (id) => (await invoke("queue_list", { page: { limit: 1000 } })).jobs.find((j) => j.id === id)?.status;
 
 /** The running app's pid (the one with this test's FERRY_HOME), or null. */
 function appPid() {
@@ -272,7 +272,7 @@ test("the tray menu pauses, resumes, reopens and quits; closing keeps it in the 
   await browser.$(tid("paste-box")).setValue(slowUrl);
   await browser.$(tid("paste-submit")).click();
   const slowId = await browser.waitUntil(
-    async () => (await invoke("queue_list", {})).find((j) => j.input === slowUrl)?.id,
+    async () => (await invoke("queue_list", { page: { limit: 1000 } })).jobs.find((j) => j.input === slowUrl)?.id,
     { timeout: TIMEOUT, timeoutMsg: "the pasted slow URL was not queued" },
   );
   await until("the slow download did not start", async () =>
@@ -284,7 +284,7 @@ test("the tray menu pauses, resumes, reopens and quits; closing keeps it in the 
   tray("Resume all");
   await until("Resume all from the tray did not send the job", async () => (await jobStatus(slowId)) === "succeeded");
   // Its batch ends (links copied) before the window goes, so the next batch is its own.
-  const slowLink = (await invoke("queue_list", {})).find((j) => j.id === slowId).media[0].url;
+  const slowLink = (await invoke("queue_list", { page: { limit: 1000 } })).jobs.find((j) => j.id === slowId).media[0].url;
   await until("the slow job's batch did not end", () => clipboard().split("\n").includes(slowLink));
   // The window was in front: no notification for that batch.
   assert.deepEqual(desktopLog().filter((e) => e.kind === "notification"), []);

@@ -127,7 +127,7 @@ try {
     const gap = await frameGap();
     if (gap < 0) framesStopped = true;
     else maxFrameGap = Math.max(maxFrameGap, gap);
-    const jobs = await invoke("queue_list", {});
+    const jobs = (await invoke("queue_list", { page: { limit: 1000 } })).jobs;
     const job = jobs.find((j) => j.id === id);
     if (["succeeded", "failed", "cancelled"].includes(job.status)) {
       if (job.status !== "succeeded") throw new Error(`the upload ended ${job.status}: ${JSON.stringify(job.error)}`);

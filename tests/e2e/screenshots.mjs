@@ -62,7 +62,7 @@ try {
   await browser.$(tid("paste-submit")).click();
   await browser.$(tid("paste-invalid")).waitForExist({ timeout: TIMEOUT });
   await browser.waitUntil(
-    async () => (await invoke("queue_list", {})).some((j) => j.name === "lighthouse.jpg" && j.status === "succeeded"),
+    async () => (await invoke("queue_list", { page: { limit: 1000 } })).jobs.some((j) => j.name === "lighthouse.jpg" && j.status === "succeeded"),
     { timeout: TIMEOUT },
   );
   await shot("queue");
