@@ -126,6 +126,15 @@ fn background_plugin<R: Runtime>() -> tauri::plugin::TauriPlugin<R> {
             background::start_refresher(state.engine.clone(), state.stop.clone());
             let (engine, staging) = (state.engine.clone(), state.staging.clone());
             tauri::async_runtime::spawn_blocking(move || {
+                // Every job is read only when there is a pasted image to judge: a big
+                // home's 100,000 jobs would hold the database while the window starts.
+                let any = std::fs::read_dir(&staging).is_ok_and(|d| {
+                    d.flatten()
+                        .any(|e| e.file_name().to_string_lossy().starts_with("pasted-"))
+                });
+                if !any {
+                    return;
+                }
                 let jobs = engine.jobs(false).unwrap_or_default();
                 let gone = staging::prune(
                     &staging,
