@@ -1295,3 +1295,27 @@ fn the_binary_prints_its_endpoints_as_one_json_line() {
     assert_eq!(v["synposter"]["api_key"], SYNPOSTER_KEY);
     assert!(v["origin"]["base_url"].is_string());
 }
+
+#[tokio::test]
+async fn origin_generates_n_bytes_that_agree_across_ranges() {
+    let f = fakes().await;
+    let url = f.origin.url("/bytes/3000000.mp4");
+    let whole = client().get(&url).send().await.unwrap();
+    assert_eq!(whole.status(), 200);
+    assert_eq!(whole.content_length(), Some(3_000_000));
+    let whole = whole.bytes().await.unwrap();
+    assert_eq!(whole.len(), 3_000_000);
+    assert_eq!(&whole[4..8], b"ftyp");
+    let part = client()
+        .get(&url)
+        .header("range", "bytes=10-2100000")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), 206);
+    assert_eq!(
+        part.headers()["content-range"].to_str().unwrap(),
+        "bytes 10-2100000/3000000"
+    );
+    assert_eq!(part.bytes().await.unwrap(), whole.slice(10..=2_100_000));
+}
