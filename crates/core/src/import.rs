@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 
 use bytes::{Bytes, BytesMut};
 use futures_util::{StreamExt, TryStreamExt};
-use std::sync::Mutex;
 
 use crate::error::{Code, Error, Result};
 use crate::media;
@@ -236,11 +235,7 @@ pub async fn fetch_with(
                 name,
                 mime,
                 size,
-                source: Source::Remote {
-                    url: final_url,
-                    http: http.clone(),
-                    first: Mutex::new(Some(Box::pin(rest))),
-                },
+                source: Source::remote(final_url, http.clone(), Box::pin(rest)),
             };
             Ok((upload, None))
         }

@@ -65,8 +65,12 @@ pub const MULTIPART_THRESHOLD: u64 = 32 * 1024 * 1024;
 /// Smallest part: above S3's 5 MiB minimum, big enough for throughput.
 pub const MIN_PART: u64 = 8 * 1024 * 1024;
 const MAX_PARTS: u64 = 10_000;
-/// Bytes of parts in flight at once, at most.
-pub const MEMORY_BUDGET: u64 = 64 * 1024 * 1024;
+/// Parts of a file in flight at once, at most. They share the file's read buffers
+/// (`transfer::READ_BUDGET`), so this sets throughput, not memory.
+pub const PARALLEL_PARTS: u64 = 8;
+/// Parts of a download in flight at once: one is being streamed from the download, the
+/// others have been sent and wait for their ETag.
+pub const PARALLEL_REMOTE_PARTS: usize = 4;
 
 /// What a multipart upload needs to resume after a crash (kept in the job's row).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -331,8 +335,8 @@ impl S3 {
         Ok(out)
     }
 
-    /// Send one part, retried: its body comes from `open` on every attempt, its ETag is
-    /// checked against the MD5 of what was sent.
+    /// Send one part, retried: its body comes from `open(attempt)` on every attempt, its
+    /// ETag is checked against the MD5 of what was sent.
     async fn send_part<F, Fut>(
         &self,
         ctx: &Ctx,
@@ -342,13 +346,13 @@ impl S3 {
         open: F,
     ) -> Result<PartDone>
     where
-        F: Fn() -> Fut,
+        F: Fn(u32) -> Fut,
         Fut: std::future::Future<Output = Result<transfer::ByteStream>>,
     {
         let open = &open;
-        let etag = retry::run(ctx, retry::Idempotency::Safe, |_| async move {
+        let etag = retry::run(ctx, retry::Idempotency::Safe, |attempt| async move {
             let md5 = Arc::new(std::sync::Mutex::new(<md5::Md5 as md5::Digest>::new()));
-            let stream = open().await?;
+            let stream = open(attempt).await?;
             let progress = ctx.progress.clone();
             let body = CountedBody::new(stream, len, progress.clone()).with_md5(md5.clone());
             let sent_before = progress.sent();
@@ -396,11 +400,14 @@ impl S3 {
         Ok(PartDone { n, etag, size: len })
     }
 
-    /// Parallel parts read from the file at their offsets, at most `MEMORY_BUDGET` bytes
-    /// of parts in flight, each with its own Content-Length and its ETag checked against
-    /// the MD5 of what was sent. A download is read once, in order, instead (see
-    /// [`InOrder`]): parts are cut from its one response and held in memory while they
-    /// are sent, so a retry of a part re-sends its buffer rather than fetching again.
+    /// Parallel parts read from the file at their offsets (at most [`PARALLEL_PARTS`],
+    /// sharing the file's bounded read buffers), each with its own Content-Length and its
+    /// ETag checked against the MD5 of what was sent. A download is read once, in order,
+    /// instead (see [`Relay`]): each part's body streams straight from the one response,
+    /// nothing gathered in memory, and the next part starts streaming while the last one
+    /// waits for its ETag. A retry of a part fetches exactly its bytes again with a
+    /// bounded Range (or skips up to them in an origin that ignores Range): memory stays
+    /// flat at the cost of downloading that part twice.
     async fn multipart(&self, upload: &Upload, ctx: &Ctx) -> Result<String> {
         let st = self.begin(upload, ctx).await?;
         let part_size = st.part_size;
@@ -422,45 +429,38 @@ impl S3 {
         let state = std::sync::Mutex::new(st.clone());
         let st_ref = &st;
         let mut results: futures_util::stream::BoxStream<'_, Result<PartDone>> =
-            if upload.source.is_remote() {
-                // Buffers in flight plus the one being filled stay within the budget.
-                let parallel = (MEMORY_BUDGET / part_size).saturating_sub(1).clamp(1, 4) as usize;
-                let reader = InOrder::new(&upload.source, upload.size);
-                futures_util::stream::unfold(
-                    (reader, missing.into_iter()),
-                    move |(mut reader, mut left)| async move {
-                        let n = left.next()?;
-                        let offset = (n as u64 - 1) * part_size;
-                        let got = reader.read(offset, expected(n)).await.map(|b| (n, b));
-                        Some((got, (reader, left)))
-                    },
-                )
-                .map(move |got| async move {
-                    let (n, buf) = got?;
-                    let len = buf.len() as u64;
-                    self.send_part(ctx, st_ref, n, len, || {
-                        let buf = buf.clone();
+            if let Some(remote) = upload.source.as_remote() {
+                let relay = Relay::new(remote.clone(), upload.size);
+                futures_util::stream::iter(missing.into_iter().enumerate())
+                    .map(move |(turn, n)| {
+                        let relay = relay.clone();
                         async move {
-                            let once = futures_util::stream::once(async move {
-                                Ok::<Bytes, std::io::Error>(buf)
-                            });
-                            Ok(Box::pin(once) as transfer::ByteStream)
+                            let len = expected(n);
+                            let offset = (n as u64 - 1) * part_size;
+                            self.send_part(ctx, st_ref, n, len, |attempt| {
+                                let relay = relay.clone();
+                                async move {
+                                    if attempt == 1 {
+                                        Ok(relay.body(turn, offset, len).await)
+                                    } else {
+                                        relay.remote.open(offset, len).await
+                                    }
+                                }
+                            })
+                            .await
                         }
                     })
-                    .await
-                })
-                .buffer_unordered(parallel)
-                .boxed()
+                    .buffer_unordered(PARALLEL_REMOTE_PARTS)
+                    .boxed()
             } else {
                 // Enough parts in flight to fill the pipe, few enough that a crash loses
-                // little: about an eighth of the file at most, within the memory budget.
-                let parallel =
-                    ((count as u64) / 8).clamp(2, (MEMORY_BUDGET / part_size).max(1)) as usize;
+                // little: about an eighth of the file at most.
+                let parallel = ((count as u64) / 8).clamp(2, PARALLEL_PARTS) as usize;
                 futures_util::stream::iter(missing)
                     .map(move |n| async move {
                         let len = expected(n);
                         let offset = (n as u64 - 1) * part_size;
-                        self.send_part(ctx, st_ref, n, len, || {
+                        self.send_part(ctx, st_ref, n, len, |_| {
                             upload.source.open_range(offset, len)
                         })
                         .await
@@ -580,16 +580,97 @@ impl S3 {
     }
 }
 
-/// Times a part's download may break off and be reopened before the upload fails (the
-/// job keeps its parts and resumes from the first missing one).
+/// Times a part's download may break off and be reopened before that attempt of the
+/// part fails (it is retried by fetching its range again).
 const REOPENS_PER_PART: u32 = 3;
 
-/// Reads a download once, in order, cutting it into parts. When the response breaks
-/// off, or a part is wanted that is not the next one (a resume), it reopens at that
-/// offset through `Source::open_range`: a bounded Range checked against its 206, or
-/// skipping ahead in an origin that ignores Range.
-struct InOrder<'a> {
-    source: &'a transfer::Source,
+/// The one download of a remote source, handed from part to part in order: part `k` of
+/// the parts to send (its turn) streams its body from it once part `k - 1` has streamed
+/// all of its own (or given up), so there is one reader and no part is gathered in
+/// memory. A part waits for its turn before its request goes out, so a server never sees
+/// a request that sends nothing while an earlier part streams.
+struct Relay {
+    remote: Arc<transfer::Remote>,
+    reader: Arc<tokio::sync::Mutex<InOrder>>,
+    /// Whose turn it is to read (an index into the parts being sent, in order).
+    turn: tokio::sync::watch::Sender<usize>,
+}
+
+impl Relay {
+    fn new(remote: Arc<transfer::Remote>, size: u64) -> Arc<Self> {
+        Arc::new(Relay {
+            reader: Arc::new(tokio::sync::Mutex::new(InOrder::new(remote.clone(), size))),
+            remote,
+            turn: tokio::sync::watch::channel(0).0,
+        })
+    }
+
+    /// The body of the part whose turn is `turn`: the `len` bytes at `offset`, read from
+    /// the download as the request takes them. The turn passes on once they are all
+    /// read, or when the body is dropped (the attempt failed).
+    async fn body(self: Arc<Self>, turn: usize, offset: u64, len: u64) -> transfer::ByteStream {
+        let mut mine = self.turn.subscribe();
+        // The sender lives in `self`, so the wait only ends at our turn.
+        let _ = mine.wait_for(|t| *t >= turn).await;
+        let reader = self.reader.clone().lock_owned().await;
+        struct Turn {
+            relay: Arc<Relay>,
+            next: usize,
+        }
+        impl Drop for Turn {
+            fn drop(&mut self) {
+                let next = self.next;
+                self.relay.turn.send_if_modified(|t| {
+                    let behind = *t < next;
+                    if behind {
+                        *t = next;
+                    }
+                    behind
+                });
+            }
+        }
+        let state = (
+            Some((
+                reader,
+                Turn {
+                    relay: self,
+                    next: turn + 1,
+                },
+            )),
+            offset,
+            len,
+            0u32,
+        );
+        Box::pin(futures_util::stream::unfold(
+            state,
+            |(mut mine, at, left, mut reopens)| async move {
+                let (reader, _) = mine.as_mut().filter(|_| left > 0)?;
+                match reader.read(at, left, &mut reopens).await {
+                    Ok(b) => {
+                        let n = b.len() as u64;
+                        if n == left {
+                            // Done: release the download for the next part now (the HTTP
+                            // stack may never ask this body for more once its length is met).
+                            mine = None;
+                        }
+                        Some((Ok(b), (mine, at + n, left - n, reopens)))
+                    }
+                    Err(e) => Some((
+                        Err(std::io::Error::other(e.message)),
+                        (None, at, 0, reopens),
+                    )),
+                }
+            },
+        ))
+    }
+}
+
+/// Reads a download once, in order. When the response breaks off, or bytes are wanted
+/// that are not the next ones (a resume), it reopens at that offset through
+/// [`transfer::Remote::open`]: a bounded Range checked against its 206, or skipping ahead
+/// in an origin that ignores Range.
+struct InOrder {
+    remote: Arc<transfer::Remote>,
     size: u64,
     stream: Option<transfer::ByteStream>,
     /// Source offset of the next byte `carry` (then the stream) holds.
@@ -597,10 +678,10 @@ struct InOrder<'a> {
     carry: Bytes,
 }
 
-impl<'a> InOrder<'a> {
-    fn new(source: &'a transfer::Source, size: u64) -> Self {
+impl InOrder {
+    fn new(remote: Arc<transfer::Remote>, size: u64) -> Self {
         InOrder {
-            source,
+            remote,
             size,
             stream: None,
             pos: 0,
@@ -608,24 +689,22 @@ impl<'a> InOrder<'a> {
         }
     }
 
-    /// Exactly the `len` bytes at `offset`.
-    async fn read(&mut self, offset: u64, len: u64) -> Result<Bytes> {
+    /// The next bytes at `offset`, at most `max` of them (as many as the download has at
+    /// hand: nothing is gathered).
+    async fn read(&mut self, offset: u64, max: u64, reopens: &mut u32) -> Result<Bytes> {
         if offset != self.pos {
             self.stream = None;
             self.carry = Bytes::new();
             self.pos = offset;
         }
-        let mut buf = bytes::BytesMut::with_capacity(len as usize);
-        let mut reopens = 0u32;
-        while (buf.len() as u64) < len {
+        loop {
             if !self.carry.is_empty() {
-                let take = (len as usize - buf.len()).min(self.carry.len());
-                buf.extend_from_slice(&self.carry.split_to(take));
+                let take = max.min(self.carry.len() as u64) as usize;
                 self.pos += take as u64;
-                continue;
+                return Ok(self.carry.split_to(take));
             }
             let broke = match self.stream.as_mut() {
-                None => match self.source.open_range(self.pos, self.size - self.pos).await {
+                None => match self.remote.open(self.pos, self.size - self.pos).await {
                     Ok(s) => {
                         self.stream = Some(s);
                         continue;
@@ -643,8 +722,8 @@ impl<'a> InOrder<'a> {
                 },
             };
             self.stream = None;
-            reopens += 1;
-            if reopens > REOPENS_PER_PART {
+            *reopens += 1;
+            if *reopens > REOPENS_PER_PART {
                 return Err(Error::new(
                     Code::NetworkReset,
                     format!(
@@ -658,7 +737,6 @@ impl<'a> InOrder<'a> {
                 "the download broke off; reopening it there: {broke}"
             );
         }
-        Ok(buf.freeze())
     }
 }
 

@@ -2,8 +2,13 @@
 //! progress that counts bytes actually handed to the socket, cancellation, and the one
 //! retry policy (`retry`).
 //!
-//! Memory stays flat with file size: bodies are streams of 256 KiB chunks, never a
-//! buffer of the whole file. Nothing here knows a provider's routes or bodies.
+//! Memory stays flat with file size: bodies are streams of chunks, never a buffer of the
+//! whole file or of a whole part. A file's reads share a fixed pool of [`READ_BUFFERS`]
+//! buffers of [`READ_CHUNK`] bytes, however many ranges of it are in flight at once (S3's
+//! parallel parts), so at most [`READ_BUDGET`] bytes of it are in memory; a download's
+//! chunks are forwarded as they arrive. Each source counts the bytes of it held in memory
+//! ([`Held`]), so tests can check that bound without measuring RSS. Nothing here knows a
+//! provider's routes or bodies.
 
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -22,9 +27,15 @@ pub mod retry;
 
 pub use retry::RetryPolicy;
 
-/// Read size for file bodies: big enough for throughput, small enough that memory is flat.
-pub const READ_CHUNK: usize = 1024 * 1024;
-/// Chunks read ahead of the sender, per body.
+/// Read size for file bodies: big enough for throughput, small enough that a few of them
+/// per part in flight stay within [`READ_BUDGET`].
+pub const READ_CHUNK: usize = 512 * 1024;
+/// Buffers one file source reads into, shared by all its open ranges.
+pub const READ_BUFFERS: usize = 16;
+/// Bytes of one file held in memory at most (read, and not yet released by the HTTP stack
+/// that sends them), whatever its size and however many of its ranges are open.
+pub const READ_BUDGET: u64 = (READ_CHUNK * READ_BUFFERS) as u64;
+/// Chunks read ahead of the sender, per body (within the pool's budget).
 const READ_AHEAD: usize = 4;
 
 pub type ByteStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
@@ -288,23 +299,183 @@ pub enum Source {
         path: PathBuf,
         fingerprint: Fingerprint,
         tap: Arc<Mutex<HashTap>>,
+        pool: Arc<Pool>,
     },
-    /// A download being forwarded. The first read from byte 0 uses the response already
-    /// opened (whose first bytes were sniffed); any other read asks for exactly its
-    /// bytes with a bounded `Range`, checked against the 206 and its Content-Range, and
-    /// copes with an origin that ignores Range (a 200 with the whole body).
-    Remote {
-        url: url::Url,
-        http: reqwest::Client,
-        first: Mutex<Option<ByteStream>>,
-    },
+    /// A download being forwarded (see [`Remote`]).
+    Remote(Arc<Remote>),
+}
+
+/// Bytes of one source held in memory: read from it and not yet released by whoever
+/// sends them (a request body, the HTTP stack's write queue). The current figure and the
+/// most it ever was, so tests and benchmarks can check memory is bounded by a constant,
+/// not by the file's size, without measuring RSS.
+#[derive(Clone, Default)]
+pub struct Held(Arc<HeldCount>);
+
+#[derive(Default)]
+struct HeldCount {
+    now: AtomicU64,
+    peak: AtomicU64,
+}
+
+impl Held {
+    fn add(&self, n: u64) {
+        let now = self.0.now.fetch_add(n, Ordering::SeqCst) + n;
+        self.0.peak.fetch_max(now, Ordering::SeqCst);
+    }
+
+    fn sub(&self, n: u64) {
+        self.0.now.fetch_sub(n, Ordering::SeqCst);
+    }
+
+    pub fn now(&self) -> u64 {
+        self.0.now.load(Ordering::SeqCst)
+    }
+
+    pub fn peak(&self) -> u64 {
+        self.0.peak.load(Ordering::SeqCst)
+    }
+
+    /// The same bytes, counted until their last reference (any slice of them) is dropped.
+    fn track(&self, b: Bytes) -> Bytes {
+        if b.is_empty() {
+            return b;
+        }
+        self.add(b.len() as u64);
+        Bytes::from_owner(Tracked {
+            bytes: b,
+            held: self.clone(),
+        })
+    }
+}
+
+struct Tracked {
+    bytes: Bytes,
+    held: Held,
+}
+
+impl AsRef<[u8]> for Tracked {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.held.sub(self.bytes.len() as u64);
+    }
+}
+
+/// The buffers a file source reads into: at most [`READ_BUFFERS`] of [`READ_CHUNK`]
+/// bytes, made as needed and reused (a reader waits for one to come back when all are
+/// out), so a 4 GiB file sent in eight parallel parts holds no more than a 40 MiB one
+/// and the allocator never sees a stream of fresh megabyte buffers to fragment.
+pub struct Pool {
+    state: Mutex<PoolState>,
+    returned: std::sync::Condvar,
+    held: Held,
+}
+
+struct PoolState {
+    free: Vec<Vec<u8>>,
+    made: usize,
+}
+
+impl Pool {
+    fn new() -> Arc<Self> {
+        Arc::new(Pool {
+            state: Mutex::new(PoolState {
+                free: Vec::new(),
+                made: 0,
+            }),
+            returned: std::sync::Condvar::new(),
+            held: Held::default(),
+        })
+    }
+
+    /// A buffer, once one is free; `None` once `unwanted()` (the body was dropped).
+    fn take(&self, unwanted: impl Fn() -> bool) -> Option<Vec<u8>> {
+        let mut st = self.state.lock().expect("pool lock");
+        loop {
+            if unwanted() {
+                return None;
+            }
+            if let Some(b) = st.free.pop() {
+                return Some(b);
+            }
+            if st.made < READ_BUFFERS {
+                st.made += 1;
+                return Some(vec![0; READ_CHUNK]);
+            }
+            // Woken when a buffer comes back; the timeout re-checks `unwanted`.
+            st = self
+                .returned
+                .wait_timeout(st, Duration::from_millis(50))
+                .expect("pool lock")
+                .0;
+        }
+    }
+
+    fn give(&self, buf: Vec<u8>) {
+        self.state.lock().expect("pool lock").free.push(buf);
+        self.returned.notify_one();
+    }
+
+    /// `len` bytes read into `buf`, as a chunk that returns `buf` here when dropped.
+    fn chunk(self: &Arc<Self>, buf: Vec<u8>, len: usize) -> Bytes {
+        self.held.add(len as u64);
+        Bytes::from_owner(Pooled {
+            buf: Some(buf),
+            len,
+            pool: self.clone(),
+        })
+    }
+}
+
+struct Pooled {
+    buf: Option<Vec<u8>>,
+    len: usize,
+    pool: Arc<Pool>,
+}
+
+impl AsRef<[u8]> for Pooled {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf.as_ref().expect("buffer until dropped")[..self.len]
+    }
+}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        self.pool.held.sub(self.len as u64);
+        if let Some(b) = self.buf.take() {
+            self.pool.give(b);
+        }
+    }
+}
+
+/// A download being forwarded. The first read from byte 0 uses the response already
+/// opened (whose first bytes were sniffed); any other read asks for exactly its bytes
+/// with a bounded `Range`, checked against the 206 and its Content-Range, and copes with
+/// an origin that ignores Range (a 200 with the whole body). Chunks are forwarded as
+/// they arrive, never gathered.
+pub struct Remote {
+    url: url::Url,
+    http: reqwest::Client,
+    first: Mutex<Option<ByteStream>>,
+    held: Held,
 }
 
 /// Read `len` bytes of a file from `offset` on one blocking thread that stays ahead of
 /// the sender by a few chunks (a bounded channel keeps memory flat), hashing them for the
 /// tap as it goes. One thread per range beats a thread hand-off per chunk: reading a
 /// GiB this way is markedly faster than through `tokio::fs`.
-fn read_ahead(mut f: std::fs::File, offset: u64, len: u64, tap: Arc<Mutex<HashTap>>) -> ByteStream {
+fn read_ahead(
+    mut f: std::fs::File,
+    offset: u64,
+    len: u64,
+    tap: Arc<Mutex<HashTap>>,
+    pool: Arc<Pool>,
+) -> ByteStream {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(READ_AHEAD);
     tokio::task::spawn_blocking(move || {
         use std::io::Read;
@@ -312,14 +483,18 @@ fn read_ahead(mut f: std::fs::File, offset: u64, len: u64, tap: Arc<Mutex<HashTa
         let mut left = len;
         while left > 0 {
             let want = (READ_CHUNK as u64).min(left) as usize;
-            let mut buf = bytes::BytesMut::zeroed(want);
+            let Some(mut buf) = pool.take(|| tx.is_closed()) else {
+                // The request was dropped while every buffer was out: stop reading.
+                return;
+            };
             let mut got = 0;
             while got < want {
-                match f.read(&mut buf[got..]) {
+                match f.read(&mut buf[got..want]) {
                     Ok(0) => break,
                     Ok(k) => got += k,
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                     Err(e) => {
+                        pool.give(buf);
                         let _ = tx.blocking_send(Err(e));
                         return;
                     }
@@ -327,10 +502,10 @@ fn read_ahead(mut f: std::fs::File, offset: u64, len: u64, tap: Arc<Mutex<HashTa
             }
             if got == 0 {
                 // The file ended early; the stream's tail check reports it.
+                pool.give(buf);
                 return;
             }
-            buf.truncate(got);
-            let chunk = buf.freeze();
+            let chunk = pool.chunk(buf, got);
             tap.lock().expect("tap lock").feed(at, &chunk);
             at += got as u64;
             left -= got as u64;
@@ -438,6 +613,33 @@ impl Source {
             path,
             fingerprint: Fingerprint::of(meta),
             tap: Arc::new(Mutex::new(HashTap::new(meta.len()))),
+            pool: Pool::new(),
+        }
+    }
+
+    /// A download whose response `first` is already open at byte 0.
+    pub fn remote(url: url::Url, http: reqwest::Client, first: ByteStream) -> Self {
+        Source::Remote(Arc::new(Remote {
+            url,
+            http,
+            first: Mutex::new(Some(first)),
+            held: Held::default(),
+        }))
+    }
+
+    /// The bytes of this source held in memory now and at most (see [`Held`]).
+    pub fn held(&self) -> &Held {
+        match self {
+            Source::File { pool, .. } => &pool.held,
+            Source::Remote(r) => &r.held,
+        }
+    }
+
+    /// The download, if this source is one (to be read in order, once).
+    pub fn as_remote(&self) -> Option<&Arc<Remote>> {
+        match self {
+            Source::File { .. } => None,
+            Source::Remote(r) => Some(r),
         }
     }
 
@@ -446,21 +648,21 @@ impl Source {
     pub fn tapped_hash(&self) -> Option<String> {
         match self {
             Source::File { tap, .. } => tap.lock().expect("tap lock").finish(),
-            Source::Remote { .. } => None,
+            Source::Remote(_) => None,
         }
     }
 
     pub fn fingerprint(&self) -> Option<Fingerprint> {
         match self {
             Source::File { fingerprint, .. } => Some(*fingerprint),
-            Source::Remote { .. } => None,
+            Source::Remote(_) => None,
         }
     }
 
     pub fn path(&self) -> Option<&std::path::Path> {
         match self {
             Source::File { path, .. } => Some(path),
-            Source::Remote { .. } => None,
+            Source::Remote(_) => None,
         }
     }
 
@@ -471,6 +673,7 @@ impl Source {
                 path,
                 fingerprint,
                 tap,
+                pool,
             } => {
                 check_unchanged(path, fingerprint)?;
                 let mut f = std::fs::File::open(path).map_err(|e| Error::io(e, path.display()))?;
@@ -486,15 +689,16 @@ impl Source {
                 // two versions at the destination: check again before the LAST chunk goes
                 // out (HTTP stacks stop reading a body once its Content-Length is met, so
                 // a check after it would never run).
-                let reader = read_ahead(f, offset, len, tap.clone()).map(move |chunk| {
-                    let b = chunk?;
-                    let at = p2.fetch_add(b.len() as u64, Ordering::SeqCst);
-                    if at + b.len() as u64 == end {
-                        check_unchanged(&path2, &fp)
-                            .map_err(|e| std::io::Error::other(e.message))?;
-                    }
-                    Ok(b)
-                });
+                let reader =
+                    read_ahead(f, offset, len, tap.clone(), pool.clone()).map(move |chunk| {
+                        let b = chunk?;
+                        let at = p2.fetch_add(b.len() as u64, Ordering::SeqCst);
+                        if at + b.len() as u64 == end {
+                            check_unchanged(&path2, &fp)
+                                .map_err(|e| std::io::Error::other(e.message))?;
+                        }
+                        Ok(b)
+                    });
                 // A file that shrank ends early: that is a change too. (An empty range
                 // has no chunks, so it is checked here.)
                 let tail = futures_util::stream::once(async move {
@@ -512,75 +716,87 @@ impl Source {
                 });
                 Ok(Box::pin(reader.chain(tail)))
             }
-            Source::Remote { url, http, first } => {
-                if offset == 0 {
-                    let opened = first.lock().expect("source lock").take();
-                    if let Some(s) = opened {
-                        // The response already open starts at byte 0: take exactly `len`.
-                        return Ok(take_exact(s, 0, len));
-                    }
-                }
-                if len == 0 {
-                    return Ok(Box::pin(futures_util::stream::empty()));
-                }
-                // A bounded range: each piece gets exactly its bytes, never "from here to
-                // the end" (parts sent in parallel would each pull the rest of the file).
-                let last = offset + len - 1;
-                let resp = http
-                    .get(url.clone())
-                    .header(http::header::RANGE, format!("bytes={offset}-{last}"))
-                    .send()
-                    .await
-                    .map_err(|e| Error::from_reqwest(e, false))?;
-                let status = resp.status().as_u16();
-                let body = |resp: reqwest::Response| -> ByteStream {
-                    // Without the URL (it may be a tokened link): see `Error::from_reqwest`.
-                    Box::pin(
-                        resp.bytes_stream()
-                            .map_err(|e| std::io::Error::other(e.without_url())),
-                    )
-                };
-                match status {
-                    206 => {
-                        let got = resp
-                            .headers()
-                            .get(http::header::CONTENT_RANGE)
-                            .and_then(|v| v.to_str().ok())
-                            .and_then(parse_content_range);
-                        if got != Some((offset, last)) {
-                            return Err(Error::new(
-                                Code::ProviderProtocol,
-                                format!(
-                                    "the source answered a different range than bytes {offset}-{last} ({})",
-                                    resp.headers()
-                                        .get(http::header::CONTENT_RANGE)
-                                        .and_then(|v| v.to_str().ok())
-                                        .unwrap_or("no Content-Range")
-                                ),
-                            ));
-                        }
-                        Ok(take_exact(body(resp), 0, len))
-                    }
-                    // The origin ignores Range and sends the whole body: skip to `offset`
-                    // as it streams by (memory stays flat; only the download is longer).
-                    200 => Ok(take_exact(body(resp), offset, len)),
-                    _ => Err(Error::new(
-                        if resp.status().is_server_error() {
-                            Code::ProviderUnavailable
-                        } else {
-                            Code::ProviderRejected
-                        },
-                        format!("fetching the URL again failed with HTTP {status}"),
-                    )
-                    .with_status(status)),
-                }
-            }
+            Source::Remote(r) => r.open(offset, len).await,
         }
     }
 
     /// Whether the bytes come from a download (which is best read once, in order).
     pub fn is_remote(&self) -> bool {
-        matches!(self, Source::Remote { .. })
+        matches!(self, Source::Remote(_))
+    }
+}
+
+impl Remote {
+    /// `len` bytes from `offset`, counted in [`Source::held`] while they are in memory.
+    pub async fn open(&self, offset: u64, len: u64) -> Result<ByteStream> {
+        let held = self.held.clone();
+        let stream = self.open_untracked(offset, len).await?;
+        Ok(Box::pin(stream.map_ok(move |b| held.track(b))))
+    }
+
+    async fn open_untracked(&self, offset: u64, len: u64) -> Result<ByteStream> {
+        if offset == 0 {
+            let opened = self.first.lock().expect("source lock").take();
+            if let Some(s) = opened {
+                // The response already open starts at byte 0: take exactly `len`.
+                return Ok(take_exact(s, 0, len));
+            }
+        }
+        if len == 0 {
+            return Ok(Box::pin(futures_util::stream::empty()));
+        }
+        // A bounded range: each piece gets exactly its bytes, never "from here to
+        // the end" (parts sent in parallel would each pull the rest of the file).
+        let last = offset + len - 1;
+        let resp = self
+            .http
+            .get(self.url.clone())
+            .header(http::header::RANGE, format!("bytes={offset}-{last}"))
+            .send()
+            .await
+            .map_err(|e| Error::from_reqwest(e, false))?;
+        let status = resp.status().as_u16();
+        let body = |resp: reqwest::Response| -> ByteStream {
+            // Without the URL (it may be a tokened link): see `Error::from_reqwest`.
+            Box::pin(
+                resp.bytes_stream()
+                    .map_err(|e| std::io::Error::other(e.without_url())),
+            )
+        };
+        match status {
+            206 => {
+                let got = resp
+                    .headers()
+                    .get(http::header::CONTENT_RANGE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(parse_content_range);
+                if got != Some((offset, last)) {
+                    return Err(Error::new(
+                        Code::ProviderProtocol,
+                        format!(
+                            "the source answered a different range than bytes {offset}-{last} ({})",
+                            resp.headers()
+                                .get(http::header::CONTENT_RANGE)
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("no Content-Range")
+                        ),
+                    ));
+                }
+                Ok(take_exact(body(resp), 0, len))
+            }
+            // The origin ignores Range and sends the whole body: skip to `offset`
+            // as it streams by (memory stays flat; only the download is longer).
+            200 => Ok(take_exact(body(resp), offset, len)),
+            _ => Err(Error::new(
+                if resp.status().is_server_error() {
+                    Code::ProviderUnavailable
+                } else {
+                    Code::ProviderRejected
+                },
+                format!("fetching the URL again failed with HTTP {status}"),
+            )
+            .with_status(status)),
+        }
     }
 }
 
@@ -707,6 +923,58 @@ mod tests {
         assert_eq!(parse_content_range("bytes 5-9/100"), Some((5, 9)));
         assert_eq!(parse_content_range("bytes 0-0/*"), Some((0, 0)));
         assert_eq!(parse_content_range("items 1-2"), None);
+    }
+
+    /// Read eight ranges of a file at once, as S3's parallel parts do, each consumer
+    /// keeping its chunk a moment (as an HTTP stack does until the socket takes it).
+    async fn eight_ranges_at_once(size: u64) -> Held {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.bin");
+        let f = std::fs::File::create(&path).unwrap();
+        f.set_len(size).unwrap();
+        let meta = std::fs::metadata(&path).unwrap();
+        let source = Source::file(path, &meta);
+        let part = 4 * READ_CHUNK as u64 + 1234;
+        let reads = (0..8u64).map(|i| {
+            let source = &source;
+            async move {
+                let mut s = source.open_range(i * (size / 8), part).await.unwrap();
+                let mut got = 0;
+                while let Some(b) = s.next().await {
+                    got += b.unwrap().len() as u64;
+                    tokio::task::yield_now().await;
+                }
+                assert_eq!(got, part);
+            }
+        });
+        futures_util::future::join_all(reads).await;
+        source.held().clone()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_file_read_in_parallel_ranges_holds_at_most_the_read_budget_whatever_its_size() {
+        for size in [40 * 1024 * 1024, 4 * 1024 * 1024 * 1024] {
+            let held = eight_ranges_at_once(size).await;
+            assert!(held.peak() > 0, "reads are counted");
+            assert!(
+                held.peak() <= READ_BUDGET,
+                "{size}: held {} > {READ_BUDGET}",
+                held.peak()
+            );
+            assert_eq!(held.now(), 0, "every buffer came back");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_download_chunk_is_counted_until_its_last_slice_is_dropped() {
+        let held = Held::default();
+        let b = held.track(Bytes::from(vec![7u8; 1000]));
+        let tail = b.slice(600..);
+        assert_eq!(held.now(), 1000);
+        drop(b);
+        assert_eq!(held.now(), 1000, "a slice still holds it");
+        drop(tail);
+        assert_eq!((held.now(), held.peak()), (0, 1000));
     }
 
     #[tokio::test]
