@@ -377,7 +377,7 @@ pub struct Pool {
 }
 
 struct PoolState {
-    free: Vec<Vec<u8>>,
+    free: Vec<Buf>,
     made: usize,
 }
 
@@ -394,7 +394,7 @@ impl Pool {
     }
 
     /// A buffer, once one is free; `None` once `unwanted()` (the body was dropped).
-    fn take(&self, unwanted: impl Fn() -> bool) -> Option<Vec<u8>> {
+    fn take(&self, unwanted: impl Fn() -> bool) -> Option<Buf> {
         let mut st = self.state.lock().expect("pool lock");
         loop {
             if unwanted() {
@@ -405,7 +405,7 @@ impl Pool {
             }
             if st.made < READ_BUFFERS {
                 st.made += 1;
-                return Some(vec![0; READ_CHUNK]);
+                return Some(Buf::new());
             }
             // Woken when a buffer comes back; the timeout re-checks `unwanted`.
             st = self
@@ -416,13 +416,13 @@ impl Pool {
         }
     }
 
-    fn give(&self, buf: Vec<u8>) {
+    fn give(&self, buf: Buf) {
         self.state.lock().expect("pool lock").free.push(buf);
         self.returned.notify_one();
     }
 
     /// `len` bytes read into `buf`, as a chunk that returns `buf` here when dropped.
-    fn chunk(self: &Arc<Self>, buf: Vec<u8>, len: usize) -> Bytes {
+    fn chunk(self: &Arc<Self>, buf: Buf, len: usize) -> Bytes {
         self.held.add(len as u64);
         Bytes::from_owner(Pooled {
             buf: Some(buf),
@@ -432,15 +432,42 @@ impl Pool {
     }
 }
 
+/// [`READ_CHUNK`] bytes starting on a page boundary. Reading from the page cache into a
+/// destination that is not page-aligned (a plain allocation starts 16 bytes into its
+/// page) measured at half the copy speed on this AMD machine, which made a reused buffer
+/// slower than a fresh one; aligned, a reused one is as fast.
+struct Buf {
+    mem: Vec<u8>,
+    start: usize,
+}
+
+const PAGE: usize = 4096;
+
+impl Buf {
+    fn new() -> Self {
+        let mem = vec![0; READ_CHUNK + PAGE];
+        let start = mem.as_ptr().align_offset(PAGE).min(PAGE);
+        Buf { mem, start }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        &self.mem[self.start..self.start + READ_CHUNK]
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [u8] {
+        &mut self.mem[self.start..self.start + READ_CHUNK]
+    }
+}
+
 struct Pooled {
-    buf: Option<Vec<u8>>,
+    buf: Option<Buf>,
     len: usize,
     pool: Arc<Pool>,
 }
 
 impl AsRef<[u8]> for Pooled {
     fn as_ref(&self) -> &[u8] {
-        &self.buf.as_ref().expect("buffer until dropped")[..self.len]
+        &self.buf.as_ref().expect("buffer until dropped").as_slice()[..self.len]
     }
 }
 
@@ -489,7 +516,7 @@ fn read_ahead(
             };
             let mut got = 0;
             while got < want {
-                match f.read(&mut buf[got..want]) {
+                match f.read(&mut buf.as_mut_slice()[got..want]) {
                     Ok(0) => break,
                     Ok(k) => got += k,
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
