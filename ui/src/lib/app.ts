@@ -33,6 +33,24 @@ async function reloadQueue() {
   queue.load(await api.queueList({ limit: Math.min(1000, Math.max(QUEUE_PAGE, loaded)) }));
 }
 
+/** How often at most a big drop's batches reload the queue's first page. */
+const BULK_RELOAD_MS = 300;
+let bulkTimer: ReturnType<typeof setTimeout> | null = null;
+/** Reload the queue once however many `jobsAdded` batches arrive within BULK_RELOAD_MS. */
+function reloadQueueSoon() {
+  if (bulkTimer) return;
+  bulkTimer = setTimeout(async () => {
+    try {
+      await reloadQueue();
+      refreshSummary();
+    } catch {
+      // The next batch (or the next drop) reloads again.
+    } finally {
+      bulkTimer = null;
+    }
+  }, BULK_RELOAD_MS);
+}
+
 let loadingMore = false;
 /** The queue's next page, if there is one and none is on its way. */
 export async function loadMoreQueue() {
@@ -114,7 +132,7 @@ export async function start() {
       if (e.type === "watchChanged") watchVersion.update((n) => n + 1);
       if (e.type === "adding") adding.set(e);
       // Many jobs at once (a big drop or paste) come as one event: reload the queue.
-      if (e.type === "jobsAdded") api.queueList().then((jobs) => queue.load(jobs), () => {});
+      if (e.type === "jobsAdded") reloadQueueSoon();
     }, async () => {
       // Events were dropped: reload what the events would have updated.
       await reloadQueue();
