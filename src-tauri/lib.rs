@@ -170,6 +170,7 @@ pub fn shutdown<R: Runtime>(app: &AppHandle<R>) {
 }
 
 pub fn run() {
+    startup::mark_start();
     cpu_rendering();
     let home = ferry_core::config::Home::from_env();
     let log = startup::logging(home.as_ref().ok());
@@ -194,13 +195,24 @@ pub fn run() {
         }
         Err(e) => startup::fail(log.as_ref(), &e.to_string()),
     };
+    startup::milestone("home claimed");
     let engine = ferry_core::Engine::open(home).unwrap_or_else(|e| fail(e));
-    let builder = tauri::Builder::default().plugin(tauri_plugin_notification::init());
+    startup::milestone("engine open");
+    let builder = tauri::Builder::default()
+        .plugin(tauri_plugin_notification::init())
+        .on_page_load(|_, payload| {
+            startup::milestone(&format!("page load {:?}", payload.event()));
+        });
     let app = setup(builder, engine)
         .plugin(desktop::plugin(instance))
         .build(tauri::generate_context!());
+    startup::milestone("app built");
     match app {
-        Ok(app) => app.run(|_, _| {}),
+        Ok(app) => app.run(|_, event| {
+            if let tauri::RunEvent::Ready = event {
+                startup::milestone("event loop ready");
+            }
+        }),
         // No window could be made (on Windows: no WebView2 runtime).
         Err(e) => startup::fail(log.as_ref(), &startup::window_failed(&e)),
     }

@@ -17,6 +17,22 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::Layer;
 
+/// When this process started (as near as Rust's `main` can tell): the start-up milestones
+/// are logged against it (`FERRY_LOG=ferry_app::startup=debug`), so the start-to-
+/// interactive time bench/desktop measures can be split into its parts.
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// Mark the process's start; the first call wins.
+pub fn mark_start() {
+    STARTED.get_or_init(std::time::Instant::now);
+}
+
+/// Log a start-up milestone with the time since [`mark_start`].
+pub fn milestone(what: &str) {
+    let ms = STARTED.get().map_or(0, |t| t.elapsed().as_millis());
+    tracing::debug!(target: "ferry_app::startup", "{what} at {ms} ms");
+}
+
 /// The message box's title.
 pub const TITLE: &str = "Ferry could not start";
 

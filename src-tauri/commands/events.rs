@@ -27,6 +27,7 @@ pub fn events_subscribe<R: Runtime>(
     }
     // Also the startup benchmark's mark: the page has loaded and made its first calls.
     tracing::info!("the UI of `{}` subscribed to events", webview.label());
+    crate::startup::milestone("subscribed");
     let rx = state.engine.subscribe();
     let shell = state.shell_events.subscribe();
     tauri::async_runtime::spawn(crate::events::forward(rx, shell, stop, move |msg| {

@@ -3,7 +3,7 @@
 // sends them at once. While it does, this samples how the page keeps up (longest gap
 // between animation frames, slowest WebDriver round trip) with the queue screen showing,
 // then counts the Channel messages the app logged in that time. Prints JSON.
-import { channelMessages, connect, env, frameGap, TIMEOUT } from "./bench-lib.mjs";
+import { appTree, channelMessages, connect, env, frameGap, memory, sleep, tid, TIMEOUT } from "./bench-lib.mjs";
 
 const { browser, invoke } = await connect();
 
@@ -30,9 +30,15 @@ try {
   const to = Date.now() / 1000;
   const rendered = await browser.execute(() => document.querySelectorAll('[data-testid="queue-row"]').length);
   const messages = channelMessages(env("FERRY_BENCH_LOG"), from, to);
+  // Then idle with the library of 100,000 open (its first page and thumbnails shown).
+  await browser.$(tid("nav-library")).click();
+  await browser.$(tid("library-row")).waitForExist({ timeout: TIMEOUT });
+  await sleep(8000);
+  const idle = memory(appTree(env("FERRY_HOME")));
   console.log(JSON.stringify({
     secs: Math.round((to - from) * 10) / 10, left, samples, messages: messages.count, maxMessagesPerSec: messages.maxPerSec,
     maxFrameGapMs: framesStopped ? "no frames for 3 s" : maxFrameGap, maxRoundTripMs: maxRoundTrip, renderedRows: rendered,
+    idleRssKiB: idle.rss, idlePssKiB: idle.pss, perProcess: idle.each,
   }));
 } finally {
   await browser.deleteSession().catch(() => {});

@@ -229,6 +229,12 @@ impl Engine {
         self.queue.jobs(active_only)
     }
 
+    /// Whether any job is queued, being sent or waiting for a retry. Cheap at any queue
+    /// size (the desktop asks twice a second while a batch is open).
+    pub fn queue_busy(&self) -> Result<bool> {
+        self.queue.any_sending()
+    }
+
     /// One page of the queue (open jobs, then finished ones, newest first) with the
     /// counts of all of it; `limit` 0 gives the counts alone.
     pub fn jobs_page(

@@ -115,6 +115,11 @@ impl Queue {
         self.jobs.list(active_only)
     }
 
+    /// See [`super::journal::JobsTable::any_sending`].
+    pub fn any_sending(&self) -> Result<bool> {
+        self.jobs.any_sending()
+    }
+
     /// One page of the queue with the counts of all of it (see [`super::journal::JobsTable::page`]).
     pub fn page(&self, limit: usize, cursor: Option<super::JobCursor>) -> Result<super::JobPage> {
         let (jobs, next) = self.jobs.page(limit, cursor)?;

@@ -305,6 +305,19 @@ impl JobsTable {
         ))
     }
 
+    /// Whether any job is still to be sent or being sent (queued, running, waiting for a
+    /// retry): one probe of the status index, however many jobs the queue holds.
+    pub fn any_sending(&self) -> Result<bool> {
+        self.db
+            .conn()
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM jobs WHERE status IN
+                    ('queued', 'preparing', 'uploading', 'processing', 'waiting_retry'))",
+            )
+            .and_then(|mut st| st.query_row([], |r| r.get(0)))
+            .map_err(|e| self.err(e))
+    }
+
     /// Counts per status and bytes of the whole queue (one pass over the table).
     pub fn summary(&self) -> Result<QueueSummary> {
         let conn = self.db.conn();

@@ -182,3 +182,21 @@ fn a_long_paste_is_written_in_one_commit_and_announced_once() {
     }
     assert_eq!(bulk, 19_980);
 }
+
+#[test]
+fn the_queue_is_busy_while_a_job_is_left_to_send_and_not_after() {
+    let (t, _lib) = local();
+    assert!(!t.engine.queue_busy().unwrap(), "an empty queue");
+    let root = t.dir.path().join("drop");
+    tree(&root, 3);
+    let (ids, _) = t
+        .engine
+        .enqueue_tree(std::slice::from_ref(&root), "dest", "drop", 50_000)
+        .unwrap();
+    assert!(t.engine.queue_busy().unwrap(), "three queued");
+    // Paused jobs wait on a person, not on the queue.
+    t.engine.pause(ferry_core::Selector::All).unwrap();
+    assert!(!t.engine.queue_busy().unwrap(), "all paused");
+    t.engine.resume(ferry_core::Selector::One(ids[0])).unwrap();
+    assert!(t.engine.queue_busy().unwrap(), "one queued again");
+}
