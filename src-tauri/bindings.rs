@@ -39,6 +39,7 @@ pub fn render_files() -> Result<BTreeMap<String, String>, String> {
             &mut out,
             crate::CommandError,
             AppInfo,
+            DiagnosticsSaved,
             RunnerInfo,
             ProviderInfo,
             Features,

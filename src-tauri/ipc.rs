@@ -29,6 +29,16 @@ pub struct AppInfo {
     pub runner: Option<RunnerInfo>,
 }
 
+/// What "Save diagnostics…" wrote (`diagnostics_save`).
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DiagnosticsSaved {
+    pub path: String,
+    /// The archive's entries: `about.json`, `settings.json`, `logs/ferry.log`…
+    pub entries: Vec<String>,
+    pub bytes: u64,
+}
+
 /// The process that runs a home's queue (one per FERRY_HOME).
 #[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]

@@ -50,6 +50,7 @@ pub fn setup<R: Runtime>(
             commands::app::app_opened_take,
             commands::app::autostart_get,
             commands::app::autostart_set,
+            commands::app::diagnostics_save,
             commands::accounts::accounts_list,
             commands::accounts::account_add,
             commands::accounts::account_remove,

@@ -108,3 +108,36 @@ pub fn workspace_version() -> String {
         .expect("workspace.package.version")
         .to_string()
 }
+
+#[test]
+fn diagnostics_save_writes_the_zip_where_asked_and_refuses_a_relative_path() {
+    let t = TestApp::new();
+    let out = t.home().join("diag.zip");
+    let saved = t.ok(
+        "diagnostics_save",
+        json!({ "path": out.display().to_string() }),
+    );
+    assert_eq!(saved["path"], out.display().to_string());
+    let entries: Vec<&str> = saved["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    for want in [
+        "about.json",
+        "settings.json",
+        "accounts.json",
+        "jobs.json",
+        "checks.json",
+    ] {
+        assert!(entries.contains(&want), "{want} missing from {entries:?}");
+    }
+    assert_eq!(
+        saved["bytes"].as_u64().unwrap(),
+        std::fs::metadata(&out).unwrap().len()
+    );
+    let (code, message) = t.err("diagnostics_save", json!({ "path": "diag.zip" }));
+    assert_eq!(code, "input.invalid");
+    assert!(message.contains("not an absolute path"), "{message}");
+}

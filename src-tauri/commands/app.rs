@@ -5,7 +5,7 @@ use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_autostart::ManagerExt;
 
 use crate::error::{CmdResult, CommandError};
-use crate::ipc::{AppInfo, Opened, ProviderInfo, RunnerInfo};
+use crate::ipc::{AppInfo, DiagnosticsSaved, Opened, ProviderInfo, RunnerInfo};
 use crate::state::AppState;
 
 /// Async and on the blocking pool: whether a tray host is there is a D-Bus question,
@@ -27,6 +27,33 @@ pub async fn app_info<R: Runtime>(app: AppHandle<R>) -> CmdResult<AppInfo> {
                 pid: h.pid,
                 problem: h.problem,
             }),
+        })
+    })
+    .await
+}
+
+/// Write the diagnostics zip to `path` (absolute; the UI asks for it with a save
+/// dialog): versions, settings, accounts without secrets, logs, the last jobs, watch
+/// rules and checks, every link's query and every secret removed (ferry_core::diagnostics).
+#[tauri::command]
+pub async fn diagnostics_save(
+    state: tauri::State<'_, AppState>,
+    path: String,
+) -> CmdResult<DiagnosticsSaved> {
+    let out = std::path::PathBuf::from(&path);
+    if path.trim().is_empty() || !out.is_absolute() {
+        return Err(CommandError::input(
+            ferry_core::Code::InputInvalid,
+            format!("`{path}` is not an absolute path; choose where to save the diagnostics"),
+        ));
+    }
+    let engine = state.engine.clone();
+    crate::commands::blocking(move || {
+        let r = engine.diagnostics(&out)?;
+        Ok(DiagnosticsSaved {
+            path: r.path.display().to_string(),
+            entries: r.entries,
+            bytes: r.bytes,
         })
     })
     .await

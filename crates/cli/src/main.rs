@@ -65,6 +65,17 @@ enum Command {
     /// Watch folders: every finished file uploaded once.
     #[command(subcommand)]
     Watch(watch::WatchCmd),
+    /// Save a zip for a bug report: versions, settings, accounts without secrets, recent
+    /// logs, the last jobs and their errors, watch rules, disk/keychain/database checks.
+    /// Links lose their queries and secrets are removed.
+    Diagnostics {
+        /// Where to write the archive (default: ferry-diagnostics-DATE.zip here).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Print what was written as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args)]
@@ -209,6 +220,33 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Queue(cmd) => queue::run(engine, cmd).await,
         Command::Library(args) => library(&engine, args).await,
         Command::Watch(cmd) => watch::run(engine, cmd).await,
+        Command::Diagnostics { out, json } => diagnostics(&engine, out, json),
+    }
+}
+
+fn diagnostics(engine: &Engine, out: Option<PathBuf>, json: bool) -> ExitCode {
+    let out = out.unwrap_or_else(|| {
+        PathBuf::from(format!(
+            "ferry-diagnostics-{}.zip",
+            chrono::Local::now().format("%Y%m%d-%H%M%S")
+        ))
+    });
+    match engine.diagnostics(&out) {
+        Ok(report) => {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report).expect("json"));
+            } else {
+                println!(
+                    "wrote {} ({} entries, {} bytes): {}",
+                    report.path.display(),
+                    report.entries.len(),
+                    report.bytes,
+                    report.entries.join(", ")
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail_usage(&e),
     }
 }
 

@@ -594,3 +594,42 @@ fn version_is_the_workspace_version() {
         format!("ferry {version}\n")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diagnostics_writes_a_zip_without_the_env_secret_and_refuses_a_missing_folder() {
+    let f = Fakes::start(Options::default()).await;
+    let h = Home::new();
+    add_synposter(&h, &f, "sp").await;
+    // A log line that quotes the key (as an old build or a library might have).
+    let logs = h.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    std::fs::write(
+        logs.join("ferry.log"),
+        format!("sent with key {}\n", ferry_fakes::SYNPOSTER_KEY),
+    )
+    .unwrap();
+    let out_zip = h.dir.path().join("diag.zip");
+    let mut c = h.cmd();
+    c.args(["diagnostics", "--json", "--out"])
+        .arg(&out_zip)
+        .env("FERRY_TEST_SYNPOSTER_KEY", ferry_fakes::SYNPOSTER_KEY);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v = json(&out);
+    assert!(v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e == "logs/ferry.log"));
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&out_zip).unwrap()).unwrap();
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("logs/ferry.log").unwrap(), &mut log).unwrap();
+    assert_eq!(log, "sent with key [secret removed]\n");
+
+    let mut c = h.cmd();
+    c.args(["diagnostics", "--out"])
+        .arg(h.dir.path().join("no/such/folder/d.zip"));
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no such folder"), "{}", stderr(&out));
+}

@@ -84,6 +84,26 @@ impl Accounts {
         Ctx::new(self.http.clone()).with_progress(progress)
     }
 
+    /// Every secret this home's accounts use that can be read now (keychain entries and
+    /// environment variables), for the diagnostics archive to remove wherever it appears.
+    /// Unreadable ones are skipped: they cannot leak through text Ferry reads either.
+    pub fn known_secrets(&self) -> Vec<Secret> {
+        let cfg = self.config();
+        cfg.accounts
+            .iter()
+            .filter_map(|(name, a)| match (&a.secret_env, a.kind.secret_option()) {
+                (Some(var), _) => std::env::var(var).ok().map(Secret::new),
+                (None, Some(_)) => self.secrets.get(name).ok().flatten(),
+                (None, None) => None,
+            })
+            .collect()
+    }
+
+    /// Whether the secret store answers (a read of an entry no account has).
+    pub fn secrets_check(&self) -> Result<()> {
+        self.secrets.get("ferry-diagnostics-probe").map(|_| ())
+    }
+
     pub fn list(&self) -> Vec<AccountView> {
         let cfg = self.config();
         cfg.accounts

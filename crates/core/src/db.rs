@@ -349,6 +349,19 @@ impl Db {
         self.syncs.load(Ordering::Relaxed)
     }
 
+    /// `PRAGMA quick_check`: `ok`, or SQLite's first findings joined by newlines.
+    pub fn quick_check(&self) -> Result<String> {
+        let conn = self.conn();
+        let mut st = conn
+            .prepare("PRAGMA quick_check(20)")
+            .map_err(|e| Error::new(Code::Io, format!("checking the records: {e}")))?;
+        let rows = st
+            .query_map([], |r| r.get::<_, String>(0))
+            .and_then(|r| r.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| Error::new(Code::Io, format!("checking the records: {e}")))?;
+        Ok(rows.join("\n"))
+    }
+
     pub fn conn(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }

@@ -56,6 +56,26 @@ impl Engine {
         })
     }
 
+    /// Write the diagnostics archive (see [`crate::diagnostics`]) to `out`.
+    pub fn diagnostics(&self, out: &Path) -> Result<crate::diagnostics::Report> {
+        crate::diagnostics::write(self, out)
+    }
+
+    /// See [`Accounts::known_secrets`].
+    pub fn known_secrets(&self) -> Vec<crate::secrets::Secret> {
+        self.accounts.known_secrets()
+    }
+
+    /// Whether the keychain (or the secret store in use) answers.
+    pub fn keychain_check(&self) -> Result<()> {
+        self.accounts.secrets_check()
+    }
+
+    /// SQLite's `PRAGMA quick_check` of the records: `ok`, or what is damaged.
+    pub fn db_check(&self) -> Result<String> {
+        self.db.quick_check()
+    }
+
     pub fn home(&self) -> &Home {
         self.accounts.home()
     }

@@ -322,14 +322,14 @@ fn check_free(dir: &Path, more: u64, keep_free: u64, url: &url::Url) -> Result<(
 
 /// Bytes available to this user on the disk holding `dir`.
 #[cfg(unix)]
-fn available_bytes(dir: &Path) -> Option<u64> {
+pub(crate) fn available_bytes(dir: &Path) -> Option<u64> {
     let st = rustix::fs::statvfs(dir).ok()?;
     Some(st.f_bavail.saturating_mul(st.f_frsize))
 }
 
 /// Bytes available to this user on the disk holding `dir`.
 #[cfg(windows)]
-fn available_bytes(dir: &Path) -> Option<u64> {
+pub(crate) fn available_bytes(dir: &Path) -> Option<u64> {
     use std::os::windows::ffi::OsStrExt;
     // kernel32 is linked into every Windows program; declaring the one documented
     // function here needs no crate (and no crate features to keep in step).
@@ -358,7 +358,7 @@ fn available_bytes(dir: &Path) -> Option<u64> {
 }
 
 #[cfg(not(any(unix, windows)))]
-fn available_bytes(_dir: &Path) -> Option<u64> {
+pub(crate) fn available_bytes(_dir: &Path) -> Option<u64> {
     None
 }
 

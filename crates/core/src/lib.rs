@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod catalog;
 pub mod config;
 pub mod db;
+pub mod diagnostics;
 pub mod engine;
 pub mod error;
 pub mod import;

@@ -9,6 +9,7 @@ export type { ChannelControl } from "./ChannelControl";
 export type { ChannelMessage } from "./ChannelMessage";
 export type { CommandError } from "./CommandError";
 export type { CopyFormat } from "./CopyFormat";
+export type { DiagnosticsSaved } from "./DiagnosticsSaved";
 export type { Event } from "./Event";
 export type { Existing } from "./Existing";
 export type { Features } from "./Features";

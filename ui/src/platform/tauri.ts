@@ -1,9 +1,9 @@
 // The only module that imports @tauri-apps/*: a typed wrapper over the IPC contract in docs/ipc.md.
 import { invoke, Channel, convertFileSrc } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import { open as openDialog } from "@tauri-apps/plugin-dialog";
+import { open as openDialog, save as saveDialog } from "@tauri-apps/plugin-dialog";
 import type {
-  AccountView, AddUrlsResult, AppInfo, ChannelMessage, CommandError, CopyFormat, Event, JobPage, LibraryFilter,
+  AccountView, AddUrlsResult, AppInfo, ChannelMessage, CommandError, CopyFormat, DiagnosticsSaved, Event, JobPage, LibraryFilter,
   LibraryItem, LibraryPage, Opened, ProviderInfo, QueuePageRequest, RemoteMedia, Settings, WatchOptions,
   WatchRuleView,
 } from "../bindings";
@@ -34,6 +34,7 @@ export const api = {
   providersList: () => call<ProviderInfo[]>("providers_list"),
   appOpenedTake: () => call<Opened[]>("app_opened_take"),
   autostartGet: () => call<boolean>("autostart_get"),
+  diagnosticsSave: (path: string) => call<DiagnosticsSaved>("diagnostics_save", { path }),
   autostartSet: (enabled: boolean) => call<boolean>("autostart_set", { enabled }),
   accountsList: () => call<AccountView[]>("accounts_list"),
   accountAdd: (name: string, kind: string, options: Record<string, string>, secret: string | null) =>
@@ -121,6 +122,11 @@ export async function pickFolder(): Promise<string | null> {
   const r = await openDialog({ multiple: false, directory: true });
   if (r == null) return null;
   return Array.isArray(r) ? (r[0] ?? null) : r;
+}
+
+/** Where to save a file (the system's save dialog); null when the person cancels. */
+export async function pickSaveFile(defaultPath: string): Promise<string | null> {
+  return (await saveDialog({ defaultPath, filters: [{ name: "Zip archive", extensions: ["zip"] }] })) ?? null;
 }
 
 /** A thumbnail path inside the cache, served through the asset protocol. */

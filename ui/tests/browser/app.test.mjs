@@ -436,6 +436,17 @@ describe("watch and settings", () => {
     await context.close();
   });
 
+  test("save diagnostics asks where, then says what it wrote", async () => {
+    const { page, context } = await openApp(browser, server.url);
+    await page.getByTestId("nav-settings").click();
+    await page.getByTestId("settings-diagnostics").click();
+    const saved = page.getByTestId("settings-diagnostics-saved");
+    await saved.waitFor();
+    assert.match(await saved.textContent(), /Saved \/home\/ada\/ferry-diagnostics\.zip \(8 files, 20 KiB\)\. Links' queries and secrets were removed\./);
+    assert.deepEqual(await callsOf(page, "diagnostics_save"), [{ path: "/home/ada/ferry-diagnostics.zip" }]);
+    await context.close();
+  });
+
   test("a big drop shows its count with Stop, then how the cap ended it", async () => {
     const { page, context } = await openApp(browser, server.url);
     const added = (queued, done, more = {}) => ({ type: "adding", id: 1, cap: 50000, done, added: { queued, notMedia: 0, unreadable: 0, capped: false, stopped: false, ...more } });

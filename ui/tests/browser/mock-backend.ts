@@ -269,6 +269,10 @@ function handle(cmd: string, args: Args): unknown {
     case "watch_pause": watchRules = watchRules.map((r) => (r.id === args.id ? { ...r, paused: true, state: "paused" } : r)); return watchRules;
     case "watch_resume": watchRules = watchRules.map((r) => (r.id === args.id ? { ...r, paused: false, state: "watching" } : r)); return watchRules;
     case "watch_remove": watchRules = watchRules.filter((r) => r.id !== args.id); return watchRules;
+    case "plugin:dialog|save": return "/home/ada/ferry-diagnostics.zip";
+    case "diagnostics_save":
+      if (!String(args.path).startsWith("/")) return reject("input.invalid", `\`${args.path}\` is not an absolute path`);
+      return { path: args.path, entries: ["README.txt", "about.json", "settings.json", "accounts.json", "jobs.json", "watch.json", "checks.json", "logs/ferry.log"], bytes: 20480 };
     case "plugin:dialog|open": {
       const o = (args.options ?? {}) as { directory?: boolean };
       return o.directory ? "/home/ada/Incoming" : ["/home/ada/Pictures/picked-1.jpg", "/home/ada/Pictures/picked-2.jpg"];

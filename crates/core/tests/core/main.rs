@@ -3,6 +3,7 @@
 //! Secret Service, and the wire format of request bodies on a raw socket.
 
 mod conformance;
+mod diagnostics;
 mod drops;
 mod exfat;
 mod hygiene;
