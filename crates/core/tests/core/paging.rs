@@ -28,7 +28,7 @@ fn add_item(lib: &Library, n: usize) -> i64 {
         url: Some(format!("https://cdn.example.test/{n}.jpg")),
         mime_type: "image/jpeg".into(),
         size: Some(n as u64),
-        status: if n % 7 == 0 {
+        status: if n.is_multiple_of(7) {
             MediaStatus::Failed
         } else {
             MediaStatus::Ready
@@ -233,7 +233,7 @@ fn queue_pages_give_open_jobs_then_finished_ones_each_newest_first_and_once() {
     let t = jobs_table(&db);
     let ids = add_jobs(&t, 120);
     let status = |i: usize| match i % 6 {
-        0 | 1 | 2 => JobStatus::Succeeded,
+        0..=2 => JobStatus::Succeeded,
         3 => JobStatus::Cancelled,
         4 => JobStatus::Failed,
         _ if i % 12 == 5 => JobStatus::Paused,
