@@ -1,4 +1,12 @@
-# Sourced by bench/desktop and bench/desktop-scale: what both measure the same way.
+# Sourced by bench/desktop, bench/desktop-scale and bench/desktop-drop: what they measure
+# the same way, and their small helpers.
+
+# A free TCP port on 127.0.0.1; wait until something listens on port $1 (10 s at most).
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+# PASS or MISS for an awk condition; the median of the arguments.
+verdict() { awk "BEGIN { print ($1) ? \"PASS\" : \"MISS\" }"; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 # PID → "rss_kib pss_kib" summed over it and its descendants (the app and WebKit's
 # processes): RSS counts shared libraries once per process, PSS once in all.

@@ -4,7 +4,7 @@
 // how the page keeps up and counting the Channel messages the app logged. Prints JSON.
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { appTree, channelMessages, connect, env, frameGap, memory, sleep, tid, TIMEOUT } from "./bench-lib.mjs";
+import { appTree, channelMessages, connect, env, memory, pageSampler, sleep, tid, TIMEOUT } from "./bench-lib.mjs";
 
 const home = env("FERRY_HOME");
 const { browser, invoke } = await connect();
@@ -29,16 +29,9 @@ try {
   const from = Date.now() / 1000;
   const [id] = await invoke("queue_add_paths", { paths: [env("FERRY_BENCH_FILE")], account: "big", origin: "pick" });
   await browser.$(tid("nav-queue")).click();
-  let maxFrameGap = 0;
-  let framesStopped = false;
-  let maxRoundTrip = 0;
+  const sampler = pageSampler(browser);
   for (;;) {
-    const t = Date.now();
-    await browser.execute(() => 1);
-    maxRoundTrip = Math.max(maxRoundTrip, Date.now() - t);
-    const gap = await frameGap(browser);
-    if (gap < 0) framesStopped = true;
-    else maxFrameGap = Math.max(maxFrameGap, gap);
+    await sampler.sample();
     const jobs = (await invoke("queue_list", { page: { limit: 1000 } })).jobs;
     const job = jobs.find((j) => j.id === id);
     if (["succeeded", "failed", "cancelled"].includes(job.status)) {
@@ -60,8 +53,7 @@ try {
       uploadSecs: Math.round((to - from) * 10) / 10,
       messages: messages.count,
       maxMessagesPerSec: messages.maxPerSec,
-      maxFrameGapMs: framesStopped ? "no frames for 3 s" : maxFrameGap,
-      maxRoundTripMs: maxRoundTrip,
+      ...sampler.result(),
     }),
   );
 } finally {

@@ -2,7 +2,7 @@
 // FERRY_BENCH_LIMIT, is handed a folder of FERRY_BENCH_COUNT files the way a drop hands it
 // one (queue_add_paths with the folder's path, origin "drop"). Meanwhile it samples how
 // the page keeps up and how many jobs are queued; at the end, the app's memory. Prints JSON.
-import { appTree, connect, env, frameGap, memory, sleep, tid, TIMEOUT } from "./bench-lib.mjs";
+import { appTree, connect, env, memory, pageSampler, sleep, tid, TIMEOUT } from "./bench-lib.mjs";
 
 const home = env("FERRY_HOME");
 const folder = env("FERRY_BENCH_FOLDER");
@@ -25,23 +25,15 @@ try {
       .then((ids) => { window.__benchDrop = { ok: ids.length, at: Date.now() }; },
         (e) => { window.__benchDrop = { error: JSON.stringify(e), at: Date.now() }; });
   }, folder);
-  let maxFrameGap = 0;
-  let framesStopped = false;
-  let maxRoundTrip = 0;
-  let samples = 0;
+  const sampler = pageSampler(browser);
   let bannerSeen = false;
   let done = null;
   let peak = before;
   const deadline = Date.now() + Number(process.env.FERRY_BENCH_SECS ?? 600) * 1000;
   while (!done && Date.now() < deadline) {
-    const t = Date.now();
+    await sampler.sample();
     done = await browser.execute(() => window.__benchDrop);
-    maxRoundTrip = Math.max(maxRoundTrip, Date.now() - t);
     if (!bannerSeen) bannerSeen = await browser.$(tid("adding-banner")).isExisting();
-    const gap = await frameGap(browser);
-    if (gap < 0) framesStopped = true;
-    else maxFrameGap = Math.max(maxFrameGap, gap);
-    samples++;
     const m = memory(appTree(home));
     if (m.rss > peak.rss) peak = m;
     if (!done) await sleep(200);
@@ -60,9 +52,7 @@ try {
       jobsInQueue: summary.total,
       queuedSecs: Math.round(queuedSecs * 10) / 10,
       bannerSeen,
-      samples,
-      maxFrameGapMs: framesStopped ? "no frames for 3 s" : maxFrameGap,
-      maxRoundTripMs: maxRoundTrip,
+      ...sampler.result(),
       appRssBeforeMiB: app(before),
       appRssEndMiB: app(end),
       appPeakMiB: Math.round(/peak (\d+)/.exec(end.each[0])[1]),

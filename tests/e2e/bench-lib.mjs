@@ -85,7 +85,7 @@ export function memory(pids) {
 }
 
 /** Longest gap between animation frames over about a second (ms; -1: no frames for 3 s). */
-export const frameGap = (browser) =>
+const frameGap = (browser) =>
   browser.execute(
     () =>
       new Promise((resolve) => {
@@ -105,6 +105,32 @@ export const frameGap = (browser) =>
         requestAnimationFrame(frame);
       }),
   );
+
+/** How the page keeps up, sampled in a loop: each `sample()` times one WebDriver round trip
+ * and measures the longest animation-frame gap over about a second; `result()` gives the
+ * worst of each ("no frames for 3 s" when frames stopped) and the number of samples. */
+export function pageSampler(browser) {
+  let maxFrameGap = 0;
+  let framesStopped = false;
+  let maxRoundTrip = 0;
+  let samples = 0;
+  return {
+    async sample() {
+      const t = Date.now();
+      await browser.execute(() => 1);
+      maxRoundTrip = Math.max(maxRoundTrip, Date.now() - t);
+      const gap = await frameGap(browser);
+      if (gap < 0) framesStopped = true;
+      else maxFrameGap = Math.max(maxFrameGap, gap);
+      samples++;
+    },
+    result: () => ({
+      maxFrameGapMs: framesStopped ? "no frames for 3 s" : maxFrameGap,
+      maxRoundTripMs: maxRoundTrip,
+      samples,
+    }),
+  };
+}
 
 /** The Channel messages the app logged (at debug level) between `from` and `to` (seconds
  * since the epoch): how many, and the most in any one second. */

@@ -3,27 +3,18 @@
 // sends them at once. While it does, this samples how the page keeps up (longest gap
 // between animation frames, slowest WebDriver round trip) with the queue screen showing,
 // then counts the Channel messages the app logged in that time. Prints JSON.
-import { appTree, channelMessages, connect, env, frameGap, memory, sleep, tid, TIMEOUT } from "./bench-lib.mjs";
+import { appTree, channelMessages, connect, env, memory, pageSampler, sleep, tid, TIMEOUT } from "./bench-lib.mjs";
 
 const { browser, invoke } = await connect();
 
 try {
   await browser.$('[data-testid="queue-row"]').waitForExist({ timeout: TIMEOUT });
   const from = Date.now() / 1000;
-  let maxFrameGap = 0;
-  let framesStopped = false;
-  let maxRoundTrip = 0;
-  let samples = 0;
+  const sampler = pageSampler(browser);
   let left = Infinity;
   const deadline = Date.now() + Number(process.env.FERRY_BENCH_SECS ?? 60) * 1000;
   while (left > 0 && Date.now() < deadline) {
-    const t = Date.now();
-    await browser.execute(() => 1);
-    maxRoundTrip = Math.max(maxRoundTrip, Date.now() - t);
-    const gap = await frameGap(browser);
-    if (gap < 0) framesStopped = true;
-    else maxFrameGap = Math.max(maxFrameGap, gap);
-    samples++;
+    await sampler.sample();
     const { summary } = await invoke("queue_list", { page: { limit: 0 } });
     left = summary.queued + summary.running + summary.waitingRetry;
   }
@@ -36,8 +27,8 @@ try {
   await sleep(8000);
   const idle = memory(appTree(env("FERRY_HOME")));
   console.log(JSON.stringify({
-    secs: Math.round((to - from) * 10) / 10, left, samples, messages: messages.count, maxMessagesPerSec: messages.maxPerSec,
-    maxFrameGapMs: framesStopped ? "no frames for 3 s" : maxFrameGap, maxRoundTripMs: maxRoundTrip, renderedRows: rendered,
+    secs: Math.round((to - from) * 10) / 10, left, messages: messages.count, maxMessagesPerSec: messages.maxPerSec,
+    ...sampler.result(), renderedRows: rendered,
     idleRssKiB: idle.rss, idlePssKiB: idle.pss, perProcess: idle.each,
   }));
 } finally {

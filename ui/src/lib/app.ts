@@ -35,21 +35,27 @@ async function reloadQueue() {
 
 /** How often at most a big drop's batches reload the queue's first page. */
 const BULK_RELOAD_MS = 300;
-let bulkTimer: ReturnType<typeof setTimeout> | null = null;
-/** Reload the queue once however many `jobsAdded` batches arrive within BULK_RELOAD_MS. */
-function reloadQueueSoon() {
-  if (bulkTimer) return;
-  bulkTimer = setTimeout(async () => {
-    try {
-      await reloadQueue();
-      refreshSummary();
-    } catch {
-      // The next batch (or the next drop) reloads again.
-    } finally {
-      bulkTimer = null;
-    }
-  }, BULK_RELOAD_MS);
+
+/** `task` run once, `ms` after the first of any number of calls within that time; a
+ * failure is left to the next call (the next event asks again). */
+function coalesced(ms: number, task: () => Promise<void>): () => void {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  return () => {
+    if (timer) return;
+    timer = setTimeout(async () => {
+      try {
+        await task();
+      } catch {
+        // The next event asks again.
+      } finally {
+        timer = null;
+      }
+    }, ms);
+  };
 }
+
+/** Reload the queue (its page carries fresh counts) once per `jobsAdded` burst. */
+const reloadQueueSoon = coalesced(BULK_RELOAD_MS, reloadQueue);
 
 let loadingMore = false;
 /** The queue's next page, if there is one and none is on its way. */
@@ -67,20 +73,10 @@ export async function loadMoreQueue() {
   }
 }
 
-let summaryTimer: ReturnType<typeof setTimeout> | null = null;
 /** Read the queue's counts again soon (once per SUMMARY_MS however many events come). */
-function refreshSummary() {
-  if (summaryTimer) return;
-  summaryTimer = setTimeout(async () => {
-    try {
-      queue.summary((await api.queueList({ limit: 0 })).summary);
-    } catch {
-      // The next change asks again.
-    } finally {
-      summaryTimer = null;
-    }
-  }, SUMMARY_MS);
-}
+const refreshSummary = coalesced(SUMMARY_MS, async () => {
+  queue.summary((await api.queueList({ limit: 0 })).summary);
+});
 
 function watchRunner() {
   setInterval(async () => {

@@ -186,9 +186,12 @@ async fn abandon_cancelled(queue: &Arc<Queue>) {
 /// Whether jobs in scope may still become runnable (queued, waiting for a retry, or
 /// running).
 fn waiting_in_scope(queue: &Queue, scope: Option<&[JobId]>) -> Result<bool> {
+    let Some(scope) = scope else {
+        return queue.jobs.any_sending();
+    };
     let jobs = queue.jobs.list(true)?;
     Ok(jobs.iter().any(|j| {
-        scope.is_none_or(|s| s.contains(&j.id))
+        scope.contains(&j.id)
             && (matches!(j.status, JobStatus::Queued | JobStatus::WaitingRetry)
                 || j.status.is_running())
     }))
