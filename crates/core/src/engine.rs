@@ -103,8 +103,26 @@ impl Engine {
     pub fn update_settings(&self, f: impl FnOnce(&mut config::Settings)) -> Result<()> {
         self.accounts.modify(|cfg| {
             f(&mut cfg.settings);
-            Ok(())
-        })
+            cfg.settings.check()
+        })?;
+        // A new limit holds now, not at the runner's next turn.
+        self.queue.bandwidth.refresh(&self.config());
+        Ok(())
+    }
+
+    /// Hold all of Ferry to this limit in this process, whatever the settings say
+    /// (`--bwlimit` on `ferry upload`, `import`, `queue run`, `watch run`).
+    pub fn force_bwlimit(&self, text: &str) -> Result<()> {
+        let schedule = crate::transfer::bwlimit::Schedule::parse("--bwlimit", text)?;
+        self.queue.bandwidth.force(Some(schedule));
+        self.queue.bandwidth.refresh(&self.config());
+        Ok(())
+    }
+
+    /// All of Ferry's bandwidth limit now: the rate, and whether and until when the
+    /// queue waits for it.
+    pub fn bandwidth(&self) -> crate::queue::bandwidth::BandwidthNow {
+        self.queue.bandwidth.now(&self.config())
     }
 
     pub fn default_account(&self) -> String {

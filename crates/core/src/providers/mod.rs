@@ -123,6 +123,13 @@ impl std::fmt::Display for Kind {
     }
 }
 
+/// Every network account's own bandwidth limit (`queue::bandwidth`), besides all of
+/// Ferry's.
+pub const BWLIMIT_OPTION: OptionSpec = OptionSpec::new(
+    "bwlimit",
+    "Most this account sends a second, in rclone's syntax: 4M, 512k, or a timetable like \"08:00,512k 18:00,off\" (empty: only Ferry's overall limit)",
+);
+
 /// One row of a provider's option table.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

@@ -46,6 +46,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         "How long presigned links stay valid (e.g. 7d, 12h; at most 7d)",
     )
     .default("7d"),
+    super::BWLIMIT_OPTION,
     OptionSpec::new(
         "secret_access_key",
         "Secret access key, kept in the OS keychain",
@@ -354,7 +355,8 @@ impl S3 {
             let md5 = Arc::new(std::sync::Mutex::new(<md5::Md5 as md5::Digest>::new()));
             let stream = open(attempt).await?;
             let progress = ctx.progress.clone();
-            let body = CountedBody::new(stream, len, progress.clone()).with_md5(md5.clone());
+            let body = CountedBody::new(ctx.throttle.wrap(stream), len, progress.clone())
+                .with_md5(md5.clone());
             let sent_before = progress.sent();
             let r = self
                 .client
@@ -940,7 +942,8 @@ impl Provider for S3 {
             ctx.progress.start(upload.size);
             let stream = upload.source.open_range(0, upload.size).await?;
             let body =
-                CountedBody::new(stream, upload.size, ctx.progress.clone()).into_byte_stream();
+                CountedBody::new(ctx.throttle.wrap(stream), upload.size, ctx.progress.clone())
+                    .into_byte_stream();
             self.client
                 .put_object()
                 .bucket(&self.bucket)

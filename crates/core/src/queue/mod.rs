@@ -22,6 +22,7 @@ use crate::library::Library;
 use crate::providers::RemoteMedia;
 use crate::transfer::Phase;
 
+pub mod bandwidth;
 mod behind;
 pub mod control;
 pub mod exec;
@@ -48,13 +49,15 @@ pub struct Queue {
     /// Additions of dropped folders in progress (`expand`): their count, for ids, and the
     /// stop generation every one of them watches.
     pub(crate) adding: expand::Adding,
+    /// Bandwidth limits, followed as the config changes.
+    pub(crate) bandwidth: bandwidth::Bandwidth,
 }
 
 impl Queue {
     pub fn new(accounts: Arc<Accounts>, db: Arc<Db>) -> Queue {
         let (events, _) = broadcast::channel(4096);
         let per_account = accounts.config().settings.per_account.max(1);
-        Queue {
+        let queue = Queue {
             jobs: journal::JobsTable::new(db.clone()),
             library: Library::new(db.clone()),
             accounts,
@@ -63,9 +66,12 @@ impl Queue {
             running: Mutex::new(HashMap::new()),
             notify: Notify::new(),
             adding: Default::default(),
+            bandwidth: Default::default(),
             inflight: Mutex::new(HashMap::new()),
             owner: Mutex::new(None),
-        }
+        };
+        queue.bandwidth.refresh(&queue.accounts.config());
+        queue
     }
 
     /// Everything the queue (and the watch rules, through it) reports, from now on.

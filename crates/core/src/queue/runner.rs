@@ -36,6 +36,8 @@ pub struct RunOptions {
 pub struct Running {
     pub cancel: CancellationToken,
     pub stop: Arc<Mutex<Option<String>>>,
+    /// Its account, so a bandwidth timetable's "do not send" can stop its jobs.
+    pub account: String,
 }
 
 /// How many times a file that keeps changing is retried before the job fails.
@@ -77,6 +79,9 @@ pub async fn run(queue: &Arc<Queue>, opts: RunOptions) -> Result<()> {
             while tasks.join_next().await.is_some() {}
             return Ok(());
         }
+        // Follow the bandwidth settings as they change; a rate of 0 puts the jobs it
+        // covers back in the queue (resume state kept, attempt given back).
+        hold_for_bandwidth(queue);
         // Start what the limits allow.
         let started = start_jobs(queue, &mut tasks, &mut per_account, global, scope);
         let idle = match started.and_then(|()| {
@@ -147,11 +152,12 @@ fn start_jobs(
     scope: Option<&[JobId]>,
 ) -> Result<()> {
     while tasks.len() < global {
-        let busy: Vec<String> = per_account
+        let mut busy: Vec<String> = per_account
             .iter()
             .filter(|(a, n)| **n >= queue.aimd.limit(a))
             .map(|(a, _)| a.clone())
             .collect();
+        busy.extend(held_accounts(queue));
         let Some(mut job) = queue.jobs.next_runnable(scope, &busy)? else {
             break;
         };
@@ -170,6 +176,40 @@ fn start_jobs(
         });
     }
     Ok(())
+}
+
+/// Take the config's bandwidth limits, and stop the running jobs whose account may not
+/// send now (a timetable's or a setting's rate of 0).
+fn hold_for_bandwidth(queue: &Arc<Queue>) {
+    queue.bandwidth.refresh(&queue.accounts.config());
+    let held = held_accounts(queue);
+    if held.is_empty() {
+        return;
+    }
+    let ids: Vec<JobId> = queue
+        .running
+        .lock()
+        .expect("running lock")
+        .iter()
+        .filter(|(_, r)| held.contains(&r.account))
+        .map(|(id, _)| *id)
+        .collect();
+    for id in ids {
+        tracing::info!("job {id}: the bandwidth limit is 0 now; back to the queue until it lifts");
+        queue.stop_running(id, "stop");
+    }
+}
+
+/// Accounts whose jobs wait for the bandwidth limit now.
+fn held_accounts(queue: &Queue) -> Vec<String> {
+    queue
+        .accounts
+        .config()
+        .accounts
+        .iter()
+        .filter(|(name, a)| queue.bandwidth.holds(name, a.kind))
+        .map(|(name, _)| name.clone())
+        .collect()
 }
 
 /// Jobs a person cancelled while no runner ran them still hold what they started
@@ -326,6 +366,7 @@ async fn run_job(queue: &Arc<Queue>, job: super::Job) {
         Running {
             cancel: cancel.clone(),
             stop: stop.clone(),
+            account: job.account.clone(),
         },
     );
     // Another process asks through the row; poll it while the job runs.
@@ -348,6 +389,9 @@ async fn run_job(queue: &Arc<Queue>, job: super::Job) {
         .accounts
         .ctx(progress_for(queue, id, job.account.clone()));
     ctx.cancel = cancel;
+    if let Ok(account) = queue.accounts.config().account(&job.account) {
+        ctx.throttle = queue.bandwidth.throttle(&job.account, account.kind);
+    }
     ctx.journal = Some(Arc::new(JobJournal {
         queue: Arc::downgrade(queue),
         id,
