@@ -78,6 +78,29 @@ enum Command {
     },
 }
 
+impl Command {
+    /// The run's `--bwlimit`, on the commands that send.
+    fn bwlimit(&self) -> Option<&str> {
+        match self {
+            Command::Upload { send, .. } | Command::Import { send, .. } => send.bwlimit.as_deref(),
+            Command::Queue(queue::QueueCmd::Run { bwlimit, .. })
+            | Command::Watch(watch::WatchCmd::Run { bwlimit, .. }) => bwlimit.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The commands that send (and so wait while the bandwidth limit is 0).
+    fn sends(&self) -> bool {
+        matches!(
+            self,
+            Command::Upload { .. }
+                | Command::Import { .. }
+                | Command::Queue(queue::QueueCmd::Run { .. })
+                | Command::Watch(watch::WatchCmd::Run { .. })
+        )
+    }
+}
+
 #[derive(Args)]
 pub struct SendArgs {
     /// Destination account (default: the default account, `library`).
@@ -92,6 +115,11 @@ pub struct SendArgs {
     /// Files sent at once (default: the config's `concurrency`, 8).
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
+    /// Most Ferry sends a second while this runs, in rclone's syntax: 4M, 512k, off, or a
+    /// timetable like "08:00,512k 18:00,off" (0 = do not send then). Wins over the
+    /// `bwlimit` setting.
+    #[arg(long, value_name = "RATE")]
+    pub bwlimit: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -210,6 +238,18 @@ async fn run(cli: Cli) -> ExitCode {
         Ok(e) => Arc::new(e),
         Err(e) => return fail_usage(&e),
     };
+    if let Some(text) = cli.command.bwlimit() {
+        if let Err(e) = engine.force_bwlimit(text) {
+            return fail_usage(&e);
+        }
+    }
+    if cli.command.sends() {
+        if let Some(line) =
+            render::bandwidth(&engine.bandwidth()).filter(|_| engine.bandwidth().waiting)
+        {
+            eprintln!("ferry: {line}");
+        }
+    }
     match cli.command {
         Command::Account(cmd) => account(&engine, cmd).await,
         Command::Upload { paths, send, force } => {

@@ -33,6 +33,11 @@ pub enum QueueCmd {
         /// If another process runs this home, wait until it ends instead of exiting 2.
         #[arg(long)]
         wait_for_lock: bool,
+        /// Most Ferry sends a second while this runs, in rclone's syntax: 4M, 512k, off,
+        /// or a timetable like "08:00,512k 18:00,off" (0 = do not send then). Wins over
+        /// the `bwlimit` setting.
+        #[arg(long, value_name = "RATE")]
+        bwlimit: Option<String>,
     },
 }
 
@@ -73,11 +78,15 @@ pub async fn run(engine: Arc<Engine>, cmd: QueueCmd) -> ExitCode {
                             if let Some(p) = &h.problem {
                                 println!("problem: {p}");
                             }
+
                         }
                         None if jobs.iter().any(|j| !j.status.is_final()) => println!(
                             "sending: nobody — start `ferry queue run`, `ferry watch run` or the desktop app"
                         ),
                         None => {}
+                    }
+                    if let Some(line) = render::bandwidth(&engine.bandwidth()) {
+                        println!("{line}");
                     }
                 }
                 if json {
@@ -100,6 +109,7 @@ pub async fn run(engine: Arc<Engine>, cmd: QueueCmd) -> ExitCode {
         QueueCmd::Run {
             concurrency,
             wait_for_lock,
+            ..
         } => {
             let stop = crate::stop_on_signal();
             if let Err(code) =

@@ -98,6 +98,34 @@ pub fn item_row(i: &LibraryItem) {
     );
 }
 
+/// The bandwidth limit in one line for `ferry queue list` and the sending commands;
+/// nothing when there is none.
+pub fn bandwidth(b: &ferry_core::queue::bandwidth::BandwidthNow) -> Option<String> {
+    if b.limit == "off" && !b.waiting {
+        return None;
+    }
+    let slowed = if b.slowed { " (slowed down)" } else { "" };
+    Some(if b.waiting {
+        let when = b
+            .resumes_at
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| format!("sending starts at {}", t.format("%a %H:%M")))
+            .unwrap_or_else(|| "nothing is sent until the limit changes".to_string());
+        format!(
+            "bandwidth: waiting — the limit \"{}\" is 0 now{slowed}; {when}",
+            b.limit
+        )
+    } else if b.limit == b.rate {
+        format!("bandwidth: at most {}/s{slowed}", b.rate)
+    } else {
+        format!(
+            "bandwidth: at most {}/s now{slowed} (timetable \"{}\")",
+            b.rate, b.limit
+        )
+    })
+}
+
 pub fn job_row(j: &Job) {
     let progress = match j.bytes_total {
         Some(t) if t > 0 => format!("{:>3}%", j.bytes_sent * 100 / t),

@@ -55,6 +55,11 @@ pub enum WatchCmd {
         /// If another process runs this home, wait until it ends instead of exiting 2.
         #[arg(long)]
         wait_for_lock: bool,
+        /// Most Ferry sends a second while this runs, in rclone's syntax: 4M, 512k, off,
+        /// or a timetable like "08:00,512k 18:00,off" (0 = do not send then). Wins over
+        /// the `bwlimit` setting.
+        #[arg(long, value_name = "RATE")]
+        bwlimit: Option<String>,
     },
 }
 
@@ -140,7 +145,7 @@ pub async fn run(engine: Arc<Engine>, cmd: WatchCmd) -> ExitCode {
         WatchCmd::Pause { id } => done("paused", &id, engine.watch_pause(&id).map(|_| ())),
         WatchCmd::Resume { id } => done("resumed", &id, engine.watch_resume(&id).map(|_| ())),
         WatchCmd::Remove { id } => done("removed", &id, engine.watch_remove(&id)),
-        WatchCmd::Run { wait_for_lock } => {
+        WatchCmd::Run { wait_for_lock, .. } => {
             let stop = crate::stop_on_signal();
             if let Err(code) =
                 crate::take_home(&engine, "ferry watch run", wait_for_lock, &stop).await

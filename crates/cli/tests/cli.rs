@@ -633,3 +633,80 @@ async fn diagnostics_writes_a_zip_without_the_env_secret_and_refuses_a_missing_f
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("no such folder"), "{}", stderr(&out));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bwlimit_holds_an_upload_to_its_rate_and_a_bad_one_is_refused_before_anything_is_queued() {
+    let f = Fakes::start(Options::default()).await;
+    let h = Home::new();
+    add_synposter(&h, &f, "sp").await;
+    let p = h.file("slow.png", &png(640 * 1024));
+
+    let mut c = h.cmd();
+    c.args(["upload", "--to", "sp", "--bwlimit", "fast"])
+        .arg(&p);
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("`fast` is not a rate"),
+        "{}",
+        stderr(&out)
+    );
+    let mut c = h.cmd();
+    c.args(["queue", "list", "--json", "--all"]);
+    assert_eq!(json(&run(c).await), serde_json::json!([]), "nothing queued");
+
+    let started = std::time::Instant::now();
+    let mut c = h.cmd();
+    c.args(["upload", "--to", "sp", "--bwlimit", "256k"])
+        .arg(&p)
+        .env("FERRY_TEST_SYNPOSTER_KEY", ferry_fakes::SYNPOSTER_KEY);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    // 640 KiB at 256 KiB/s: 2.5 s on any machine (loopback alone takes milliseconds).
+    let took = started.elapsed();
+    assert!(
+        took >= std::time::Duration::from_secs(2),
+        "sent in {took:?}"
+    );
+
+    // The setting, as config.toml holds it; `queue list` says what holds.
+    let config = h.path().join("config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("bwlimit = \"off\""), "{text}");
+    std::fs::write(
+        &config,
+        text.replace("bwlimit = \"off\"", "bwlimit = \"0\""),
+    )
+    .unwrap();
+    let mut c = h.cmd();
+    c.args(["queue", "list"]);
+    let out = run(c).await;
+    let listed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        listed.contains("bandwidth: waiting — the limit \"0\" is 0 now; nothing is sent until the limit changes"),
+        "{listed}"
+    );
+    std::fs::write(
+        &config,
+        text.replace("bwlimit = \"off\"", "bwlimit = \"4M\""),
+    )
+    .unwrap();
+    let mut c = h.cmd();
+    c.args(["queue", "list"]);
+    let listed = String::from_utf8_lossy(&run(c).await.stdout).into_owned();
+    assert!(listed.contains("bandwidth: at most 4M/s"), "{listed}");
+    std::fs::write(
+        &config,
+        text.replace("bwlimit = \"off\"", "bwlimit = \"4 M\""),
+    )
+    .unwrap();
+    let mut c = h.cmd();
+    c.args(["queue", "list"]);
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("is not valid: `bwlimit`"),
+        "{}",
+        stderr(&out)
+    );
+}

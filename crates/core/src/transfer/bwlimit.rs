@@ -256,9 +256,10 @@ pub fn parse_rate(text: &str) -> std::result::Result<Rate, String> {
         "g" => 1 << 30,
         "t" => 1 << 40,
         "p" => 1 << 50,
-        other => {
+        _ => {
             return Err(format!(
-                "`{other}` is not a unit; use B, k, M, G, T or P (binary: 1k = 1024 bytes/s)"
+                "`{}` is not a unit; use B, k, M, G, T or P (binary: 1k = 1024 bytes/s)",
+                unit
             ))
         }
     };
