@@ -73,6 +73,7 @@ pub fn render_files() -> Result<BTreeMap<String, String>, String> {
             JobPage,
             JobCursor,
             QueueSummary,
+            ferry_core::queue::bandwidth::BandwidthNow,
             CopyFormat,
             Rule,
             RuleView,

@@ -27,6 +27,8 @@ pub struct AppInfo {
     /// Who sends this home's queue and watches its folders: this app, another Ferry
     /// process (a `ferry watch run` in a terminal), or nobody yet.
     pub runner: Option<RunnerInfo>,
+    /// All of Ferry's bandwidth limit now, and whether the queue waits for it.
+    pub bandwidth: ferry_core::queue::bandwidth::BandwidthNow,
 }
 
 /// What "Save diagnostics…" wrote (`diagnostics_save`).
@@ -120,6 +122,16 @@ pub struct Settings {
     /// Missing (an older page): the default.
     #[serde(default = "default_drop_limit")]
     pub drop_limit: usize,
+    /// All of Ferry's bandwidth limit, rclone syntax (`4M`, `off`, a timetable).
+    /// Missing (an older page): kept as it is.
+    #[serde(default)]
+    pub bwlimit: Option<String>,
+    /// The limit while "Slow down" is on.
+    #[serde(default)]
+    pub slow_bwlimit: Option<String>,
+    /// "Slow down" is on.
+    #[serde(default)]
+    pub slow_down: Option<bool>,
 }
 
 fn default_drop_limit() -> usize {
@@ -137,6 +149,9 @@ impl From<&CoreSettings> for Settings {
             start_minimised: s.start_minimised,
             close_to_tray: s.close_to_tray,
             drop_limit: s.drop_limit,
+            bwlimit: Some(s.bwlimit.clone()),
+            slow_bwlimit: Some(s.slow_bwlimit.clone()),
+            slow_down: Some(s.slow_down),
         }
     }
 }

@@ -73,6 +73,7 @@ pub fn setup<R: Runtime>(
             commands::library::library_reveal,
             commands::settings::settings_get,
             commands::settings::settings_set,
+            commands::settings::bandwidth_slow_down,
             commands::watch::watch_list,
             commands::watch::watch_add,
             commands::watch::watch_pause,

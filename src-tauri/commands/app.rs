@@ -27,6 +27,7 @@ pub async fn app_info<R: Runtime>(app: AppHandle<R>) -> CmdResult<AppInfo> {
                 pid: h.pid,
                 problem: h.problem,
             }),
+            bandwidth: state.engine.bandwidth(),
         })
     })
     .await

@@ -13,4 +13,17 @@ copyAfterUpload: boolean, startMinimised: boolean, closeToTray: boolean,
  * Most files one drop or pick adds (folders included); more stops with a message.
  * Missing (an older page): the default.
  */
-dropLimit: number, };
+dropLimit: number, 
+/**
+ * All of Ferry's bandwidth limit, rclone syntax (`4M`, `off`, a timetable).
+ * Missing (an older page): kept as it is.
+ */
+bwlimit: string | null, 
+/**
+ * The limit while "Slow down" is on.
+ */
+slowBwlimit: string | null, 
+/**
+ * "Slow down" is on.
+ */
+slowDown: boolean | null, };

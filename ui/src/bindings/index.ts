@@ -5,6 +5,7 @@ export type { AddUrlsResult } from "./AddUrlsResult";
 export type { Added } from "./Added";
 export type { After } from "./After";
 export type { AppInfo } from "./AppInfo";
+export type { BandwidthNow } from "./BandwidthNow";
 export type { ChannelControl } from "./ChannelControl";
 export type { ChannelMessage } from "./ChannelMessage";
 export type { CommandError } from "./CommandError";

@@ -3,7 +3,7 @@ import { invoke, Channel, convertFileSrc } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import { open as openDialog, save as saveDialog } from "@tauri-apps/plugin-dialog";
 import type {
-  AccountView, AddUrlsResult, AppInfo, ChannelMessage, CommandError, CopyFormat, DiagnosticsSaved, Event, JobPage, LibraryFilter,
+  AccountView, AddUrlsResult, AppInfo, BandwidthNow, ChannelMessage, CommandError, CopyFormat, DiagnosticsSaved, Event, JobPage, LibraryFilter,
   LibraryItem, LibraryPage, Opened, ProviderInfo, QueuePageRequest, RemoteMedia, Settings, WatchOptions,
   WatchRuleView,
 } from "../bindings";
@@ -61,6 +61,7 @@ export const api = {
   libraryReveal: (id: number) => call<null>("library_reveal", { id }),
   settingsGet: () => call<Settings>("settings_get"),
   settingsSet: (settings: Settings) => call<Settings>("settings_set", { settings }),
+  bandwidthSlowDown: (on: boolean) => call<BandwidthNow>("bandwidth_slow_down", { on }),
   watchList: () => call<WatchRuleView[]>("watch_list"),
   watchAdd: (dir: string, account: string, options: WatchOptions = {}) =>
     call<WatchRuleView[]>("watch_add", { dir, account, options }),

@@ -429,10 +429,37 @@ describe("watch and settings", () => {
     await page.getByTestId("settings-copy-after-upload").uncheck();
     await page.getByTestId("settings-start-minimised").check();
     await page.getByTestId("settings-drop-limit").fill("20000");
+    await page.getByTestId("settings-bwlimit").fill("08:00,512k 18:00,off");
     await screenshot(page, "settings");
     await page.getByTestId("settings-save").click();
     await page.getByTestId("settings-saved").waitFor();
-    assert.deepEqual(await callsOf(page, "settings_set"), [{ settings: { concurrency: 5, perAccount: 2, defaultAccount: "library", copyFormat: "html", copyAfterUpload: false, startMinimised: true, closeToTray: true, dropLimit: 20000 } }]);
+    assert.deepEqual(await callsOf(page, "settings_set"), [{ settings: { concurrency: 5, perAccount: 2, defaultAccount: "library", copyFormat: "html", copyAfterUpload: false, startMinimised: true, closeToTray: true, dropLimit: 20000, bwlimit: "08:00,512k 18:00,off", slowBwlimit: "1M", slowDown: false } }]);
+    await context.close();
+  });
+
+  test("the queue header slows down and back to full speed, and a limit of 0 says when sending starts", async () => {
+    const { page, context } = await openApp(browser, server.url, { scenario: { bandwidthResumesAt: "2026-12-07T09:00:00+00:00" } });
+    const line = page.getByTestId("bandwidth");
+    await poll(async () => (await line.textContent())?.includes("Bandwidth: full speed"), "the header's bandwidth line");
+    await page.getByTestId("bandwidth-slow").click();
+    await poll(async () => (await line.textContent())?.includes("at most 1 MiB/s (slowed down)"), "the slowed-down rate");
+    assert.deepEqual(await callsOf(page, "bandwidth_slow_down"), [{ on: true }]);
+    await page.getByTestId("bandwidth-full").click();
+    await poll(async () => (await line.textContent())?.includes("full speed"), "full speed again");
+
+    // Settings: a mistake is refused with the syntax; a 0 rate makes the queue wait.
+    await page.getByTestId("nav-settings").click();
+    const limit = page.getByTestId("settings-bwlimit");
+    await limit.fill("08:00 512k");
+    await page.getByTestId("settings-save").click();
+    await page.getByRole("alert").filter({ hasText: "08:00,512k 18:00,off" }).waitFor();
+    await limit.fill("Sat-00:00,0 Mon-09:00,2M");
+    await page.getByTestId("settings-save").click();
+    await page.getByTestId("settings-saved").waitFor();
+    await page.getByTestId("nav-queue").click();
+    const waiting = page.getByTestId("bandwidth-waiting");
+    await poll(async () => (await waiting.count()) === 1, "the waiting banner (polled with app_info)");
+    assert.match(await waiting.textContent(), /says not to send now\.\s+Sending starts at /);
     await context.close();
   });
 

@@ -2,13 +2,13 @@
 // app loads. Built to dist-mock/mock.js by vite.mock.config.ts; never part of dist/.
 import { mockIPC, mockWindows } from "@tauri-apps/api/mocks";
 import type {
-  AccountView, Event, Job, JobCursor, JobPage, LibraryItem, LibraryPage, Opened, ProviderInfo, QueueSummary, Settings,
+  AccountView, BandwidthNow, Event, Job, JobCursor, JobPage, LibraryItem, LibraryPage, Opened, ProviderInfo, QueueSummary, Settings,
   WatchRuleView,
 } from "../../src/bindings";
 
 type Args = Record<string, unknown>;
 interface Call { cmd: string; args: Args }
-interface Scenario { watchUnavailable?: boolean; manyJobs?: number; manyItems?: number; emptyQueue?: boolean; noTray?: boolean }
+interface Scenario { watchUnavailable?: boolean; manyJobs?: number; manyItems?: number; emptyQueue?: boolean; noTray?: boolean; bandwidthResumesAt?: string }
 
 declare global {
   interface Window {
@@ -165,7 +165,31 @@ let watchRules: WatchRuleView[] = [
     reason: "the folder is gone (unplugged drive?); Ferry rescans when it comes back", lastError: null },
 ];
 
-let settings: Settings = { concurrency: 3, perAccount: 2, defaultAccount: "library", copyFormat: "markdown", copyAfterUpload: true, startMinimised: false, closeToTray: true, dropLimit: 50000 };
+let settings: Settings = { concurrency: 3, perAccount: 2, defaultAccount: "library", copyFormat: "markdown", copyAfterUpload: true, startMinimised: false, closeToTray: true, dropLimit: 50000, bwlimit: "off", slowBwlimit: "1M", slowDown: false };
+
+// The engine parses rclone's syntax (and its tests check it); the mock knows enough to
+// answer the screens: a rate in binary units, off, 0, or TIME,RATE entries.
+const RATE = /^(off|\d+(\.\d+)?[bkmgtp]?)$/i;
+function rateOf(text: string): number | null {
+  const t = text.trim().split(/\s+/)[0].split(",").pop() ?? "off";
+  if (t.toLowerCase() === "off") return null;
+  const units: Record<string, number> = { b: 1, k: 1024, m: 1 << 20, g: 1 << 30 };
+  const m = /^(\d+(?:\.\d+)?)([bkmg]?)$/i.exec(t);
+  return m ? Math.round(Number(m[1]) * (units[m[2].toLowerCase()] ?? 1024)) : null;
+}
+function checkLimit(name: string, text: string | null) {
+  const t = (text ?? "off").trim() || "off";
+  const ok = t.split(/\s+/).every((e) => RATE.test(e.includes(",") ? e.split(",")[1] : e)) && (!t.includes(" ") || t.includes(","));
+  if (!ok) reject("config.invalid", `\`${name}\` = "${t}": give a rate like 4M, 512k or off, or a timetable like "08:00,512k 18:00,off"`);
+}
+function bandwidthNow(): BandwidthNow {
+  const limit = (settings.slowDown ? settings.slowBwlimit : settings.bwlimit) ?? "off";
+  const bps = rateOf(limit);
+  return {
+    limit, rate: bps == null ? "off" : String(bps), bytesPerSec: bps, slowed: Boolean(settings.slowDown),
+    waiting: bps === 0, resumesAt: bps === 0 ? (scenario.bandwidthResumesAt ?? null) : null,
+  };
+}
 
 let autostart = false;
 let openedNotes: Opened[] = [];
@@ -193,7 +217,7 @@ function addJob(p: Partial<Job>): number {
 
 function handle(cmd: string, args: Args): unknown {
   switch (cmd) {
-    case "app_info": return { version: "0.1.0", defaultAccount: "library", accounts: accounts.length, home: "/home/ada/.local/share/ferry", tray: !scenario.noTray };
+    case "app_info": return { version: "0.1.0", defaultAccount: "library", accounts: accounts.length, home: "/home/ada/.local/share/ferry", tray: !scenario.noTray, runner: null, bandwidth: bandwidthNow() };
     case "providers_list": return providers;
     case "app_opened_take": { const n = openedNotes; openedNotes = []; return n; }
     case "autostart_get": return autostart;
@@ -252,7 +276,14 @@ function handle(cmd: string, args: Args): unknown {
       return it;
     }
     case "settings_get": return settings;
-    case "settings_set": settings = args.settings as Settings; return settings;
+    case "settings_set": {
+      const s = args.settings as Settings;
+      checkLimit("bwlimit", s.bwlimit);
+      checkLimit("slow_bwlimit", s.slowBwlimit);
+      settings = s;
+      return settings;
+    }
+    case "bandwidth_slow_down": settings = { ...settings, slowDown: Boolean(args.on) }; return bandwidthNow();
     case "watch_list":
       if (scenario.watchUnavailable) reject("ipc.unknown_command", "command watch_list not found");
       return watchRules;
