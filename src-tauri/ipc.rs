@@ -73,7 +73,13 @@ impl ProviderInfo {
         ProviderInfo {
             kind,
             display_name: kind.display_name().to_string(),
-            options: kind.options().to_vec(),
+            // The form never offers a program to run (`account_add` refuses it too).
+            options: kind
+                .options()
+                .iter()
+                .filter(|o| o.name != ferry_core::after_batch::COMMAND_OPTION)
+                .cloned()
+                .collect(),
             features: kind.features().into(),
             accepts: limits.accepts_human.to_string(),
             max_bytes: limits.max_bytes,

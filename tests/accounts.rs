@@ -137,3 +137,34 @@ fn the_default_can_move_and_falls_back_to_library_when_its_account_is_removed() 
     assert_eq!(list[0]["default"], true);
     assert_eq!(t.secret_of("sp"), None, "removing deletes the secret");
 }
+
+#[test]
+fn the_app_never_offers_or_accepts_a_command_to_run() {
+    let t = crate::support::TestApp::new();
+    let providers = t.ok("providers_list", serde_json::json!({}));
+    for p in providers.as_array().unwrap() {
+        let names: Vec<&str> = p["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["name"].as_str().unwrap())
+            .collect();
+        assert!(names.contains(&"after_batch"), "{names:?}");
+        assert!(!names.contains(&"after_command"), "{names:?}");
+    }
+    let (code, message) = t.err(
+        "account_add",
+        serde_json::json!({ "name": "lib2", "kind": "local", "options": { "after_command": "rm -rf ~" }, "secret": null }),
+    );
+    assert_eq!(code, "config.invalid");
+    assert!(message.contains("ferry account add"), "{message}");
+    let accounts = t.ok("accounts_list", serde_json::json!({}));
+    assert!(
+        !accounts
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["name"] == "lib2"),
+        "nothing added"
+    );
+}

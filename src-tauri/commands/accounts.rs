@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 
 use ferry_core::secrets::Secret;
-use ferry_core::{AccountView, Engine, Kind, SecretInput};
+use ferry_core::{AccountView, Code, Engine, Kind, SecretInput};
 use tauri::State;
 
 use crate::commands::blocking;
-use crate::error::CmdResult;
+use crate::error::{CmdResult, CommandError};
 use crate::state::AppState;
 
 #[tauri::command]
@@ -38,6 +38,18 @@ fn add(
     secret: Option<String>,
 ) -> CmdResult<Vec<AccountView>> {
     let kind = Kind::parse(kind)?;
+    // A program to run is set where a person types it (the CLI, config.toml), never by
+    // the page: whatever runs in the webview cannot make Ferry start a program.
+    if options.contains_key(ferry_core::after_batch::COMMAND_OPTION) {
+        return Err(CommandError::input(
+            Code::ConfigInvalid,
+            format!(
+                "`{}` runs a program, so it is set with `ferry account add … {}=\"…\"` or in config.toml, not in the app",
+                ferry_core::after_batch::COMMAND_OPTION,
+                ferry_core::after_batch::COMMAND_OPTION
+            ),
+        ));
+    }
     let options: Vec<(String, String)> = options
         .into_iter()
         .map(|(k, v)| (k, v.trim().to_string()))

@@ -264,8 +264,21 @@ test("the tray menu pauses, resumes, reopens and quits; closing keeps it in the 
     "Open Ferry",
     "Pause all",
     "Resume all",
+    "Slow down",
+    "Full speed",
     "Quit Ferry",
   ]);
+
+  // Slow down / Full speed: saved at once, and the queue header follows (it polls app_info).
+  tray("Slow down");
+  await until("Slow down from the tray did not slow down", async () => (await invoke("app_info", {})).bandwidth.slowed);
+  assert.equal((await invoke("settings_get", {})).slowDown, true);
+  await browser.$(tid("nav-queue")).click();
+  await browser.waitUntil(async () => (await browser.$(tid("bandwidth")).getText()).includes("at most 1 MiB/s (slowed down)"), {
+    timeout: TIMEOUT, timeoutMsg: "the queue header did not show the slowed-down limit",
+  });
+  tray("Full speed");
+  await until("Full speed from the tray did not lift the slow-down", async () => !(await invoke("app_info", {})).bandwidth.slowed);
 
   // Pause all / Resume all on a download that is under way.
   await browser.$(tid("nav-queue")).click();

@@ -187,12 +187,57 @@ async fn run_and_report(
             render::line(o);
         }
     }
+    if !stop.is_cancelled() {
+        after_batch(&engine, &account, &outcomes);
+    }
     if stop.is_cancelled() && !outcomes.iter().all(|o| o.ok) {
         ExitCode::from(INTERRUPTED)
     } else if outcomes.iter().all(|o| o.ok) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    }
+}
+
+/// What the destination asks for once this batch is finished (`after_batch`,
+/// `after_command`): the command runs with the links (its output shown, on stderr too
+/// when `--json` keeps stdout for the document), `qr` prints a QR code of them on stderr.
+/// Opening links is the desktop app's. Nothing runs when no link came back.
+fn after_batch(engine: &Engine, account: &str, outcomes: &[Outcome]) {
+    let links: Vec<(String, String)> = outcomes
+        .iter()
+        .filter(|o| o.ok)
+        .flat_map(|o| o.media.iter().filter_map(|m| m.url.clone()))
+        .map(|u| (account.to_string(), u))
+        .collect();
+    for plan in ferry_core::after_batch::plans(&engine.config(), &links) {
+        if plan.qr {
+            match ferry_core::after_batch::qr_text(&plan.links) {
+                Ok((text, n)) => {
+                    eprintln!("ferry: QR code of {n} link(s) to {}:", plan.account);
+                    eprint!("{text}");
+                }
+                Err(e) => eprintln!("ferry: no QR code: {}", e.message),
+            }
+        }
+        if let Some(cmd) = &plan.command {
+            use ferry_core::after_batch::Ran;
+            match ferry_core::after_batch::run_command(cmd, &plan.account, &plan.links, true) {
+                Ok(Ran::Exited(0)) => {}
+                Ok(Ran::Exited(code)) => {
+                    eprintln!(
+                        "ferry: after_command of {} exited with {code}",
+                        plan.account
+                    )
+                }
+                Ok(Ran::Killed) => eprintln!("ferry: after_command of {} was killed", plan.account),
+                Ok(Ran::StillRunning) => eprintln!(
+                    "ferry: after_command of {} still runs after a minute; not waiting for it",
+                    plan.account
+                ),
+                Err(e) => eprintln!("ferry: {}", render::shown(&e.message)),
+            }
+        }
     }
 }
 

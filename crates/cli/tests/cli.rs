@@ -710,3 +710,48 @@ async fn bwlimit_holds_an_upload_to_its_rate_and_a_bad_one_is_refused_before_any
         stderr(&out)
     );
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_batch_the_destinations_command_gets_the_links_and_qr_prints_a_code() {
+    let h = Home::new();
+    let out = h.dir.path().join("links.txt");
+    let mut c = h.cmd();
+    c.args(["account", "add", "lib", "local"])
+        .arg(format!("dir={}", h.dir.path().join("lib").display()))
+        .arg("after_batch=qr")
+        .arg(format!(
+            "after_command=sh -c 'printf \"%s\\n\" \"$@\" > {}; echo ran' sh",
+            out.display()
+        ));
+    let added = run(c).await;
+    assert!(added.status.success(), "{}", stderr(&added));
+    let a = h.file("a.png", &png(1000));
+    let b = h.file("b.png", &png(2000));
+    let mut c = h.cmd();
+    c.args(["upload", "--to", "lib", "--json"]).arg(&a).arg(&b);
+    let up = run(c).await;
+    assert!(up.status.success(), "{}", stderr(&up));
+    // stdout stays one JSON document: the command's output went to stderr.
+    let v = json(&up);
+    let urls: Vec<String> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["media"][0]["url"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        format!("{}\n{}\n", urls[0], urls[1])
+    );
+    let err = stderr(&up);
+    assert!(err.contains("QR code of 2 link(s) to lib:"), "{err}");
+    assert!(err.contains("ran"), "{err}");
+
+    // A mistake in the options is refused when the account is added.
+    let mut c = h.cmd();
+    c.args(["account", "add", "bad", "local", "after_batch=tweet"]);
+    let bad = run(c).await;
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("`tweet`"), "{}", stderr(&bad));
+}

@@ -274,6 +274,18 @@ impl Config {
             )
         })?;
         for (name, account) in &cfg.accounts {
+            for (k, v) in &account.options {
+                crate::after_batch::check_option(k, v).map_err(|e| {
+                    Error::new(
+                        Code::ConfigInvalid,
+                        format!(
+                            "{} is not valid: account {name}: {}",
+                            path.display(),
+                            e.message
+                        ),
+                    )
+                })?;
+            }
             if let Some(text) = account.options.get(crate::queue::bandwidth::ACCOUNT_OPTION) {
                 crate::transfer::bwlimit::Schedule::parse(
                     &format!("accounts.{name}.options.bwlimit"),
@@ -429,6 +441,7 @@ pub fn validate_options(
         if k == crate::queue::bandwidth::ACCOUNT_OPTION {
             crate::transfer::bwlimit::Schedule::parse(k, v)?;
         }
+        crate::after_batch::check_option(k, v)?;
         out.insert(k.clone(), v.clone());
     }
     for spec in table.iter().filter(|o| !o.secret) {

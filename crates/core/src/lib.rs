@@ -6,6 +6,7 @@
 //! tauri, clap, a terminal or any screen type: hosts receive progress through callbacks.
 
 pub mod accounts;
+pub mod after_batch;
 pub mod catalog;
 pub mod config;
 pub mod db;

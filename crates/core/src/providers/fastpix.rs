@@ -25,6 +25,8 @@ pub const OPTIONS: &[OptionSpec] = &[
     OptionSpec::new("api_url", "FastPix API base URL").default("https://api.fastpix.com/v1"),
     OptionSpec::new("token_id", "Access token ID").required(),
     super::BWLIMIT_OPTION,
+    super::AFTER_BATCH_OPTION,
+    super::AFTER_COMMAND_OPTION,
     OptionSpec::new("secret_key", "Secret key, kept in the OS keychain").secret(),
 ];
 

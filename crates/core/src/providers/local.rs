@@ -14,10 +14,11 @@ use super::{Features, Kind, MediaStatus, OptionSpec, Provider, RemoteMedia, Sett
 use crate::error::{Code, Error, Result};
 use crate::transfer::{Ctx, Phase};
 
-pub const OPTIONS: &[OptionSpec] = &[OptionSpec::new(
-    "dir",
-    "Folder of the library (default: FERRY_HOME/library)",
-)];
+pub const OPTIONS: &[OptionSpec] = &[
+    OptionSpec::new("dir", "Folder of the library (default: FERRY_HOME/library)"),
+    super::AFTER_BATCH_OPTION,
+    super::AFTER_COMMAND_OPTION,
+];
 
 pub struct Local {
     dir: PathBuf,

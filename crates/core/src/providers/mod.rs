@@ -130,6 +130,19 @@ pub const BWLIMIT_OPTION: OptionSpec = OptionSpec::new(
     "Most this account sends a second, in rclone's syntax: 4M, 512k, or a timetable like \"08:00,512k 18:00,off\" (empty: only Ferry's overall limit)",
 );
 
+/// What to do when a batch to the account is finished (`after_batch`).
+pub const AFTER_BATCH_OPTION: OptionSpec = OptionSpec::new(
+    crate::after_batch::ACTIONS_OPTION,
+    "When a batch of uploads here is finished: open (the links in the browser), qr (a QR code image of them to the clipboard), or open,qr",
+);
+
+/// A program run with the links when a batch is finished (`after_command`): set with
+/// `ferry account add` or in config.toml only (the app never offers or accepts it).
+pub const AFTER_COMMAND_OPTION: OptionSpec = OptionSpec::new(
+    crate::after_batch::COMMAND_OPTION,
+    "A command run with the batch's links as arguments (and in FERRY_LINKS) when a batch here is finished; CLI and config.toml only",
+);
+
 /// One row of a provider's option table.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

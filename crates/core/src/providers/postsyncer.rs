@@ -33,6 +33,8 @@ pub const OPTIONS: &[OptionSpec] = &[
         "Folder in that workspace (default: library root)",
     ),
     super::BWLIMIT_OPTION,
+    super::AFTER_BATCH_OPTION,
+    super::AFTER_COMMAND_OPTION,
     OptionSpec::new("token", "API token (id|secret), kept in the OS keychain").secret(),
 ];
 

@@ -47,6 +47,8 @@ pub const OPTIONS: &[OptionSpec] = &[
     )
     .default("7d"),
     super::BWLIMIT_OPTION,
+    super::AFTER_BATCH_OPTION,
+    super::AFTER_COMMAND_OPTION,
     OptionSpec::new(
         "secret_access_key",
         "Secret access key, kept in the OS keychain",
