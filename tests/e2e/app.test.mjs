@@ -11,7 +11,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { remote } from "webdriverio";
@@ -205,6 +205,28 @@ test("the library lists both with their URLs and copies a link to the clipboard"
   );
   const clip = execFileSync("xclip", ["-o", "-selection", "clipboard"], { encoding: "utf8" });
   assert.equal(clip, urls[0]);
+});
+
+test("a destination's after-batch actions put a QR code image on the clipboard and open the link", async () => {
+  const dir = join(work, "qr-library");
+  await invoke("account_add", { name: "qr", kind: "local", options: { dir, after_batch: "open,qr" }, secret: null });
+  const file = join(work, "qr-photo.png");
+  copyFileSync(sample, file);
+  await invoke("queue_add_paths", { paths: [file], account: "qr", origin: "drop" });
+  const targets = () => {
+    try {
+      return execFileSync("xclip", ["-o", "-selection", "clipboard", "-t", "TARGETS"], { encoding: "utf8", timeout: 5000, stdio: ["ignore", "pipe", "ignore"] });
+    } catch {
+      return "";
+    }
+  };
+  await until("the batch's QR code image was not copied", () => targets().split("\n").includes("image/png"));
+  const png = execFileSync("xclip", ["-o", "-selection", "clipboard", "-t", "image/png"], { timeout: 5000 });
+  assert.equal(png.subarray(1, 4).toString(), "PNG");
+  const opened = join(work, "opened.log");
+  await until("the batch's link was not opened", () => existsSync(opened) && readFileSync(opened, "utf8").includes("file://"));
+  const link = readFileSync(opened, "utf8").trim().split("\n").pop();
+  assert.match(link, /^file:\/\/.*qr-library\/.*qr-photo\.png$/);
 });
 
 test("launching the app again with a file queues it in the running instance", async () => {
