@@ -103,9 +103,10 @@ impl Command {
 
 #[derive(Args)]
 pub struct SendArgs {
-    /// Destination account (default: the default account, `library`).
-    #[arg(long, value_name = "NAME")]
-    pub to: Option<String>,
+    /// Destination account (default: the default account, `library`). Several send each
+    /// file to each of them: `--to blog,s3` or `--to blog --to s3`.
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    pub to: Vec<String>,
     /// Wait until processing finishes (FastPix, PostSyncer videos).
     #[arg(long)]
     pub wait: bool,

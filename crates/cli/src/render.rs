@@ -35,7 +35,13 @@ pub fn shown(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-pub fn line(o: &Outcome) {
+/// One result line; `several`: the run had several destinations, so each line names its.
+pub fn line(o: &Outcome, several: bool) {
+    let to = if several {
+        format!("{}: ", shown(&o.account))
+    } else {
+        String::new()
+    };
     if o.ok {
         for m in &o.media {
             let status = match m.status {
@@ -49,14 +55,14 @@ pub fn line(o: &Outcome) {
                 ""
             };
             println!(
-                "ok    {} -> {}{status}{dedup}",
+                "ok    {} -> {to}{}{status}{dedup}",
                 shown(&o.input),
                 shown(m.url.as_deref().unwrap_or(&m.id))
             );
         }
     } else if let Some(e) = &o.error {
         println!(
-            "fail  {}: {} [{}]",
+            "fail  {}: {to}{} [{}]",
             shown(&o.input),
             shown(&e.message),
             e.code

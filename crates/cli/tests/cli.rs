@@ -755,3 +755,87 @@ async fn after_a_batch_the_destinations_command_gets_the_links_and_qr_prints_a_c
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("`tweet`"), "{}", stderr(&bad));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_upload_to_several_destinations_is_a_job_each_and_dedupe_stays_per_destination() {
+    let f = Fakes::start(Options::default()).await;
+    let h = Home::new();
+    add_synposter(&h, &f, "sp").await;
+    add_synposter(&h, &f, "sp2").await;
+    let a = h.file("a.png", &png(3000));
+    let b = h.file("b.png", &png(4000));
+    let mut c = h.cmd();
+    c.args(["upload", "--to", "library,sp", "--json"])
+        .arg(&a)
+        .arg(&b)
+        .env("FERRY_TEST_SYNPOSTER_KEY", ferry_fakes::SYNPOSTER_KEY);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v = json(&out);
+    let got: Vec<(String, String, bool)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["input"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_string(),
+                o["account"].as_str().unwrap().to_string(),
+                o["ok"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    let want = |i: &str, a: &str| (i.to_string(), a.to_string(), true);
+    assert_eq!(
+        got,
+        vec![
+            want("a.png", "library"),
+            want("a.png", "sp"),
+            want("b.png", "library"),
+            want("b.png", "sp")
+        ],
+        "one element per input and destination, in that order"
+    );
+    assert_eq!(f.synposter.objects().len(), 2);
+
+    // a.png is at library and sp already, not at sp2: only sp2 gets its bytes.
+    let mut c = h.cmd();
+    c.args(["upload", "--to", "library", "--to", "sp2,sp"])
+        .arg(&a)
+        .env("FERRY_TEST_SYNPOSTER_KEY", ferry_fakes::SYNPOSTER_KEY);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        lines[0].contains("-> library: ") && lines[0].contains("already there"),
+        "{text}"
+    );
+    assert!(
+        lines[1].contains("-> sp2: ") && !lines[1].contains("already there"),
+        "{text}"
+    );
+    assert!(
+        lines[2].contains("-> sp: ") && lines[2].contains("already there"),
+        "{text}"
+    );
+    assert_eq!(f.synposter.objects().len(), 3, "one more object: sp2's");
+
+    // An unknown destination among them: nothing is queued.
+    let mut c = h.cmd();
+    c.args(["upload", "--to", "sp,nope"])
+        .arg(&b)
+        .env("FERRY_TEST_SYNPOSTER_KEY", ferry_fakes::SYNPOSTER_KEY);
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("nope"), "{}", stderr(&out));
+    let mut c = h.cmd();
+    c.args(["queue", "list", "--json"]);
+    assert_eq!(json(&run(c).await), serde_json::json!([]));
+}

@@ -207,6 +207,18 @@ impl Engine {
         self.queue.enqueue_paths(paths, account, origin, force)
     }
 
+    /// Files to several destinations at once: one job per file and destination
+    /// (`Queue::enqueue_paths_to`), ids file by file, destination by destination.
+    pub fn enqueue_paths_to(
+        &self,
+        paths: &[PathBuf],
+        accounts: &[String],
+        origin: &str,
+        force: bool,
+    ) -> Result<Vec<JobId>> {
+        self.queue.enqueue_paths_to(paths, accounts, origin, force)
+    }
+
     /// Add a drop or pick that may be huge: folders walked as a stream for their media
     /// files, jobs written in batches, at most `cap`, until [`Engine::stop_adding`] (see
     /// `queue::expand`).

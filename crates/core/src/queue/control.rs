@@ -23,10 +23,29 @@ impl Queue {
         origin: &str,
         force: bool,
     ) -> Result<Vec<JobId>> {
-        self.accounts.config().account(account)?;
+        self.enqueue_paths_to(paths, &[account.to_string()], origin, force)
+    }
+
+    /// Add files as jobs to several destinations at once (fan-out): one job per file and
+    /// destination, each with its own progress, retries and dedupe. A file's jobs are
+    /// written next to each other (file by file, then destination by destination), so
+    /// the runner starts them together. Every account is checked before anything is
+    /// written. Ids come in that order.
+    pub fn enqueue_paths_to(
+        &self,
+        paths: &[PathBuf],
+        accounts: &[String],
+        origin: &str,
+        force: bool,
+    ) -> Result<Vec<JobId>> {
+        let cfg = self.accounts.config();
+        for account in accounts {
+            cfg.account(account)?;
+        }
         let jobs: Vec<NewJob> = paths
             .iter()
-            .map(|p| path_job(p, account, origin, force))
+            .flat_map(|p| accounts.iter().map(move |a| (p, a)))
+            .map(|(p, a)| path_job(p, a, origin, force))
             .collect();
         let ids = self.jobs.insert(&jobs)?;
         self.announce(&ids);
