@@ -432,3 +432,63 @@ fn a_drop_stops_at_the_drop_limit_setting_and_stop_is_a_command() {
     );
     assert_eq!(ids.as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn a_drop_or_a_paste_to_several_destinations_is_a_job_per_file_and_destination() {
+    let t = TestApp::new();
+    let archive = tempfile::tempdir().unwrap();
+    t.ok(
+        "account_add",
+        json!({ "name": "archive", "kind": "local", "options": { "dir": archive.path() }, "secret": null }),
+    );
+    let src = tempfile::tempdir().unwrap();
+    png(src.path(), "a.png", 4, 4);
+    png(src.path(), "b.png", 5, 5);
+    let ids = t.ok(
+        "queue_add_paths",
+        json!({ "paths": [src.path()], "account": "library", "origin": "drop", "also": ["archive", "library"] }),
+    );
+    assert_eq!(
+        ids.as_array().unwrap().len(),
+        4,
+        "two files, two destinations: {ids}"
+    );
+    let origin = &fakes().origin;
+    origin.serve(
+        "/fanout/cat.png",
+        std::fs::read(png(t.home(), "c.png", 8, 8)).unwrap(),
+        "image/png",
+    );
+    let res = t.ok(
+        "queue_add_urls",
+        json!({ "text": format!("{}\nnot a url", origin.url("/fanout/cat.png")), "account": "library", "also": ["archive"] }),
+    );
+    assert_eq!(res["jobs"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        res["invalid"].as_array().unwrap().len(),
+        1,
+        "the bad line once"
+    );
+    let jobs = t.wait_jobs(30, |j| j.len() == 6 && all_final(j));
+    let mut got: Vec<(String, String)> = jobs
+        .iter()
+        .map(|j| {
+            assert_eq!(j["status"], "succeeded", "{j:#}");
+            (
+                j["name"].as_str().unwrap().to_string(),
+                j["account"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    let want: Vec<(String, String)> = ["a.png", "b.png", "cat.png"]
+        .iter()
+        .flat_map(|n| ["archive", "library"].map(|a| (n.to_string(), a.to_string())))
+        .collect();
+    assert_eq!(got, want);
+    let (code, _) = t.err(
+        "queue_add_paths",
+        json!({ "paths": [src.path()], "account": "library", "origin": "drop", "also": ["nope"] }),
+    );
+    assert_eq!(code, "config.unknown_account");
+}

@@ -22,12 +22,14 @@ pub async fn queue_add_paths(
     paths: Vec<String>,
     account: String,
     origin: String,
+    also: Option<Vec<String>>,
 ) -> CmdResult<Vec<i64>> {
     let origin = input::origin(&origin)?;
     let engine = state.engine.clone();
+    let accounts = input::destinations(&account, also);
     blocking(move || {
         let paths = input::checked_paths(&paths)?;
-        input::enqueue_dropped(&engine, &paths, &account, origin.as_str())
+        input::enqueue_dropped(&engine, &paths, &accounts, origin.as_str())
     })
     .await
 }
@@ -45,6 +47,7 @@ pub async fn queue_add_urls(
     state: State<'_, AppState>,
     text: String,
     account: String,
+    also: Option<Vec<String>>,
 ) -> CmdResult<AddUrlsResult> {
     let lines = input::url_lines(&text);
     if lines.is_empty() {
@@ -55,7 +58,27 @@ pub async fn queue_add_urls(
     }
     let urls: Vec<String> = lines.iter().map(|(_, l)| l.clone()).collect();
     let engine = state.engine.clone();
-    let results = blocking(move || Ok(engine.enqueue_urls(&urls, &account, "paste")?)).await?;
+    let accounts = input::destinations(&account, also);
+    // A line is good or bad whatever the destination: the first destination's results
+    // name the bad lines; every destination gets a job of each good line.
+    let (results, more) = blocking(move || {
+        let cfg = engine.config();
+        for a in &accounts {
+            cfg.account(a)?;
+        }
+        let first = engine.enqueue_urls(&urls, &accounts[0], "paste")?;
+        let mut more = Vec::new();
+        for a in &accounts[1..] {
+            more.extend(
+                engine
+                    .enqueue_urls(&urls, a, "paste")?
+                    .into_iter()
+                    .flatten(),
+            );
+        }
+        Ok((first, more))
+    })
+    .await?;
     let mut out = AddUrlsResult {
         jobs: vec![],
         invalid: vec![],
@@ -71,6 +94,7 @@ pub async fn queue_add_urls(
             }),
         }
     }
+    out.jobs.extend(more);
     Ok(out)
 }
 
@@ -81,8 +105,12 @@ pub async fn queue_paste_image<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
     account: String,
+    also: Option<Vec<String>>,
 ) -> CmdResult<i64> {
-    state.engine.config().account(&account)?;
+    let accounts = input::destinations(&account, also);
+    for a in &accounts {
+        state.engine.config().account(a)?;
+    }
     // Reading the clipboard may wait on another app; this runs on a worker thread, never
     // the main one (where arboard can deadlock on Linux).
     let image = app.clipboard().read_image().map_err(|e| {
@@ -95,7 +123,8 @@ pub async fn queue_paste_image<R: Runtime>(
         crate::staging::save_png(&state.staging, image.rgba(), image.width(), image.height())?;
     let ids = state
         .engine
-        .enqueue_paths(&[path], &account, "paste", false)?;
+        .enqueue_paths_to(&[path], &accounts, "paste", false)?;
+    // The picked destination's job (the others' follow it).
     Ok(ids[0])
 }
 

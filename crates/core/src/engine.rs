@@ -229,7 +229,21 @@ impl Engine {
         origin: &str,
         cap: usize,
     ) -> Result<(Vec<JobId>, crate::queue::expand::Added)> {
-        self.queue.enqueue_tree(inputs, account, origin, false, cap)
+        self.queue
+            .enqueue_tree(inputs, &[account.to_string()], origin, false, cap)
+    }
+
+    /// Like [`Engine::enqueue_tree`], to several destinations: a job per file and
+    /// destination, a file's jobs side by side; the cap counts files.
+    pub fn enqueue_tree_to(
+        &self,
+        inputs: &[PathBuf],
+        accounts: &[String],
+        origin: &str,
+        cap: usize,
+    ) -> Result<(Vec<JobId>, crate::queue::expand::Added)> {
+        self.queue
+            .enqueue_tree(inputs, accounts, origin, false, cap)
     }
 
     /// Stop every addition in progress; what they queued stays queued.

@@ -4,6 +4,7 @@ import { get, writable } from "svelte/store";
 import type { AccountView, BandwidthNow, ProviderInfo, RunnerInfo, Settings } from "../bindings";
 import { api, subscribeEvents, toCommandError } from "../platform/tauri";
 import { adding } from "./adding";
+import { pruneAlso } from "./destinations";
 import { announce, createQueueStore } from "./queue";
 
 export const accounts = writable<AccountView[]>([]);
@@ -108,6 +109,7 @@ export function say(text: string) {
 
 export function setAccounts(list: AccountView[]) {
   accounts.set(list);
+  pruneAlso(list.map((a) => a.name));
   const cur = get(destination);
   if (!list.some((a) => a.name === cur)) {
     destination.set(list.find((a) => a.default)?.name ?? list[0]?.name ?? "library");

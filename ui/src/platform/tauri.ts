@@ -7,6 +7,7 @@ import type {
   LibraryItem, LibraryPage, Opened, ProviderInfo, QueuePageRequest, RemoteMedia, Settings, WatchOptions,
   WatchRuleView,
 } from "../bindings";
+import { alsoFor } from "../lib/destinations";
 
 export type QueueAction = "pause" | "resume" | "cancel" | "retry";
 export type Origin = "drop" | "pick" | "args";
@@ -43,10 +44,11 @@ export const api = {
   accountTest: (name: string) => call<null>("account_test", { name }),
   accountSetDefault: (name: string) => call<AccountView[]>("account_set_default", { name }),
   queueAddPaths: (paths: string[], account: string, origin: Origin) =>
-    call<number[]>("queue_add_paths", { paths, account, origin }),
+    call<number[]>("queue_add_paths", { paths, account, origin, ...alsoFor(account) }),
   queueAddStop: () => call<null>("queue_add_stop"),
-  queueAddUrls: (text: string, account: string) => call<AddUrlsResult>("queue_add_urls", { text, account }),
-  queuePasteImage: (account: string) => call<number>("queue_paste_image", { account }),
+  queueAddUrls: (text: string, account: string) =>
+    call<AddUrlsResult>("queue_add_urls", { text, account, ...alsoFor(account) }),
+  queuePasteImage: (account: string) => call<number>("queue_paste_image", { account, ...alsoFor(account) }),
   clipboardFiles: () => call<string[]>("clipboard_files"),
   /** One page of the queue (open jobs, then finished ones, newest first) and its counts. */
   queueList: (page: QueuePageRequest = {}) => call<JobPage>("queue_list", { page }),

@@ -48,6 +48,29 @@ describe("queue", () => {
     await context.close();
   });
 
+  test("a drop goes to every ticked destination too: the overlay names them and the engine gets them", async () => {
+    const { page, context, errors } = await openApp(browser, server.url);
+    await page.getByTestId("destination-picker").selectOption("blog");
+    await page.getByTestId("also-to").locator("summary").click();
+    await page.getByTestId("also-to-library").check();
+    assert.match(await page.getByTestId("also-to").locator("summary").textContent(), /Also send to \(1\)/);
+    await screenshot(page, "queue-also-to");
+    await page.evaluate(() => window.__ferryMock.emit("tauri://drag-enter", { paths: ["/home/ada/a.jpg"], position: { x: 10, y: 10 } }));
+    assert.equal(await page.getByTestId("drop-destination").textContent(), "blog and library");
+    await page.evaluate(() => window.__ferryMock.emit("tauri://drag-drop", { paths: ["/home/ada/a.jpg", "/home/ada/b.jpg"], position: { x: 10, y: 10 } }));
+    const calls = await poll(async () => (await callsOf(page, "queue_add_paths")).length && callsOf(page, "queue_add_paths"), "queue_add_paths");
+    assert.deepEqual(calls, [{ paths: ["/home/ada/a.jpg", "/home/ada/b.jpg"], account: "blog", origin: "drop", also: ["library"] }]);
+    await poll(async () => /Queued 4 jobs for blog and library/.test(await page.getByTestId("live-region").textContent()), "the announcement");
+    // Unticked: the next addition goes to the picked destination alone.
+    await page.getByTestId("also-to-library").uncheck();
+    await page.getByTestId("paste-box").fill("https://example.com/x.jpg");
+    await page.getByTestId("paste-submit").click();
+    const pastes = await poll(async () => (await callsOf(page, "queue_add_urls")).length && callsOf(page, "queue_add_urls"), "queue_add_urls");
+    assert.deepEqual(pastes, [{ text: "https://example.com/x.jpg", account: "blog" }]);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
   test("leaving the window without dropping hides the overlay and queues nothing", async () => {
     const { page, context } = await openApp(browser, server.url);
     await page.evaluate(() => window.__ferryMock.emit("tauri://drag-over", { position: { x: 1, y: 1 } }));

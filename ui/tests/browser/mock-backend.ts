@@ -241,7 +241,8 @@ function handle(cmd: string, args: Args): unknown {
     case "queue_add_paths": {
       const paths = args.paths as string[];
       if (paths.some((p) => p.includes("missing"))) reject("input.not_found", "/tmp/missing.jpg does not exist");
-      return paths.map((p) => addJob({ name: p.split("/").pop() ?? p, input: p, account: String(args.account), origin: String(args.origin) }));
+      const to = [String(args.account), ...((args.also as string[] | undefined) ?? [])];
+      return paths.flatMap((p) => to.map((account) => addJob({ name: p.split("/").pop() ?? p, input: p, account, origin: String(args.origin) })));
     }
     case "queue_add_urls": {
       const ids: number[] = [];
