@@ -248,9 +248,13 @@ pub struct WatchOptions {
     /// `"skip"` (default) or `"import"` the files already in the folder.
     #[ts(optional)]
     pub existing: Option<String>,
-    /// `"keep"` (default), `"delete"` or `"move:SUBFOLDER"`, after a successful upload only.
+    /// `"keep"` (default), `"delete"` or `"move:SUBFOLDER"`, after a successful upload only
+    /// (with several destinations, once the file is at every one).
     #[ts(optional)]
     pub after: Option<String>,
+    /// Other destinations every file also goes to (fan-out).
+    #[ts(optional)]
+    pub also: Option<Vec<String>>,
 }
 
 /// Where queued paths came from (recorded on the job).

@@ -12,11 +12,13 @@ use crate::{fail, fail_usage, render};
 
 #[derive(Subcommand)]
 pub enum WatchCmd {
-    /// Watch a folder: every finished file in it goes to an account, once.
+    /// Watch a folder: every finished file in it goes to an account (or several), once.
     Add {
         dir: PathBuf,
-        #[arg(long, value_name = "NAME")]
-        to: Option<String>,
+        /// Destination (default: the default account); several send each file to each:
+        /// `--to blog,s3` or `--to blog --to s3`.
+        #[arg(long, value_name = "NAME", value_delimiter = ',')]
+        to: Vec<String>,
         /// Watch subfolders too.
         #[arg(long)]
         recursive: bool,
@@ -89,8 +91,10 @@ pub async fn run(engine: Arc<Engine>, cmd: WatchCmd) -> ExitCode {
                 Ok(a) => a,
                 Err(e) => return fail_usage(&e),
             };
-            let account = to.unwrap_or_else(|| engine.default_account());
+            let mut to = to.into_iter().filter(|a| !a.trim().is_empty());
+            let account = to.next().unwrap_or_else(|| engine.default_account());
             let rule = NewRule {
+                also: to.collect(),
                 recursive,
                 include,
                 exclude,
@@ -104,7 +108,7 @@ pub async fn run(engine: Arc<Engine>, cmd: WatchCmd) -> ExitCode {
                     println!(
                         "watching {} for `{}` as {}",
                         render::shown(&r.dir.display().to_string()),
-                        r.account,
+                        r.accounts().join("`, `"),
                         r.id
                     );
                     ExitCode::SUCCESS
@@ -126,7 +130,7 @@ pub async fn run(engine: Arc<Engine>, cmd: WatchCmd) -> ExitCode {
                             r.id,
                             v.state,
                             render::shown(&r.dir.display().to_string()),
-                            r.account,
+                            r.accounts().join(","),
                             v.waiting,
                             render::shown(&r.after.describe()),
                             v.reason

@@ -405,7 +405,7 @@ describe("watch and settings", () => {
     await page.getByTestId("watch-add").click();
     await page.locator('[data-testid="watch-row"]', { hasText: "/home/ada/Incoming" }).waitFor();
     assert.deepEqual(await callsOf(page, "watch_add"), [{ dir: "/home/ada/Incoming", account: "library", options: {
-      recursive: false, include: [], exclude: [], settleSecs: 2, existing: "skip", after: "keep" } }]);
+      recursive: false, include: [], exclude: [], settleSecs: 2, existing: "skip", after: "keep", also: [] } }]);
     await page.locator('[data-rule-id="w1"]').getByRole("button", { name: /Pause watching/ }).click();
     await poll(async () => (await page.locator('[data-rule-id="w1"]').getAttribute("data-state")) === "paused", "paused");
     await page.locator('[data-rule-id="w1"]').getByRole("button", { name: /Stop watching/ }).click();
@@ -425,12 +425,13 @@ describe("watch and settings", () => {
     await page.getByTestId("watch-existing").selectOption("import");
     await page.getByTestId("watch-after").selectOption("move");
     await page.getByTestId("watch-move-to").fill("uploaded");
+    await page.getByTestId("watch-also-blog").check();
     await page.getByTestId("watch-add").click();
     const row = page.locator('[data-testid="watch-row"]', { hasText: "/home/ada/Incoming" });
     await row.waitFor();
     assert.deepEqual(await callsOf(page, "watch_add"), [{ dir: "/home/ada/Incoming", account: "library", options: {
-      recursive: true, include: ["*.jpg", "*.mp4"], exclude: ["draft-*"], settleSecs: 5, existing: "import", after: "move:uploaded" } }]);
-    assert.match(await row.textContent(), /with subfolders · only \*\.jpg, \*\.mp4 · not draft-\* · then moved to uploaded\//);
+      recursive: true, include: ["*.jpg", "*.mp4"], exclude: ["draft-*"], settleSecs: 5, existing: "import", after: "move:uploaded", also: ["blog"] } }]);
+    assert.match(await row.textContent(), /→ library, blog · with subfolders · only \*\.jpg, \*\.mp4 · not draft-\* · then moved to uploaded\//);
     assert.deepEqual(errors, []);
     await context.close();
   });

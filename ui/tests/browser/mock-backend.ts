@@ -290,10 +290,10 @@ function handle(cmd: string, args: Args): unknown {
       return watchRules;
     case "watch_add":
       {
-        const o = (args.options ?? {}) as { recursive?: boolean; include?: string[]; exclude?: string[]; settleSecs?: number; existing?: "skip" | "import"; after?: string };
+        const o = (args.options ?? {}) as { recursive?: boolean; include?: string[]; exclude?: string[]; settleSecs?: number; existing?: "skip" | "import"; after?: string; also?: string[] };
         const after = o.after?.startsWith("move:") ? { action: "move" as const, dir: o.after.slice(5) } : o.after === "delete" ? { action: "delete" as const } : { action: "keep" as const };
         watchRules = [...watchRules, {
-          ...watchRules[0], id: `w${watchRules.length + 1}`, dir: String(args.dir), account: String(args.account), waiting: 0,
+          ...watchRules[0], id: `w${watchRules.length + 1}`, dir: String(args.dir), account: String(args.account), also: o.also ?? [], waiting: 0,
           recursive: o.recursive ?? false, include: o.include ?? [], exclude: o.exclude ?? [], settle_secs: o.settleSecs ?? 2, existing: o.existing ?? "skip", after,
         }];
       }

@@ -52,21 +52,28 @@ impl Queue {
         Ok(ids)
     }
 
-    /// Queue the files a watch rule takes and remember them as taken, in one
-    /// transaction: no crash or stop between the two can lose a file or take it twice.
+    /// Queue the files a watch rule takes (a job per file and destination, a file's
+    /// jobs side by side) and remember them as taken, in one transaction: no crash or
+    /// stop between the two can lose a file or take it twice.
     pub(crate) fn enqueue_watched(
         &self,
         rule: &str,
-        account: &str,
+        accounts: &[String],
         files: &[FileInfo],
     ) -> Result<Vec<JobId>> {
-        self.accounts.config().account(account)?;
+        let cfg = self.accounts.config();
+        for account in accounts {
+            cfg.account(account)?;
+        }
         let origin = format!("watch:{rule}");
         let jobs: Vec<NewJob> = files
             .iter()
-            .map(|f| path_job(&f.path, account, &origin, false))
+            .flat_map(|f| accounts.iter().map(move |a| (f, a)))
+            .map(|(f, a)| path_job(&f.path, a, &origin, false))
             .collect();
-        let ids = self.jobs.insert_watched(&jobs, rule, files)?;
+        let ids = self
+            .jobs
+            .insert_watched(&jobs, rule, files, accounts.len())?;
         self.announce(&ids);
         Ok(ids)
     }

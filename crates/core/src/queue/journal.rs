@@ -183,18 +183,23 @@ impl JobsTable {
 
     /// Insert a watch rule's jobs and mark their files as taken by the rule, in one
     /// transaction.
+    /// `jobs` are `per_file` for each of `files`, in order; a file is marked taken with
+    /// its first job.
     pub fn insert_watched(
         &self,
         jobs: &[NewJob],
         rule: &str,
         files: &[crate::watch::scan::FileInfo],
+        per_file: usize,
     ) -> Result<Vec<JobId>> {
         self.write(|tx| {
             let ids = insert_in(tx, jobs)?;
             crate::watch::store::mark_in(
                 tx,
                 rule,
-                files.iter().zip(ids.iter().copied().map(Some)),
+                files
+                    .iter()
+                    .zip(ids.iter().step_by(per_file.max(1)).copied().map(Some)),
             )?;
             Ok(ids)
         })
