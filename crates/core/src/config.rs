@@ -146,6 +146,10 @@ pub struct Settings {
     /// by mistake stops there, with a message, instead of queueing millions.
     #[serde(default = "default_drop_limit")]
     pub drop_limit: usize,
+    /// Which waiting job starts next: `added` (oldest first) or `small-first`. Read by
+    /// the runner before each start, so it can change while the queue runs.
+    #[serde(default)]
+    pub queue_order: crate::queue::QueueOrder,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -188,6 +192,7 @@ impl Default for Settings {
             spool_max_bytes: default_spool_max_bytes(),
             spool_keep_free_bytes: default_spool_keep_free_bytes(),
             drop_limit: default_drop_limit(),
+            queue_order: Default::default(),
         }
     }
 }

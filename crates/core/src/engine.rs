@@ -289,6 +289,25 @@ impl Engine {
         self.queue.retry(sel)
     }
 
+    /// Make these jobs the next to start, the first given first (see
+    /// [`crate::queue::Queue::move_to_top`]).
+    pub fn move_to_top(&self, ids: &[JobId]) -> Result<usize> {
+        self.queue.move_to_top(ids)
+    }
+
+    /// The order waiting jobs start in (the `queue_order` setting).
+    pub fn queue_order(&self) -> crate::queue::QueueOrder {
+        self.config().settings.queue_order
+    }
+
+    /// Change the order waiting jobs start in; a running queue (here or in the process
+    /// that runs this home) picks its next job by it.
+    pub fn set_queue_order(&self, order: crate::queue::QueueOrder) -> Result<()> {
+        self.update_settings(|s| s.queue_order = order)?;
+        self.queue.notify.notify_waiters();
+        Ok(())
+    }
+
     /// Cancel: a running job stops at once; anything it started remotely is abandoned
     /// (S3 multipart aborted, FastPix session cancelled).
     pub async fn cancel(&self, sel: Selector) -> Result<usize> {

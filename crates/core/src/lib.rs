@@ -35,4 +35,6 @@ pub use providers::{Kind, MediaStatus, RemoteMedia};
 pub use queue::lock::Holder;
 pub use queue::owner::Taken;
 pub use queue::runner::RunOptions;
-pub use queue::{Event, Job, JobCursor, JobId, JobPage, JobStatus, QueueSummary, Selector};
+pub use queue::{
+    Event, Job, JobCursor, JobId, JobPage, JobStatus, QueueOrder, QueueSummary, Selector,
+};

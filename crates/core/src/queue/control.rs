@@ -45,7 +45,11 @@ impl Queue {
         let origin = format!("watch:{rule}");
         let jobs: Vec<NewJob> = files
             .iter()
-            .map(|f| path_job(&f.path, account, &origin, false))
+            .map(|f| NewJob {
+                // The scan's size: no second stat.
+                size: Some(f.size),
+                ..path_job(&f.path, account, &origin, false)
+            })
             .collect();
         let ids = self.jobs.insert_watched(&jobs, rule, files)?;
         self.announce(&ids);
@@ -73,6 +77,7 @@ impl Queue {
                     input: url.to_string(),
                     origin: origin.to_string(),
                     force: false,
+                    size: None,
                 })
             })
             .collect();
@@ -183,6 +188,23 @@ impl Queue {
         Ok(n)
     }
 
+    /// Make these jobs the next to start, the first given first (still within the
+    /// per-account limits). A job already running or finished stays as it is; an id
+    /// with no job is refused before anything moves. Returns how many moved.
+    pub fn move_to_top(&self, ids: &[JobId]) -> Result<usize> {
+        for id in ids {
+            self.jobs.get(*id)?;
+        }
+        let n = self.jobs.move_to_top(ids)?;
+        if ids.len() <= ANNOUNCE_EACH {
+            for id in ids {
+                self.changed(*id);
+            }
+        }
+        self.notify.notify_waiters();
+        Ok(n)
+    }
+
     /// Send failed or cancelled jobs again.
     pub fn retry(&self, sel: Selector) -> Result<usize> {
         let jobs = match sel {
@@ -250,7 +272,14 @@ impl Queue {
 
 pub(super) fn path_job(p: &std::path::Path, account: &str, origin: &str, force: bool) -> NewJob {
     let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    // One stat for the "small files first" order; a file that cannot be read now is
+    // queued with an unknown size and explains itself when it runs.
+    let size = std::fs::metadata(&abs)
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len());
     NewJob {
+        size,
         account: account.to_string(),
         source_kind: SourceKind::Path,
         name: abs

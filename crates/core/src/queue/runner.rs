@@ -146,13 +146,16 @@ fn start_jobs(
     global: usize,
     scope: Option<&[JobId]>,
 ) -> Result<()> {
+    // Read each round: a change of the setting (here or in another process) applies
+    // from the next job that starts.
+    let order = queue.accounts.config().settings.queue_order;
     while tasks.len() < global {
         let busy: Vec<String> = per_account
             .iter()
             .filter(|(a, n)| **n >= queue.aimd.limit(a))
             .map(|(a, _)| a.clone())
             .collect();
-        let Some(mut job) = queue.jobs.next_runnable(scope, &busy)? else {
+        let Some(mut job) = queue.jobs.next_runnable(scope, &busy, order)? else {
             break;
         };
         if !queue.jobs.claim(job.id)? {

@@ -10,6 +10,7 @@ mod hygiene;
 mod idempotency;
 mod import;
 mod keychain;
+mod order;
 mod paging;
 mod queue;
 // s3s-fs (a Linux program) cannot be started under Wine.
