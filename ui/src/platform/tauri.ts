@@ -4,7 +4,7 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import { open as openDialog, save as saveDialog } from "@tauri-apps/plugin-dialog";
 import type {
   AccountView, AddUrlsResult, AppInfo, ChannelMessage, CommandError, CopyFormat, DiagnosticsSaved, Event, JobPage, LibraryFilter,
-  LibraryItem, LibraryPage, Opened, ProviderInfo, QueuePageRequest, RemoteMedia, Settings, WatchOptions,
+  LibraryItem, LibraryPage, Opened, ProviderInfo, QueueOrder, QueuePageRequest, RemoteMedia, Settings, WatchOptions,
   WatchRuleView,
 } from "../bindings";
 
@@ -51,6 +51,10 @@ export const api = {
   /** One page of the queue (open jobs, then finished ones, newest first) and its counts. */
   queueList: (page: QueuePageRequest = {}) => call<JobPage>("queue_list", { page }),
   queueControl: (action: QueueAction, id: number | null) => call<number>("queue_control", { action, id }),
+  /** Make these jobs the next to start, the first given first; how many moved. */
+  queueMoveToTop: (ids: number[]) => call<number>("queue_move_to_top", { ids }),
+  queueOrderGet: () => call<QueueOrder>("queue_order_get"),
+  queueOrderSet: (order: QueueOrder) => call<QueueOrder>("queue_order_set", { order }),
   /** One page of the library, newest first, with how many items match in all. */
   libraryList: (filter: LibraryFilter) => call<LibraryPage>("library_list", { filter }),
   libraryRemote: (account: string) => call<RemoteMedia[]>("library_remote", { account }),

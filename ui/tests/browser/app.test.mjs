@@ -211,6 +211,30 @@ describe("queue", () => {
     await context.close();
   });
 
+  test("a queued job moves to the top, and small files first is switched from the queue header", async () => {
+    const { page, context } = await openApp(browser, server.url);
+    const queued = page.locator('[data-testid="queue-row"][data-job-id="4"]');
+    await queued.getByTestId("job-top").click();
+    await poll(async () => (await callsOf(page, "queue_move_to_top")).length, "queue_move_to_top");
+    assert.deepEqual(await callsOf(page, "queue_move_to_top"), [{ ids: [4] }]);
+    // Running and finished jobs have no such button.
+    assert.equal(await page.locator('[data-testid="queue-row"][data-job-id="3"]').getByTestId("job-top").count(), 0);
+    assert.equal(await page.locator('[data-testid="queue-row"][data-job-id="1"]').getByTestId("job-top").count(), 0);
+    // The engine says a job moved: the row says so.
+    await page.evaluate(() => {
+      const j = window.__ferryMock.job(4);
+      window.__ferryMock.send({ type: "jobChanged", job: { ...j, priority: 1 } });
+    });
+    await poll(async () => (await queued.getByTestId("job-moved").count()) === 1, "moved badge");
+    const toggle = page.getByTestId("small-first");
+    assert.equal(await toggle.isChecked(), false);
+    await toggle.check();
+    await poll(async () => (await callsOf(page, "queue_order_set")).length, "queue_order_set");
+    assert.deepEqual(await callsOf(page, "queue_order_set"), [{ order: "small-first" }]);
+    assert.equal(await toggle.isChecked(), true);
+    await context.close();
+  });
+
   test("1,000 jobs render as a short window of rows and scroll", async () => {
     const { page, context } = await openApp(browser, server.url, { scenario: { manyJobs: 1000 } });
     await page.getByTestId("queue-list").waitFor();

@@ -2,7 +2,7 @@
 // app loads. Built to dist-mock/mock.js by vite.mock.config.ts; never part of dist/.
 import { mockIPC, mockWindows } from "@tauri-apps/api/mocks";
 import type {
-  AccountView, Event, Job, JobCursor, JobPage, LibraryItem, LibraryPage, Opened, ProviderInfo, QueueSummary, Settings,
+  AccountView, Event, Job, JobCursor, JobPage, LibraryItem, LibraryPage, Opened, ProviderInfo, QueueOrder, QueueSummary, Settings,
   WatchRuleView,
 } from "../../src/bindings";
 
@@ -72,7 +72,7 @@ function job(id: number, p: Partial<Job>): Job {
     id, account: "library", sourceKind: "path", input: `/home/ada/Pictures/${p.name ?? `file-${id}.jpg`}`,
     name: `file-${id}.jpg`, origin: "drop", status: "queued", force: false, attempts: 0, error: null,
     bytesSent: 0, bytesTotal: 2_400_000, deduplicated: false, media: [], createdAt: iso(60_000),
-    updatedAt: iso(1000), retryAt: null, ...p,
+    updatedAt: iso(1000), retryAt: null, priority: 0, ...p,
   };
 }
 
@@ -165,6 +165,7 @@ let watchRules: WatchRuleView[] = [
     reason: "the folder is gone (unplugged drive?); Ferry rescans when it comes back", lastError: null },
 ];
 
+let queueOrder: QueueOrder = "added";
 let settings: Settings = { concurrency: 3, perAccount: 2, defaultAccount: "library", copyFormat: "markdown", copyAfterUpload: true, startMinimised: false, closeToTray: true, dropLimit: 50000 };
 
 let autostart = false;
@@ -235,6 +236,9 @@ function handle(cmd: string, args: Args): unknown {
     case "queue_add_stop": return null;
     case "queue_paste_image": return addJob({ name: "pasted-image.png", account: String(args.account), origin: "paste" });
     case "queue_control": return args.id == null ? jobs.size : 1;
+    case "queue_move_to_top": return (args.ids as number[]).length;
+    case "queue_order_get": return queueOrder;
+    case "queue_order_set": queueOrder = args.order as QueueOrder; return queueOrder;
     case "events_subscribe": channelId = (args.channel as { id: number }).id; channelIndex = 0; return null;
     case "library_list": return libraryPage((args.filter ?? {}) as Parameters<typeof libraryPage>[0]);
     case "library_remote":
