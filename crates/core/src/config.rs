@@ -382,6 +382,9 @@ pub fn validate_options(
             ));
         }
         check_service_url(k, v)?;
+        if k == crate::naming::OPTION && !v.is_empty() {
+            crate::naming::Template::parse(v, kind)?;
+        }
         out.insert(k.clone(), v.clone());
     }
     for spec in table.iter().filter(|o| !o.secret) {

@@ -143,6 +143,12 @@ impl Engine {
         self.accounts.add(name, kind, options, secret)
     }
 
+    /// What a `name_template` makes of a sample file for an account of `kind` named
+    /// `account` (the account form's preview), or why the template is refused.
+    pub fn name_preview(&self, kind: Kind, template: &str, account: &str) -> Result<String> {
+        crate::naming::preview(template, kind, account)
+    }
+
     pub fn account_remove(&self, name: &str) -> Result<()> {
         self.accounts.remove(name)
     }

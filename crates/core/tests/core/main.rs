@@ -10,6 +10,7 @@ mod hygiene;
 mod idempotency;
 mod import;
 mod keychain;
+mod naming;
 mod order;
 mod paging;
 mod queue;
