@@ -54,6 +54,7 @@ pub fn setup<R: Runtime>(
             commands::accounts::accounts_list,
             commands::accounts::account_add,
             commands::accounts::account_remove,
+            commands::accounts::account_name_preview,
             commands::accounts::account_test,
             commands::accounts::account_set_default,
             commands::queue::queue_add_paths,

@@ -40,6 +40,9 @@ export const api = {
   accountAdd: (name: string, kind: string, options: Record<string, string>, secret: string | null) =>
     call<AccountView[]>("account_add", { name, kind, options, secret }),
   accountRemove: (name: string) => call<AccountView[]>("account_remove", { name }),
+  /** What a name template makes of a sample file; rejects with why it is refused. */
+  accountNamePreview: (kind: string, template: string, account: string) =>
+    call<string>("account_name_preview", { kind, template, account }),
   accountTest: (name: string) => call<null>("account_test", { name }),
   accountSetDefault: (name: string) => call<AccountView[]>("account_set_default", { name }),
   queueAddPaths: (paths: string[], account: string, origin: Origin) =>

@@ -362,6 +362,27 @@ describe("accounts", () => {
     await context.close();
   });
 
+  test("the name template shows a live preview of a sample file, and why a bad one is refused", async () => {
+    const { page, context } = await openApp(browser, server.url);
+    await page.getByTestId("nav-accounts").click();
+    await page.getByTestId("account-kind").selectOption("local");
+    await page.getByTestId("account-name").fill("pics");
+    const field = page.getByTestId("account-option-name_template");
+    await field.fill("{account}/{yyyy}/{name}");
+    const preview = page.getByTestId("account-name-preview");
+    await poll(async () => (await preview.count()) === 1 && /pics\/2026\/IMG_2041\.jpg/.test(await preview.textContent()), "preview");
+    await field.fill("{account}/{album}/{name}");
+    const error = page.getByTestId("account-name-preview-error");
+    await poll(async () => (await error.count()) === 1, "preview error");
+    assert.match(await error.textContent(), /`\{album\}`, which is not a token \(config\.invalid\)/);
+    assert.equal(await preview.count(), 0);
+    const asked = await callsOf(page, "account_name_preview");
+    assert.deepEqual(asked.at(-1), { kind: "local", template: "{account}/{album}/{name}", account: "pics" });
+    await field.fill("");
+    await poll(async () => (await error.count()) === 0, "blank: nothing shown");
+    await context.close();
+  });
+
   test("test connection reports the provider's error with its code; set default and remove", async () => {
     const { page, context } = await openApp(browser, server.url);
     await page.getByTestId("nav-accounts").click();

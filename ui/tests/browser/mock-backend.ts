@@ -41,7 +41,10 @@ const features = (f: Partial<ProviderInfo["features"]>): ProviderInfo["features"
 const providers: ProviderInfo[] = [
   { kind: "local", displayName: "Local library", accepts: "*/*", maxBytes: null,
     features: features({ importUrl: true, listRemote: true, deleteRemote: true }),
-    options: [{ name: "dir", help: "Folder the library copies files into.", default: null, required: false, secret: false }] },
+    options: [
+      { name: "dir", help: "Folder the library copies files into.", default: null, required: false, secret: false },
+      { name: "name_template", help: "File names inside the folder.", default: null, required: false, secret: false },
+    ] },
   { kind: "synposter", displayName: "Synposter", accepts: "image/*,video/*", maxBytes: 524288000,
     features: features({ importUrl: true, testCredentials: true }),
     options: [
@@ -205,6 +208,12 @@ function handle(cmd: string, args: Args): unknown {
       if (accounts.some((a) => a.name === name)) reject("config.duplicate_account", `an account named ${name} already exists`);
       accounts = [...accounts, { name, kind: args.kind as AccountView["kind"], options: args.options as Record<string, string>, secret: args.secret ? "keychain" : "none", default: false }];
       return accounts;
+    }
+    case "account_name_preview": {
+      const t = String(args.template);
+      const bad = /\{(?!(yyyy|mm|dd|name|stem|ext|hash8|rule|account)\})[^}]*\}/.exec(t);
+      if (bad) throw { code: "config.invalid", message: `name_template \`${t}\` uses \`${bad[0]}\`, which is not a token` };
+      return t.replace("{account}", String(args.account)).replace("{name}", "IMG_2041.jpg").replace("{yyyy}", "2026");
     }
     case "account_remove": accounts = accounts.filter((a) => a.name !== args.name); return accounts;
     case "account_set_default": accounts = accounts.map((a) => ({ ...a, default: a.name === args.name })); return accounts;
