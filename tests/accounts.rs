@@ -148,7 +148,10 @@ fn account_name_preview_renders_the_sample_or_says_why_and_uploads_follow_the_te
         json!({ "kind": "local", "template": "{account}/{stem}-{hash8}{ext}", "account": "pics" }),
     );
     let p = p.as_str().unwrap();
-    assert!(p.starts_with("pics/IMG_2041-") && p.ends_with(".jpg"), "{p}");
+    assert!(
+        p.starts_with("pics/IMG_2041-") && p.ends_with(".jpg"),
+        "{p}"
+    );
     for (tpl, says) in [
         ("{yyyy}/{when}/{name}", "`{when}`, which is not a token"),
         ("{yyyy}/../{name}", "`..`"),

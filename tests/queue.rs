@@ -470,9 +470,13 @@ fn queue_move_to_top_and_queue_order_set_decide_what_starts_next() {
     assert_eq!(code, "input.invalid");
     assert!(message.contains("small-first"), "{message}");
     assert_eq!(t.ok("queue_move_to_top", json!({ "ids": [ids[2]] })), 1);
-    assert_eq!(t.err("queue_move_to_top", json!({ "ids": [] })).0, "input.empty");
     assert_eq!(
-        t.err("queue_move_to_top", json!({ "ids": [ids[0], 987654] })).0,
+        t.err("queue_move_to_top", json!({ "ids": [] })).0,
+        "input.empty"
+    );
+    assert_eq!(
+        t.err("queue_move_to_top", json!({ "ids": [ids[0], 987654] }))
+            .0,
         "queue.not_found"
     );
     let jobs = t.jobs();

@@ -64,7 +64,11 @@ pub fn account_name_preview(
 ) -> CmdResult<String> {
     let kind = Kind::parse(&kind)?;
     let account = account.trim();
-    let account = if account.is_empty() { kind.as_str() } else { account };
+    let account = if account.is_empty() {
+        kind.as_str()
+    } else {
+        account
+    };
     Ok(state.engine.name_preview(kind, template.trim(), account)?)
 }
 

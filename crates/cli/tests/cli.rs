@@ -647,18 +647,32 @@ async fn a_name_template_is_checked_at_account_add_previewed_and_followed() {
         .arg("name_template={yyyy}/{album}/{name}");
     let out = run(c).await;
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("`{album}`, which is not a token"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("`{album}`, which is not a token"),
+        "{}",
+        stderr(&out)
+    );
     let mut c = h.cmd();
     c.args(["account", "list", "--json"]);
     let list = json(&run(c).await);
     assert!(list.as_array().unwrap().iter().all(|a| a["name"] != "pics"));
 
     let mut c = h.cmd();
-    c.args(["account", "preview-name", "local", "{account}/{stem}-{hash8}{ext}", "--account", "pics"]);
+    c.args([
+        "account",
+        "preview-name",
+        "local",
+        "{account}/{stem}-{hash8}{ext}",
+        "--account",
+        "pics",
+    ]);
     let out = run(c).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let shown = String::from_utf8_lossy(&out.stdout);
-    assert!(shown.starts_with("pics/IMG_2041-") && shown.trim_end().ends_with(".jpg"), "{shown}");
+    assert!(
+        shown.starts_with("pics/IMG_2041-") && shown.trim_end().ends_with(".jpg"),
+        "{shown}"
+    );
     let mut c = h.cmd();
     c.args(["account", "preview-name", "local", "../{name}"]);
     let out = run(c).await;
@@ -675,7 +689,16 @@ async fn a_name_template_is_checked_at_account_add_previewed_and_followed() {
     c.args(["upload", "--to", "pics", "--json"]).arg(&p);
     let out = run(c).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    let id = json(&out)[0]["media"][0]["id"].as_str().unwrap().to_string();
-    assert_eq!(id, format!("pics{0}manual{0}beach.png", std::path::MAIN_SEPARATOR));
-    assert_eq!(std::fs::read(lib.join("pics/manual/beach.png")).unwrap(), png(700));
+    let id = json(&out)[0]["media"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        id,
+        format!("pics{0}manual{0}beach.png", std::path::MAIN_SEPARATOR)
+    );
+    assert_eq!(
+        std::fs::read(lib.join("pics/manual/beach.png")).unwrap(),
+        png(700)
+    );
 }

@@ -201,7 +201,12 @@ async fn queue_top_and_queue_order_decide_what_queue_run_sends_first() {
         .args(&files)
         .env("K", ferry_fakes::SYNPOSTER_KEY);
     let out = run(c).await;
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let ids: Vec<i64> = json(&out)
         .as_array()
         .unwrap()
@@ -239,7 +244,11 @@ async fn queue_top_and_queue_order_decide_what_queue_run_sends_first() {
     c.args(["queue", "list", "--json"]);
     let list = json(&run(c).await);
     let prio = |id: i64| {
-        list.as_array().unwrap().iter().find(|j| j["id"] == id).unwrap()["priority"]
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|j| j["id"] == id)
+            .unwrap()["priority"]
             .as_i64()
             .unwrap()
     };
@@ -249,7 +258,11 @@ async fn queue_top_and_queue_order_decide_what_queue_run_sends_first() {
     c.args(["queue", "run", "--concurrency", "1"])
         .env("K", ferry_fakes::SYNPOSTER_KEY);
     let out = run(c).await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // The library lists newest first: reversed, the order they were sent in.
     let mut c = ferry(&home);
     c.args(["library", "--json"]);

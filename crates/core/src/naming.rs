@@ -21,7 +21,15 @@ pub const OPTION: &str = "name_template";
 
 /// The tokens a template may use, as written.
 pub const TOKENS: &[&str] = &[
-    "{yyyy}", "{mm}", "{dd}", "{name}", "{stem}", "{ext}", "{hash8}", "{rule}", "{account}",
+    "{yyyy}",
+    "{mm}",
+    "{dd}",
+    "{name}",
+    "{stem}",
+    "{ext}",
+    "{hash8}",
+    "{rule}",
+    "{account}",
 ];
 
 /// `{rule}` of an upload that no watch rule made.
@@ -157,25 +165,33 @@ impl Template {
     fn check(&self, kind: Kind) -> Result<()> {
         let src = &self.source;
         if src.trim().is_empty() {
-            return Err(bad(src, "is empty; leave the option out for Ferry's own names"));
+            return Err(bad(
+                src,
+                "is empty; leave the option out for Ferry's own names",
+            ));
         }
-        if !self.pieces.iter().any(|p| {
-            matches!(
-                p,
-                Piece::Token(Token::Name | Token::Stem | Token::Hash8)
-            )
-        }) {
+        if !self
+            .pieces
+            .iter()
+            .any(|p| matches!(p, Piece::Token(Token::Name | Token::Stem | Token::Hash8)))
+        {
             return Err(bad(
                 src,
                 "gives every file the same name; include {name}, {stem} or {hash8}",
             ));
         }
         if src.starts_with('/') || src.starts_with('\\') {
-            return Err(bad(src, "is an absolute path; names are relative to the destination"));
+            return Err(bad(
+                src,
+                "is an absolute path; names are relative to the destination",
+            ));
         }
         let bytes = src.as_bytes();
         if bytes.len() >= 2 && bytes[1] == b':' && bytes[0].is_ascii_alphabetic() {
-            return Err(bad(src, "starts with a drive letter; names are relative to the destination"));
+            return Err(bad(
+                src,
+                "starts with a drive letter; names are relative to the destination",
+            ));
         }
         for c in src.chars() {
             if c.is_control() {
@@ -209,7 +225,10 @@ impl Template {
                     ))
                 }
                 Some("." | "..") => {
-                    return Err(bad(src, "has a `.` or `..` folder; names stay inside the destination"))
+                    return Err(bad(
+                        src,
+                        "has a `.` or `..` folder; names stay inside the destination",
+                    ))
                 }
                 _ => {}
             }
@@ -234,7 +253,9 @@ impl Template {
                 Piece::Text(t) => {
                     let mut parts = t.split('/');
                     if let Some(first) = parts.next() {
-                        out.last_mut().expect("one segment").push(Piece::Text(first.into()));
+                        out.last_mut()
+                            .expect("one segment")
+                            .push(Piece::Text(first.into()));
                     }
                     for part in parts {
                         out.push(vec![Piece::Text(part.into())]);
@@ -488,6 +509,10 @@ mod tests {
         let e = preview("{when}/{name}", Kind::Local, "library").unwrap_err();
         assert!(e.message.contains("{when}"), "{}", e.message);
         let e = preview("{name}", Kind::Synposter, "sp").unwrap_err();
-        assert!(e.message.contains("S3 and the local library"), "{}", e.message);
+        assert!(
+            e.message.contains("S3 and the local library"),
+            "{}",
+            e.message
+        );
     }
 }

@@ -589,7 +589,11 @@ impl S3 {
 
     /// The key the account's name template makes, dated `queued`. Without a known
     /// hash (a bare provider call) `{hash8}` comes from the name.
-    fn templated_key(&self, upload: &Upload, queued: chrono::DateTime<chrono::Utc>) -> Option<String> {
+    fn templated_key(
+        &self,
+        upload: &Upload,
+        queued: chrono::DateTime<chrono::Utc>,
+    ) -> Option<String> {
         let t = self.template.as_ref()?;
         let fallback;
         let hash = match &upload.naming.hash {

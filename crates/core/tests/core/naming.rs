@@ -27,7 +27,10 @@ async fn local_library_files_are_named_by_the_template_with_the_content_hash() {
     let hash8 = &item.content_hash.as_deref().unwrap()[..8];
     let day = chrono::Local::now().format("%Y-%m-%d");
     let expected = format!("dest/{day}/manual/Holiday shot-{hash8}.png");
-    assert_eq!(media[0].id, expected.replace('/', std::path::MAIN_SEPARATOR_STR));
+    assert_eq!(
+        media[0].id,
+        expected.replace('/', std::path::MAIN_SEPARATOR_STR)
+    );
     assert_eq!(std::fs::read(lib.join(&expected)).unwrap(), png(500));
     // No temp file is left anywhere in the library.
     let all = files_under(&lib);
@@ -42,9 +45,15 @@ async fn a_large_or_forced_file_is_hashed_first_when_its_name_needs_the_hash() {
     let big = t.sparse_png("big.png", 70 * 1024 * 1024);
     let media = t.upload(&big).await.unwrap();
     let item = &t.library()[0];
-    assert_eq!(media[0].id, format!("{}.png", &item.content_hash.as_deref().unwrap()[..8]));
+    assert_eq!(
+        media[0].id,
+        format!("{}.png", &item.content_hash.as_deref().unwrap()[..8])
+    );
     let small = t.file("s.png", &png(10));
-    let id = t.engine.enqueue_paths(&[small], "dest", "test", true).unwrap()[0];
+    let id = t
+        .engine
+        .enqueue_paths(&[small], "dest", "test", true)
+        .unwrap()[0];
     let media = t.run(id).await.unwrap();
     assert!(lib.join(&media[0].id).is_file());
     assert_eq!(media[0].id.len(), "12345678.png".len(), "{}", media[0].id);
@@ -61,7 +70,10 @@ async fn a_templated_name_that_is_taken_gets_a_suffix_and_never_replaces_the_fil
     let second = t.file("two/a.png", &png(200));
     let m1 = t.upload(&first).await.unwrap();
     let m2 = t.upload(&second).await.unwrap();
-    assert_eq!(std::fs::read(lib.join(&year).join("a.png")).unwrap(), b"theirs");
+    assert_eq!(
+        std::fs::read(lib.join(&year).join("a.png")).unwrap(),
+        b"theirs"
+    );
     assert_eq!(std::fs::read(lib.join(&m1[0].id)).unwrap(), png(100));
     assert_eq!(std::fs::read(lib.join(&m2[0].id)).unwrap(), png(200));
     assert!(m1[0].id.ends_with("a (2).png"), "{}", m1[0].id);
@@ -77,7 +89,10 @@ async fn dedupe_delete_and_the_leftover_sweep_recognise_templated_names() {
     let path = t.file("x.png", &png(300));
     let m = t.upload(&path).await.unwrap();
     let copy = t.file("copy/x.png", &png(300));
-    let id = t.engine.enqueue_paths(&[copy], "dest", "test", false).unwrap()[0];
+    let id = t
+        .engine
+        .enqueue_paths(&[copy], "dest", "test", false)
+        .unwrap()[0];
     let again = t.run(id).await.unwrap();
     assert_eq!(again[0].id, m[0].id);
     assert!(t.engine.job(id).unwrap().deduplicated);
@@ -95,7 +110,11 @@ async fn dedupe_delete_and_the_leftover_sweep_recognise_templated_names() {
 fn a_bad_template_is_refused_when_the_account_is_added() {
     let t = TestEngine::with_account(Kind::Local, &[], None);
     for (kind, tpl, says) in [
-        (Kind::Local, "{yyyy}/{title}", "`{title}`, which is not a token"),
+        (
+            Kind::Local,
+            "{yyyy}/{title}",
+            "`{title}`, which is not a token",
+        ),
         (Kind::Local, "../{name}", "`..`"),
         (Kind::Local, "{yyyy}|{name}", "holds `|`"),
         (Kind::S3, "/abs/{name}", "absolute"),
@@ -109,7 +128,10 @@ fn a_bad_template_is_refused_when_the_account_is_added() {
         } else {
             SecretInput::None
         };
-        let e = t.engine.account_add("other", kind, &opts, secret).unwrap_err();
+        let e = t
+            .engine
+            .account_add("other", kind, &opts, secret)
+            .unwrap_err();
         assert_eq!(e.code, Code::ConfigInvalid, "{tpl}");
         assert!(e.message.contains(says), "{tpl}: {}", e.message);
         assert!(!t.engine.config().accounts.contains_key("other"));
@@ -124,8 +146,15 @@ fn a_bad_template_is_refused_when_the_account_is_added() {
             SecretInput::Env("K".into()),
         )
         .unwrap_err();
-    assert!(e.message.contains("no option `name_template`"), "{}", e.message);
-    let p = t.engine.name_preview(Kind::S3, "{account}/{name}", "media").unwrap();
+    assert!(
+        e.message.contains("no option `name_template`"),
+        "{}",
+        e.message
+    );
+    let p = t
+        .engine
+        .name_preview(Kind::S3, "{account}/{name}", "media")
+        .unwrap();
     assert_eq!(p, "media/IMG_2041.jpg");
 }
 

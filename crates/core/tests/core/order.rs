@@ -39,7 +39,9 @@ fn queue_sizes(t: &TestEngine, sizes: &[usize]) -> Vec<JobId> {
         .enumerate()
         .map(|(i, n)| t.file(&format!("f{i}.png"), &png(*n)))
         .collect();
-    t.engine.enqueue_paths(&paths, "dest", "test", false).unwrap()
+    t.engine
+        .enqueue_paths(&paths, "dest", "test", false)
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -107,9 +109,13 @@ async fn only_waiting_jobs_move_and_an_unknown_id_moves_nothing() {
     );
     // A paused job keeps its place for when it is resumed.
     let paused = queue_sizes(&t, &[40]);
-    t.engine.pause(ferry_core::Selector::One(paused[0])).unwrap();
+    t.engine
+        .pause(ferry_core::Selector::One(paused[0]))
+        .unwrap();
     assert_eq!(t.engine.move_to_top(&[paused[0]]).unwrap(), 1);
-    t.engine.resume(ferry_core::Selector::One(paused[0])).unwrap();
+    t.engine
+        .resume(ferry_core::Selector::One(paused[0]))
+        .unwrap();
     let order = run_one_at_a_time(&t.engine).await;
     assert_eq!(order, vec![paused[0], more[0]]);
 }
@@ -152,7 +158,11 @@ fn unknown_sizes_go_last_and_busy_accounts_are_skipped_in_either_order() {
     for id in &ids[1..] {
         t.set_status(*id, ferry_core::JobStatus::Succeeded).unwrap();
     }
-    assert_eq!(next(&[], QueueOrder::SmallFirst), Some(ids[0]), "then the URL");
+    assert_eq!(
+        next(&[], QueueOrder::SmallFirst),
+        Some(ids[0]),
+        "then the URL"
+    );
     assert_eq!(t.move_to_top(&[ids[1]]).unwrap(), 0, "finished: not moved");
 }
 
@@ -176,7 +186,10 @@ fn the_next_job_is_picked_from_an_index_in_either_order() {
         ("jobs_next_added", "priority DESC, id"),
         ("jobs_next_small", "priority DESC, queued_size, id"),
     ] {
-        for cond in ["status = 'queued'", "status = 'waiting_retry' AND retry_at <= 'x'"] {
+        for cond in [
+            "status = 'queued'",
+            "status = 'waiting_retry' AND retry_at <= 'x'",
+        ] {
             let p = plan(&format!(
                 "SELECT id FROM jobs INDEXED BY {index} WHERE {cond} ORDER BY {by}"
             ));

@@ -252,7 +252,8 @@ async fn cleanup_aborts_only_ferrys_orphaned_multipart_uploads() {
 /// upload under the same prefix is left alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cleanup_recognises_keys_made_by_the_accounts_name_template() {
-    let (port, log) = raw_server(|method, path, _| match method {
+    let (port, log) = raw_server(|method, path, _| {
+        match method {
         "GET" if path.contains("uploads") => (
             200,
             r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -266,6 +267,7 @@ async fn cleanup_recognises_keys_made_by_the_accounts_name_template() {
         ),
         "DELETE" => (204, String::new()),
         _ => (404, String::new()),
+    }
     });
     let t = TestEngine::with_account(
         Kind::S3,
@@ -282,8 +284,14 @@ async fn cleanup_recognises_keys_made_by_the_accounts_name_template() {
     let mut cleaned = t.engine.account_cleanup("dest").await.unwrap();
     cleaned.sort();
     assert_eq!(cleaned.len(), 2, "{cleaned:?}");
-    assert!(cleaned[0].contains("2026/11/24/0a1b2c3d/a.mp4"), "{cleaned:?}");
-    assert!(cleaned[1].contains("2026/11/clip-0a1b2c3d.mp4"), "{cleaned:?}");
+    assert!(
+        cleaned[0].contains("2026/11/24/0a1b2c3d/a.mp4"),
+        "{cleaned:?}"
+    );
+    assert!(
+        cleaned[1].contains("2026/11/clip-0a1b2c3d.mp4"),
+        "{cleaned:?}"
+    );
     let log = log.lock().unwrap().clone();
     let deletes: Vec<&str> = log
         .iter()
@@ -291,7 +299,10 @@ async fn cleanup_recognises_keys_made_by_the_accounts_name_template() {
         .map(|c| c.head.as_str())
         .collect();
     assert_eq!(deletes.len(), 2);
-    assert!(deletes.iter().all(|h| !h.contains("foreign")), "{deletes:?}");
+    assert!(
+        deletes.iter().all(|h| !h.contains("foreign")),
+        "{deletes:?}"
+    );
 }
 
 fn rusqlite_params(id: i64) -> (String, i64) {
