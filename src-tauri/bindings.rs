@@ -32,7 +32,8 @@ pub fn render_files() -> Result<BTreeMap<String, String>, String> {
         use ferry_core::transfer::Phase;
         use ferry_core::watch::{After, Existing, Rule, RuleView};
         use ferry_core::{
-            AccountView, CopyFormat, Event, Job, JobCursor, JobPage, JobStatus, QueueSummary,
+            AccountView, CopyFormat, Event, Job, JobCursor, JobPage, JobStatus, QueueOrder,
+            QueueSummary,
         };
         render_all!(
             &cfg,
@@ -74,6 +75,7 @@ pub fn render_files() -> Result<BTreeMap<String, String>, String> {
             JobCursor,
             QueueSummary,
             ferry_core::queue::bandwidth::BandwidthNow,
+            QueueOrder,
             CopyFormat,
             Rule,
             RuleView,

@@ -168,3 +168,60 @@ fn the_app_never_offers_or_accepts_a_command_to_run() {
         "nothing added"
     );
 }
+
+/// The account form's live preview: what a template makes of the sample file, or the
+/// refusal `account_add` would give; and a file dropped on the account lands there.
+#[test]
+fn account_name_preview_renders_the_sample_or_says_why_and_uploads_follow_the_template() {
+    let t = TestApp::new();
+    let p = t.ok(
+        "account_name_preview",
+        json!({ "kind": "local", "template": "{account}/{stem}-{hash8}{ext}", "account": "pics" }),
+    );
+    let p = p.as_str().unwrap();
+    assert!(
+        p.starts_with("pics/IMG_2041-") && p.ends_with(".jpg"),
+        "{p}"
+    );
+    for (tpl, says) in [
+        ("{yyyy}/{when}/{name}", "`{when}`, which is not a token"),
+        ("{yyyy}/../{name}", "`..`"),
+        ("{yyyy}:{name}", "holds `:`"),
+    ] {
+        let (code, message) = t.err(
+            "account_name_preview",
+            json!({ "kind": "local", "template": tpl, "account": "pics" }),
+        );
+        assert_eq!(code, "config.invalid", "{tpl}");
+        assert!(message.contains(says), "{tpl}: {message}");
+    }
+    let (code, message) = t.err(
+        "account_name_preview",
+        json!({ "kind": "fastpix", "template": "{name}", "account": "v" }),
+    );
+    assert_eq!(code, "config.invalid");
+    assert!(message.contains("S3 and the local library"), "{message}");
+    // The same refusal when the form is submitted.
+    let (code, _) = t.err(
+        "account_add",
+        json!({ "name": "pics", "kind": "local", "options": { "name_template": "../{name}" }, "secret": null }),
+    );
+    assert_eq!(code, "config.invalid");
+
+    let lib = t.home().join("pics-lib");
+    t.ok(
+        "account_add",
+        json!({
+            "name": "pics", "kind": "local", "secret": null,
+            "options": { "dir": lib, "name_template": "{account}/{rule}/{name}" },
+        }),
+    );
+    let src = tempfile::tempdir().unwrap();
+    let file = crate::support::png(src.path(), "dropped.png", 8, 8);
+    t.ok(
+        "queue_add_paths",
+        json!({ "paths": [file], "account": "pics", "origin": "drop" }),
+    );
+    t.wait_jobs(20, crate::support::all_final);
+    assert!(lib.join("pics/manual/dropped.png").is_file());
+}

@@ -26,6 +26,7 @@ fn job(status: JobStatus) -> Job {
         created_at: now,
         updated_at: now,
         retry_at: None,
+        priority: 0,
         src_size: None,
         src_mtime_ns: None,
         content_hash: None,

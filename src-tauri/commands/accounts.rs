@@ -1,5 +1,6 @@
 //! Accounts: list, add (the secret goes straight to the OS keychain and never comes
-//! back), test, remove, choose the default. Mutations answer with the new list.
+//! back), test, remove, choose the default, preview a name template. Mutations answer
+//! with the new list.
 
 use std::collections::BTreeMap;
 
@@ -61,6 +62,26 @@ fn add(
     };
     engine.account_add(name.trim(), kind, &options, secret)?;
     Ok(engine.accounts())
+}
+
+/// What `template` (an S3 or local library account's `name_template`) makes of a sample
+/// file for an account named `account`; rejects with why the template is refused, the
+/// same words `account_add` would use. The form calls it as the template is typed.
+#[tauri::command]
+pub fn account_name_preview(
+    state: State<'_, AppState>,
+    kind: String,
+    template: String,
+    account: String,
+) -> CmdResult<String> {
+    let kind = Kind::parse(&kind)?;
+    let account = account.trim();
+    let account = if account.is_empty() {
+        kind.as_str()
+    } else {
+        account
+    };
+    Ok(state.engine.name_preview(kind, template.trim(), account)?)
 }
 
 /// Removes the keychain entry too.

@@ -1,8 +1,9 @@
 //! The queue: add paths (drop, dialog, launch arguments), URLs and clipboard images; list
-//! jobs; pause, resume, cancel or retry one job or all. The background runner does the
+//! jobs; pause, resume, cancel or retry one job or all; move jobs to the top and choose
+//! the order waiting jobs start in. The background runner does the
 //! uploading; these only write jobs to the journal and steer them.
 
-use ferry_core::{Code, JobPage, Selector};
+use ferry_core::{Code, JobPage, QueueOrder, Selector};
 use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_clipboard_manager::ClipboardExt;
 
@@ -188,4 +189,33 @@ pub async fn queue_control(
         QueueAction::Retry => e.retry(sel)?,
         QueueAction::Cancel => e.cancel(sel).await?,
     })
+}
+
+/// Make these jobs the next to start, the first given first. Returns how many moved
+/// (running and finished jobs stay as they are); an unknown id: `queue.not_found`.
+#[tauri::command]
+pub async fn queue_move_to_top(state: State<'_, AppState>, ids: Vec<i64>) -> CmdResult<usize> {
+    if ids.is_empty() {
+        return Err(CommandError::input(
+            Code::InputEmpty,
+            "no jobs to move: give at least one job id",
+        ));
+    }
+    let engine = state.engine.clone();
+    blocking(move || Ok(engine.move_to_top(&ids)?)).await
+}
+
+/// The order waiting jobs start in.
+#[tauri::command]
+pub fn queue_order_get(state: State<'_, AppState>) -> QueueOrder {
+    state.engine.queue_order()
+}
+
+/// Change the order waiting jobs start in (the runner follows it from its next start);
+/// answers with the order now saved.
+#[tauri::command]
+pub fn queue_order_set(state: State<'_, AppState>, order: String) -> CmdResult<QueueOrder> {
+    let order = QueueOrder::parse(&order)?;
+    state.engine.set_queue_order(order)?;
+    Ok(state.engine.queue_order())
 }

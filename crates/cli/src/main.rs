@@ -151,6 +151,15 @@ enum AccountCmd {
     Remove { name: String },
     /// Abort uploads Ferry started at this destination that no job owns any more.
     Cleanup { name: String },
+    /// Show what a name_template makes of a sample file (IMG_2041.jpg queued now), or
+    /// why it is refused: KIND is s3 or local.
+    PreviewName {
+        kind: String,
+        template: String,
+        /// The account name {account} stands for (default: `dest`).
+        #[arg(long, value_name = "NAME", default_value = "dest")]
+        account: String,
+    },
 }
 
 #[derive(Args)]
@@ -378,6 +387,17 @@ async fn account(engine: &Engine, cmd: AccountCmd) -> ExitCode {
         AccountCmd::Remove { name } => match engine.account_remove(&name) {
             Ok(()) => {
                 println!("removed account `{name}`");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail_usage(&e),
+        },
+        AccountCmd::PreviewName {
+            kind,
+            template,
+            account,
+        } => match Kind::parse(&kind).and_then(|k| engine.name_preview(k, &template, &account)) {
+            Ok(name) => {
+                println!("{}", render::shown(&name));
                 ExitCode::SUCCESS
             }
             Err(e) => fail_usage(&e),

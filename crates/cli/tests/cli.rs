@@ -839,3 +839,72 @@ async fn one_upload_to_several_destinations_is_a_job_each_and_dedupe_stays_per_d
     c.args(["queue", "list", "--json"]);
     assert_eq!(json(&run(c).await), serde_json::json!([]));
 }
+
+/// `name_template` is set like any account option, refused at `account add` when it is
+/// bad (exit 2, nothing saved), previewed with `account preview-name`, and followed by
+/// `ferry upload`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_template_is_checked_at_account_add_previewed_and_followed() {
+    let h = Home::new();
+    let lib = h.dir.path().join("lib");
+    let mut c = h.cmd();
+    c.args(["account", "add", "pics", "local"])
+        .arg(format!("dir={}", lib.display()))
+        .arg("name_template={yyyy}/{album}/{name}");
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("`{album}`, which is not a token"),
+        "{}",
+        stderr(&out)
+    );
+    let mut c = h.cmd();
+    c.args(["account", "list", "--json"]);
+    let list = json(&run(c).await);
+    assert!(list.as_array().unwrap().iter().all(|a| a["name"] != "pics"));
+
+    let mut c = h.cmd();
+    c.args([
+        "account",
+        "preview-name",
+        "local",
+        "{account}/{stem}-{hash8}{ext}",
+        "--account",
+        "pics",
+    ]);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.starts_with("pics/IMG_2041-") && shown.trim_end().ends_with(".jpg"),
+        "{shown}"
+    );
+    let mut c = h.cmd();
+    c.args(["account", "preview-name", "local", "../{name}"]);
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("`..`"), "{}", stderr(&out));
+
+    let mut c = h.cmd();
+    c.args(["account", "add", "pics", "local"])
+        .arg(format!("dir={}", lib.display()))
+        .arg("name_template={account}/{rule}/{stem}{ext}");
+    assert!(run(c).await.status.success());
+    let p = h.file("beach.png", &png(700));
+    let mut c = h.cmd();
+    c.args(["upload", "--to", "pics", "--json"]).arg(&p);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let id = json(&out)[0]["media"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        id,
+        format!("pics{0}manual{0}beach.png", std::path::MAIN_SEPARATOR)
+    );
+    assert_eq!(
+        std::fs::read(lib.join("pics/manual/beach.png")).unwrap(),
+        png(700)
+    );
+}

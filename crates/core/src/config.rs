@@ -157,6 +157,10 @@ pub struct Settings {
     /// "Slow down" is on: `slow_bwlimit` holds instead of `bwlimit`, until "Full speed".
     #[serde(default)]
     pub slow_down: bool,
+    /// Which waiting job starts next: `added` (oldest first) or `small-first`. Read by
+    /// the runner before each start, so it can change while the queue runs.
+    #[serde(default)]
+    pub queue_order: crate::queue::QueueOrder,
 }
 
 impl Settings {
@@ -217,6 +221,7 @@ impl Default for Settings {
             bwlimit: default_bwlimit(),
             slow_bwlimit: default_slow_bwlimit(),
             slow_down: false,
+            queue_order: Default::default(),
         }
     }
 }
@@ -442,6 +447,9 @@ pub fn validate_options(
             crate::transfer::bwlimit::Schedule::parse(k, v)?;
         }
         crate::after_batch::check_option(k, v)?;
+        if k == crate::naming::OPTION && !v.is_empty() {
+            crate::naming::Template::parse(v, kind)?;
+        }
         out.insert(k.clone(), v.clone());
     }
     for spec in table.iter().filter(|o| !o.secret) {

@@ -161,6 +161,12 @@ impl Engine {
         self.accounts.add(name, kind, options, secret)
     }
 
+    /// What a `name_template` makes of a sample file for an account of `kind` named
+    /// `account` (the account form's preview), or why the template is refused.
+    pub fn name_preview(&self, kind: Kind, template: &str, account: &str) -> Result<String> {
+        crate::naming::preview(template, kind, account)
+    }
+
     pub fn account_remove(&self, name: &str) -> Result<()> {
         self.accounts.remove(name)
     }
@@ -331,6 +337,25 @@ impl Engine {
     /// Send failed or cancelled jobs again.
     pub fn retry(&self, sel: Selector) -> Result<usize> {
         self.queue.retry(sel)
+    }
+
+    /// Make these jobs the next to start, the first given first (see
+    /// [`crate::queue::Queue::move_to_top`]).
+    pub fn move_to_top(&self, ids: &[JobId]) -> Result<usize> {
+        self.queue.move_to_top(ids)
+    }
+
+    /// The order waiting jobs start in (the `queue_order` setting).
+    pub fn queue_order(&self) -> crate::queue::QueueOrder {
+        self.config().settings.queue_order
+    }
+
+    /// Change the order waiting jobs start in; a running queue (here or in the process
+    /// that runs this home) picks its next job by it.
+    pub fn set_queue_order(&self, order: crate::queue::QueueOrder) -> Result<()> {
+        self.update_settings(|s| s.queue_order = order)?;
+        self.queue.notify.notify_waiters();
+        Ok(())
     }
 
     /// Cancel: a running job stops at once; anything it started remotely is abandoned

@@ -18,6 +18,7 @@ pub mod library;
 pub mod links;
 pub mod logfile;
 pub mod media;
+pub mod naming;
 pub mod place;
 pub mod providers;
 pub mod public_net;
@@ -36,4 +37,6 @@ pub use providers::{Kind, MediaStatus, RemoteMedia};
 pub use queue::lock::Holder;
 pub use queue::owner::Taken;
 pub use queue::runner::RunOptions;
-pub use queue::{Event, Job, JobCursor, JobId, JobPage, JobStatus, QueueSummary, Selector};
+pub use queue::{
+    Event, Job, JobCursor, JobId, JobPage, JobStatus, QueueOrder, QueueSummary, Selector,
+};

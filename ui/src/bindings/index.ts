@@ -32,6 +32,7 @@ export type { Origin } from "./Origin";
 export type { Phase } from "./Phase";
 export type { ProviderInfo } from "./ProviderInfo";
 export type { QueueAction } from "./QueueAction";
+export type { QueueOrder } from "./QueueOrder";
 export type { QueuePageRequest } from "./QueuePageRequest";
 export type { QueueSummary } from "./QueueSummary";
 export type { RemoteMedia } from "./RemoteMedia";

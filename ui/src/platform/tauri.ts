@@ -4,7 +4,7 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import { open as openDialog, save as saveDialog } from "@tauri-apps/plugin-dialog";
 import type {
   AccountView, AddUrlsResult, AppInfo, BandwidthNow, ChannelMessage, CommandError, CopyFormat, DiagnosticsSaved, Event, JobPage, LibraryFilter,
-  LibraryItem, LibraryPage, Opened, ProviderInfo, QueuePageRequest, RemoteMedia, Settings, WatchOptions,
+  LibraryItem, LibraryPage, Opened, ProviderInfo, QueueOrder, QueuePageRequest, RemoteMedia, Settings, WatchOptions,
   WatchRuleView,
 } from "../bindings";
 import { alsoFor } from "../lib/destinations";
@@ -41,6 +41,9 @@ export const api = {
   accountAdd: (name: string, kind: string, options: Record<string, string>, secret: string | null) =>
     call<AccountView[]>("account_add", { name, kind, options, secret }),
   accountRemove: (name: string) => call<AccountView[]>("account_remove", { name }),
+  /** What a name template makes of a sample file; rejects with why it is refused. */
+  accountNamePreview: (kind: string, template: string, account: string) =>
+    call<string>("account_name_preview", { kind, template, account }),
   accountTest: (name: string) => call<null>("account_test", { name }),
   accountSetDefault: (name: string) => call<AccountView[]>("account_set_default", { name }),
   queueAddPaths: (paths: string[], account: string, origin: Origin) =>
@@ -53,6 +56,10 @@ export const api = {
   /** One page of the queue (open jobs, then finished ones, newest first) and its counts. */
   queueList: (page: QueuePageRequest = {}) => call<JobPage>("queue_list", { page }),
   queueControl: (action: QueueAction, id: number | null) => call<number>("queue_control", { action, id }),
+  /** Make these jobs the next to start, the first given first; how many moved. */
+  queueMoveToTop: (ids: number[]) => call<number>("queue_move_to_top", { ids }),
+  queueOrderGet: () => call<QueueOrder>("queue_order_get"),
+  queueOrderSet: (order: QueueOrder) => call<QueueOrder>("queue_order_set", { order }),
   /** One page of the library, newest first, with how many items match in all. */
   libraryList: (filter: LibraryFilter) => call<LibraryPage>("library_list", { filter }),
   libraryRemote: (account: string) => call<RemoteMedia[]>("library_remote", { account }),

@@ -234,6 +234,30 @@ describe("queue", () => {
     await context.close();
   });
 
+  test("a queued job moves to the top, and small files first is switched from the queue header", async () => {
+    const { page, context } = await openApp(browser, server.url);
+    const queued = page.locator('[data-testid="queue-row"][data-job-id="4"]');
+    await queued.getByTestId("job-top").click();
+    await poll(async () => (await callsOf(page, "queue_move_to_top")).length, "queue_move_to_top");
+    assert.deepEqual(await callsOf(page, "queue_move_to_top"), [{ ids: [4] }]);
+    // Running and finished jobs have no such button.
+    assert.equal(await page.locator('[data-testid="queue-row"][data-job-id="3"]').getByTestId("job-top").count(), 0);
+    assert.equal(await page.locator('[data-testid="queue-row"][data-job-id="1"]').getByTestId("job-top").count(), 0);
+    // The engine says a job moved: the row says so.
+    await page.evaluate(() => {
+      const j = window.__ferryMock.job(4);
+      window.__ferryMock.send({ type: "jobChanged", job: { ...j, priority: 1 } });
+    });
+    await poll(async () => (await queued.getByTestId("job-moved").count()) === 1, "moved badge");
+    const toggle = page.getByTestId("small-first");
+    assert.equal(await toggle.isChecked(), false);
+    await toggle.check();
+    await poll(async () => (await callsOf(page, "queue_order_set")).length, "queue_order_set");
+    assert.deepEqual(await callsOf(page, "queue_order_set"), [{ order: "small-first" }]);
+    assert.equal(await toggle.isChecked(), true);
+    await context.close();
+  });
+
   test("1,000 jobs render as a short window of rows and scroll", async () => {
     const { page, context } = await openApp(browser, server.url, { scenario: { manyJobs: 1000 } });
     await page.getByTestId("queue-list").waitFor();
@@ -358,6 +382,27 @@ describe("accounts", () => {
     assert.match(await page.locator('[data-account="press"]').textContent(), /key in the OS keychain/);
     // The new account is a destination.
     assert.ok((await page.getByTestId("destination-picker").locator("option").allTextContents()).some((t) => t.startsWith("press")));
+    await context.close();
+  });
+
+  test("the name template shows a live preview of a sample file, and why a bad one is refused", async () => {
+    const { page, context } = await openApp(browser, server.url);
+    await page.getByTestId("nav-accounts").click();
+    await page.getByTestId("account-kind").selectOption("local");
+    await page.getByTestId("account-name").fill("pics");
+    const field = page.getByTestId("account-option-name_template");
+    await field.fill("{account}/{yyyy}/{name}");
+    const preview = page.getByTestId("account-name-preview");
+    await poll(async () => (await preview.count()) === 1 && /pics\/2026\/IMG_2041\.jpg/.test(await preview.textContent()), "preview");
+    await field.fill("{account}/{album}/{name}");
+    const error = page.getByTestId("account-name-preview-error");
+    await poll(async () => (await error.count()) === 1, "preview error");
+    assert.match(await error.textContent(), /`\{album\}`, which is not a token \(config\.invalid\)/);
+    assert.equal(await preview.count(), 0);
+    const asked = await callsOf(page, "account_name_preview");
+    assert.deepEqual(asked.at(-1), { kind: "local", template: "{account}/{album}/{name}", account: "pics" });
+    await field.fill("");
+    await poll(async () => (await error.count()) === 0, "blank: nothing shown");
     await context.close();
   });
 

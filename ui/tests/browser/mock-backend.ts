@@ -2,7 +2,7 @@
 // app loads. Built to dist-mock/mock.js by vite.mock.config.ts; never part of dist/.
 import { mockIPC, mockWindows } from "@tauri-apps/api/mocks";
 import type {
-  AccountView, BandwidthNow, Event, Job, JobCursor, JobPage, LibraryItem, LibraryPage, Opened, ProviderInfo, QueueSummary, Settings,
+  AccountView, BandwidthNow, Event, Job, JobCursor, JobPage, LibraryItem, LibraryPage, Opened, ProviderInfo, QueueOrder, QueueSummary, Settings,
   WatchRuleView,
 } from "../../src/bindings";
 
@@ -41,7 +41,10 @@ const features = (f: Partial<ProviderInfo["features"]>): ProviderInfo["features"
 const providers: ProviderInfo[] = [
   { kind: "local", displayName: "Local library", accepts: "*/*", maxBytes: null,
     features: features({ importUrl: true, listRemote: true, deleteRemote: true }),
-    options: [{ name: "dir", help: "Folder the library copies files into.", default: null, required: false, secret: false }] },
+    options: [
+      { name: "dir", help: "Folder the library copies files into.", default: null, required: false, secret: false },
+      { name: "name_template", help: "File names inside the folder.", default: null, required: false, secret: false },
+    ] },
   { kind: "synposter", displayName: "Synposter", accepts: "image/*,video/*", maxBytes: 524288000,
     features: features({ importUrl: true, testCredentials: true }),
     options: [
@@ -72,7 +75,7 @@ function job(id: number, p: Partial<Job>): Job {
     id, account: "library", sourceKind: "path", input: `/home/ada/Pictures/${p.name ?? `file-${id}.jpg`}`,
     name: `file-${id}.jpg`, origin: "drop", status: "queued", force: false, attempts: 0, error: null,
     bytesSent: 0, bytesTotal: 2_400_000, deduplicated: false, media: [], createdAt: iso(60_000),
-    updatedAt: iso(1000), retryAt: null, ...p,
+    updatedAt: iso(1000), retryAt: null, priority: 0, ...p,
   };
 }
 
@@ -165,6 +168,7 @@ let watchRules: WatchRuleView[] = [
     reason: "the folder is gone (unplugged drive?); Ferry rescans when it comes back", lastError: null },
 ];
 
+let queueOrder: QueueOrder = "added";
 let settings: Settings = { concurrency: 3, perAccount: 2, defaultAccount: "library", copyFormat: "markdown", copyAfterUpload: true, startMinimised: false, closeToTray: true, dropLimit: 50000, bwlimit: "off", slowBwlimit: "1M", slowDown: false };
 
 // The engine parses rclone's syntax (and its tests check it); the mock knows enough to
@@ -229,6 +233,12 @@ function handle(cmd: string, args: Args): unknown {
       accounts = [...accounts, { name, kind: args.kind as AccountView["kind"], options: args.options as Record<string, string>, secret: args.secret ? "keychain" : "none", default: false }];
       return accounts;
     }
+    case "account_name_preview": {
+      const t = String(args.template);
+      const bad = /\{(?!(yyyy|mm|dd|name|stem|ext|hash8|rule|account)\})[^}]*\}/.exec(t);
+      if (bad) throw { code: "config.invalid", message: `name_template \`${t}\` uses \`${bad[0]}\`, which is not a token` };
+      return t.replace("{account}", String(args.account)).replace("{name}", "IMG_2041.jpg").replace("{yyyy}", "2026");
+    }
     case "account_remove": accounts = accounts.filter((a) => a.name !== args.name); return accounts;
     case "account_set_default": accounts = accounts.map((a) => ({ ...a, default: a.name === args.name })); return accounts;
     case "account_test":
@@ -260,6 +270,9 @@ function handle(cmd: string, args: Args): unknown {
     case "queue_add_stop": return null;
     case "queue_paste_image": return addJob({ name: "pasted-image.png", account: String(args.account), origin: "paste" });
     case "queue_control": return args.id == null ? jobs.size : 1;
+    case "queue_move_to_top": return (args.ids as number[]).length;
+    case "queue_order_get": return queueOrder;
+    case "queue_order_set": queueOrder = args.order as QueueOrder; return queueOrder;
     case "events_subscribe": channelId = (args.channel as { id: number }).id; channelIndex = 0; return null;
     case "library_list": return libraryPage((args.filter ?? {}) as Parameters<typeof libraryPage>[0]);
     case "library_remote":

@@ -249,6 +249,18 @@ pub struct Upload {
     pub mime: String,
     pub size: u64,
     pub source: Source,
+    /// What an account's `name_template` needs besides the name (see `naming`).
+    pub naming: Naming,
+}
+
+/// The facts of one upload a name template may use that the provider cannot know.
+#[derive(Debug, Clone, Default)]
+pub struct Naming {
+    /// The content hash (hex), when it is known before the upload starts; for a URL
+    /// import sent as it downloads, a hash of its URL.
+    pub hash: Option<String>,
+    /// The watch rule that took the file.
+    pub rule: Option<String>,
 }
 
 /// What a provider is built from: its options (defaults applied), its secret, and
@@ -303,6 +315,12 @@ pub trait Provider: Send + Sync {
     }
 
     fn features(&self) -> Features;
+
+    /// Whether the account's names need the content hash before sending (its
+    /// `name_template` uses `{hash8}`): the queue then hashes first, whatever the size.
+    fn name_needs_hash(&self) -> bool {
+        false
+    }
 
     /// Send one file; return what now exists remotely (PostSyncer may return several).
     async fn upload(&self, upload: &Upload, ctx: &Ctx) -> Result<Vec<RemoteMedia>>;

@@ -69,7 +69,11 @@ impl Queue {
         let jobs: Vec<NewJob> = files
             .iter()
             .flat_map(|f| accounts.iter().map(move |a| (f, a)))
-            .map(|(f, a)| path_job(&f.path, a, &origin, false))
+            .map(|(f, a)| NewJob {
+                // The scan's size: no second stat.
+                size: Some(f.size),
+                ..path_job(&f.path, a, &origin, false)
+            })
             .collect();
         let ids = self
             .jobs
@@ -99,6 +103,7 @@ impl Queue {
                     input: url.to_string(),
                     origin: origin.to_string(),
                     force: false,
+                    size: None,
                 })
             })
             .collect();
@@ -209,6 +214,23 @@ impl Queue {
         Ok(n)
     }
 
+    /// Make these jobs the next to start, the first given first (still within the
+    /// per-account limits). A job already running or finished stays as it is; an id
+    /// with no job is refused before anything moves. Returns how many moved.
+    pub fn move_to_top(&self, ids: &[JobId]) -> Result<usize> {
+        for id in ids {
+            self.jobs.get(*id)?;
+        }
+        let n = self.jobs.move_to_top(ids)?;
+        if ids.len() <= ANNOUNCE_EACH {
+            for id in ids {
+                self.changed(*id);
+            }
+        }
+        self.notify.notify_waiters();
+        Ok(n)
+    }
+
     /// Send failed or cancelled jobs again.
     pub fn retry(&self, sel: Selector) -> Result<usize> {
         let jobs = match sel {
@@ -276,7 +298,14 @@ impl Queue {
 
 pub(super) fn path_job(p: &std::path::Path, account: &str, origin: &str, force: bool) -> NewJob {
     let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    // One stat for the "small files first" order; a file that cannot be read now is
+    // queued with an unknown size and explains itself when it runs.
+    let size = std::fs::metadata(&abs)
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len());
     NewJob {
+        size,
         account: account.to_string(),
         source_kind: SourceKind::Path,
         name: abs

@@ -213,6 +213,8 @@ pub struct Job {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub retry_at: Option<DateTime<Utc>>,
+    /// Above 0 once moved to the top of the queue: the highest starts first.
+    pub priority: i64,
     #[serde(skip)]
     pub src_size: Option<u64>,
     #[serde(skip)]
@@ -280,6 +282,43 @@ pub struct NewJob {
     pub name: String,
     pub origin: String,
     pub force: bool,
+    /// The file's size when it was queued (`None`: not known, a URL import), for the
+    /// "small files first" order.
+    pub size: Option<u64>,
+}
+
+/// Which waiting job starts next (the `queue_order` setting). Jobs moved to the top
+/// ([`Queue::move_to_top`]) come first in either order, the last moved first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "kebab-case")]
+pub enum QueueOrder {
+    /// In the order they were added.
+    #[default]
+    Added,
+    /// The smallest file first (ties in the order added); URL imports, whose size is
+    /// not known until they are fetched, after every file.
+    SmallFirst,
+}
+
+impl QueueOrder {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueOrder::Added => "added",
+            QueueOrder::SmallFirst => "small-first",
+        }
+    }
+
+    pub fn parse(s: &str) -> crate::Result<QueueOrder> {
+        match s {
+            "added" => Ok(QueueOrder::Added),
+            "small-first" => Ok(QueueOrder::SmallFirst),
+            other => Err(crate::Error::new(
+                crate::error::Code::InputInvalid,
+                format!("the queue order must be `added` or `small-first` (got `{other}`)"),
+            )),
+        }
+    }
 }
 
 /// Which jobs a control action applies to.

@@ -151,6 +151,9 @@ fn start_jobs(
     global: usize,
     scope: Option<&[JobId]>,
 ) -> Result<()> {
+    // Read each round: a change of the setting (here or in another process) applies
+    // from the next job that starts.
+    let order = queue.accounts.config().settings.queue_order;
     while tasks.len() < global {
         let mut busy: Vec<String> = per_account
             .iter()
@@ -158,7 +161,7 @@ fn start_jobs(
             .map(|(a, _)| a.clone())
             .collect();
         busy.extend(held_accounts(queue));
-        let Some(mut job) = queue.jobs.next_runnable(scope, &busy)? else {
+        let Some(mut job) = queue.jobs.next_runnable(scope, &busy, order)? else {
             break;
         };
         if !queue.jobs.claim(job.id)? {

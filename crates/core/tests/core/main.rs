@@ -11,6 +11,8 @@ mod hygiene;
 mod idempotency;
 mod import;
 mod keychain;
+mod naming;
+mod order;
 mod paging;
 mod queue;
 // s3s-fs (a Linux program) cannot be started under Wine.
