@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import type { LibraryItem } from "../bindings";
-import { emptyLibrary, hasLocalFile, isImage, isWebLink, libraryFilter, mergeLibraryPage } from "./library";
+import { emptyLibrary, groupCopies, hasLocalFile, isImage, isWebLink, libraryFilter, mergeLibraryPage } from "./library";
 
 function item(id: number, p: Partial<LibraryItem>): LibraryItem {
   return {
@@ -50,5 +50,19 @@ describe("open", () => {
     expect(isWebLink("file:///home/ada/a.jpg")).toBe(false);
     expect(isWebLink("javascript:alert(1)")).toBe(false);
     expect(isWebLink(null)).toBe(false);
+  });
+});
+
+describe("copies of one file at several destinations", () => {
+  const item = (id: number, account: string, name: string, hash: string | null) =>
+    ({ id, account, name, content_hash: hash }) as unknown as LibraryItem;
+  test("neighbours with the same bytes and name are one entry, each destination once", () => {
+    const g = groupCopies([
+      item(9, "s3", "a.jpg", "h1"), item(8, "blog", "a.jpg", "h1"), item(7, "library", "a.jpg", "h1"),
+      item(6, "s3", "b.jpg", "h2"), item(5, "s3", "b.jpg", "h2"),
+      item(4, "blog", "c.jpg", null), item(3, "s3", "c.jpg", null),
+      item(2, "blog", "renamed.jpg", "h1"),
+    ]);
+    expect(g.map((x) => x.items.map((i) => i.id))).toEqual([[9, 8, 7], [6], [5], [4], [3], [2]]);
   });
 });

@@ -31,6 +31,29 @@ export function mergeLibraryPage(loaded: LoadedLibrary, page: LibraryPage): Load
   return { items, total: page.total, next: page.next };
 }
 
+/** One file as the library shows it: its copies at each destination. */
+export interface CopyGroup { key: string; items: LibraryItem[] }
+
+/**
+ * Items next to each other (newest first) with the same bytes and name are one file sent
+ * to several destinations (fan-out): one entry with a copy each. Anything else is an
+ * entry of its own. The loaded pages stay the engine's; this only groups what is shown.
+ */
+export function groupCopies(items: LibraryItem[]): CopyGroup[] {
+  const out: CopyGroup[] = [];
+  for (const i of items) {
+    const last = out[out.length - 1];
+    const head = last?.items[0];
+    if (head && i.content_hash && head.content_hash === i.content_hash && head.name === i.name
+      && !last.items.some((c) => c.account === i.account)) {
+      last.items.push(i);
+    } else {
+      out.push({ key: `i${i.id}`, items: [i] });
+    }
+  }
+  return out;
+}
+
 export function isImage(item: { mime_type: string | null }): boolean {
   return !!item.mime_type && item.mime_type.startsWith("image/");
 }

@@ -532,6 +532,30 @@ describe("watch and settings", () => {
     await context.close();
   });
 
+  test("a file sent to several destinations is one library entry with a copy at each", async () => {
+    const { page, context, errors } = await openApp(browser, server.url, { scenario: { fanout: true } });
+    await page.getByTestId("nav-library").click();
+    const group = page.getByTestId("library-group");
+    await group.waitFor();
+    assert.equal(await group.count(), 1);
+    assert.match(await group.textContent(), /launch-poster\.png.*at 3 destinations/s);
+    const copies = group.getByTestId("library-row");
+    assert.equal(await copies.count(), 3);
+    const accounts = [];
+    for (let i = 0; i < 3; i++) accounts.push(await copies.nth(i).getAttribute("data-account"));
+    assert.deepEqual(accounts.sort(), ["blog", "library", "social"]);
+    // Each copy has its own link, status and actions.
+    const social = group.locator('[data-testid="library-row"][data-account="social"]');
+    assert.equal(await social.getAttribute("data-status"), "processing");
+    assert.match(await social.getByTestId("library-url").textContent(), /media\.example\.test/);
+    assert.equal(await group.locator('[data-account="blog"]').getByTestId("library-copy").count(), 1);
+    // Other items stay one row each.
+    assert.ok((await page.getByTestId("library-row").count()) >= 7);
+    await screenshot(page, "library-copies");
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
   test("save diagnostics asks where, then says what it wrote", async () => {
     const { page, context } = await openApp(browser, server.url);
     await page.getByTestId("nav-settings").click();

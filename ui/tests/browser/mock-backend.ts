@@ -2,13 +2,13 @@
 // app loads. Built to dist-mock/mock.js by vite.mock.config.ts; never part of dist/.
 import { mockIPC, mockWindows } from "@tauri-apps/api/mocks";
 import type {
-  AccountView, BandwidthNow, Event, Job, JobCursor, JobPage, LibraryItem, LibraryPage, Opened, ProviderInfo, QueueOrder, QueueSummary, Settings,
+  AccountView, BandwidthNow, Event, Job, JobCursor, JobPage, Kind, LibraryItem, LibraryPage, Opened, ProviderInfo, QueueOrder, QueueSummary, Settings,
   WatchRuleView,
 } from "../../src/bindings";
 
 type Args = Record<string, unknown>;
 interface Call { cmd: string; args: Args }
-interface Scenario { watchUnavailable?: boolean; manyJobs?: number; manyItems?: number; emptyQueue?: boolean; noTray?: boolean; bandwidthResumesAt?: string }
+interface Scenario { watchUnavailable?: boolean; manyJobs?: number; manyItems?: number; emptyQueue?: boolean; noTray?: boolean; bandwidthResumesAt?: string; fanout?: boolean }
 
 declare global {
   interface Window {
@@ -111,6 +111,18 @@ const library: LibraryItem[] = [
     content_hash: "h4", url: "https://cdn.synposter.example.test/team-photo.jpg", status: "ready", created_at: iso(86_400_000), expires_at: null,
     job_id: null, source: "/home/ada/Pictures/team-photo.jpg", thumbnail: "/home/ada/.cache/ferry/thumbs/team.png" },
 ];
+
+// One file sent to three destinations at once (fan-out): the newest three items.
+if (scenario.fanout) {
+  const copy = (id: number, account: string, provider: Kind, url: string, expires: string | null, status: "ready" | "processing"): LibraryItem => ({
+    id, account, provider, remote_id: `f${id}`, name: "launch-poster.png", mime_type: "image/png", size: 1_400_000, content_hash: "hf",
+    url, status, created_at: iso(5_000), expires_at: expires, job_id: id, source: "/home/ada/Pictures/launch-poster.png",
+    thumbnail: "/home/ada/.cache/ferry/thumbs/poster.png" });
+  library.push(copy(50, "library", "local", "file:///home/ada/Pictures/Ferry/launch-poster.png", null, "ready"));
+  library.push(copy(51, "blog", "synposter", "https://cdn.synposter.example.test/launch-poster.png", null, "ready"));
+  library.push(copy(52, "social", "socialsyncer", "https://media.example.test/launch-poster.png",
+    new Date(now + 6 * 86_400_000).toISOString(), "processing"));
+}
 
 for (let i = 0; i < (scenario.manyItems ?? 0); i++) {
   const id = 100 + i;
