@@ -16,7 +16,7 @@ use crate::error::{Code, Error, Result};
 use crate::import;
 use crate::media;
 use crate::providers::{Kind, Provider, RemoteMedia, Upload};
-use crate::transfer::{self, Ctx, Phase, Progress, Source};
+use crate::transfer::{Ctx, Phase, Progress, Source};
 
 /// Files up to this size are hashed before sending, for dedupe; larger ones only when a
 /// duplicate is possible.
@@ -137,16 +137,25 @@ impl Queue {
         // only when something of its size is already at this account or on its way
         // there — otherwise its hash is computed while its bytes stream out.
         let key = (job.account.clone(), upload.size);
-        let mut hash = job.content_hash.clone().filter(|_| same_file);
+        let mut hash = job
+            .content_hash
+            .clone()
+            .filter(|_| same_file)
+            .or_else(|| self.hashes.known(&path, &fp));
+        // A file going to several destinations at once (its jobs side by side) is hashed
+        // once, before sending, for all of them: each then checks its own destination
+        // for the bytes and none reads the file to hash it again.
+        let fanned_out = !job.force && self.has_siblings(job);
         // A name template with {hash8} needs it before the first byte, forced or not.
         let needs_hash = provider.name_needs_hash()
+            || fanned_out
             || !job.force
                 && (upload.size <= PREHASH_MAX
                     || self.library.has_size(&job.account, upload.size)?
                     || self.inflight_has(&key));
         if needs_hash && hash.is_none() {
             ctx.progress.phase(Phase::Hashing);
-            let h = transfer::hash_file(&path, &ctx.cancel).await?;
+            let h = self.hashes.get_or_hash(&path, &fp, &ctx.cancel).await?;
             ctx.progress.phase(Phase::Preparing);
             self.jobs.set_hash(job.id, &h);
             hash = Some(h);
@@ -173,8 +182,9 @@ impl Queue {
         let known = hash.is_some();
         let hash = match hash.or_else(|| upload.source.tapped_hash()) {
             Some(h) => h,
-            None => transfer::hash_file(&path, &ctx.cancel).await?,
+            None => self.hashes.get_or_hash(&path, &fp, &ctx.cancel).await?,
         };
+        self.hashes.remember(&path, &fp, &hash);
         if !known {
             self.jobs.set_hash(job.id, &hash);
         }
@@ -322,6 +332,16 @@ impl Queue {
     }
 
     /// A context with no progress, for calls outside a job (cleanup, checks).
+    /// Whether other jobs of the same file from the same addition are still to finish:
+    /// a fan-out (its jobs are written side by side, so a few ids around this one tell).
+    fn has_siblings(&self, job: &Job) -> bool {
+        const NEAR: i64 = 8;
+        ((job.id - NEAR).max(1)..=job.id + NEAR)
+            .filter(|id| *id != job.id)
+            .filter_map(|id| self.jobs.get(id).ok())
+            .any(|j| j.input == job.input && j.origin == job.origin && !j.status.is_final())
+    }
+
     pub(crate) fn quiet_ctx(&self) -> Ctx {
         self.accounts.ctx(Progress::none())
     }

@@ -27,6 +27,7 @@ mod behind;
 pub mod control;
 pub mod exec;
 pub mod expand;
+mod hashes;
 pub mod journal;
 pub mod lock;
 pub mod owner;
@@ -51,6 +52,8 @@ pub struct Queue {
     pub(crate) adding: expand::Adding,
     /// Bandwidth limits, followed as the config changes.
     pub(crate) bandwidth: bandwidth::Bandwidth,
+    /// Content hashes shared by a file's jobs (fan-out hashes a file once).
+    pub(crate) hashes: hashes::Hashes,
 }
 
 impl Queue {
@@ -67,6 +70,7 @@ impl Queue {
             notify: Notify::new(),
             adding: Default::default(),
             bandwidth: Default::default(),
+            hashes: Default::default(),
             inflight: Mutex::new(HashMap::new()),
             owner: Mutex::new(None),
         };
