@@ -146,6 +146,16 @@ pub struct Settings {
     /// by mistake stops there, with a message, instead of queueing millions.
     #[serde(default = "default_drop_limit")]
     pub drop_limit: usize,
+    /// How Ferry reaches the network: `system`, `none` or a proxy URL (see `net`).
+    #[serde(default)]
+    pub proxy: crate::net::Proxy,
+    /// The manual proxy's user; its password is in the keychain (or `proxy_password_env`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_user: Option<String>,
+    /// Read the proxy password from this environment variable at use time instead of
+    /// the keychain (headless machines).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_password_env: Option<String>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -188,6 +198,9 @@ impl Default for Settings {
             spool_max_bytes: default_spool_max_bytes(),
             spool_keep_free_bytes: default_spool_keep_free_bytes(),
             drop_limit: default_drop_limit(),
+            proxy: crate::net::Proxy::System,
+            proxy_user: None,
+            proxy_password_env: None,
         }
     }
 }

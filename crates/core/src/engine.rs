@@ -154,7 +154,9 @@ impl Engine {
 
     pub async fn account_test(&self, name: &str) -> Result<()> {
         let p = self.provider(name)?;
-        p.test(&self.ctx(Progress::none())).await
+        p.test(&self.ctx(Progress::none()))
+            .await
+            .map_err(|e| self.accounts.net().explain(e))
     }
 
     /// Abort what Ferry started at this destination and no job owns any more (S3
@@ -375,7 +377,10 @@ impl Engine {
     /// A thumbnail for an item with no file here, fetched once from its public link
     /// ([`crate::thumbs::fetch_remote`]).
     pub async fn fetch_thumbnail(&self, item: &LibraryItem, cache: &Path) -> Result<PathBuf> {
-        crate::thumbs::fetch_remote(&self.library, item, cache).await
+        let net = self.accounts.net();
+        crate::thumbs::fetch_remote(&self.library, item, cache, &net.background)
+            .await
+            .map_err(|e| net.explain(e))
     }
 
     /// Poll items still processing until each is ready or failed, or `timeout` passes;

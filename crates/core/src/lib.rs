@@ -17,6 +17,7 @@ pub mod library;
 pub mod links;
 pub mod logfile;
 pub mod media;
+pub mod net;
 pub mod place;
 pub mod providers;
 pub mod public_net;
