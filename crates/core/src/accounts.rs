@@ -181,9 +181,76 @@ impl Accounts {
         Ok(())
     }
 
-    /// Whether the keychain holds a proxy password (never the value).
-    pub fn proxy_password_saved(&self) -> Result<bool> {
-        Ok(self.secrets.get(net::PROXY_SECRET)?.is_some())
+    /// The proxy settings, with where the password is (never the value).
+    pub fn proxy_view(&self) -> net::ProxyView {
+        let s = self.config().settings;
+        let password = match (&s.proxy_password_env, &s.proxy) {
+            (Some(var), _) => format!("env:{var}"),
+            // A keychain that cannot be read shows as no password; using the proxy says why.
+            (None, net::Proxy::Manual(_))
+                if self.secrets.get(net::PROXY_SECRET).ok().flatten().is_some() =>
+            {
+                "keychain".to_string()
+            }
+            _ => "none".to_string(),
+        };
+        net::ProxyView {
+            proxy: s.proxy.to_string(),
+            user: s.proxy_user.clone(),
+            password,
+        }
+    }
+
+    /// Change the proxy settings: `proxy` is `system`, `none` or a proxy URL without
+    /// credentials; the password goes to the keychain (or names a variable), never the
+    /// config. Applies to the next request.
+    pub fn proxy_set(
+        &self,
+        proxy: &str,
+        user: Option<&str>,
+        password: net::PasswordInput,
+    ) -> Result<net::ProxyView> {
+        let proxy = net::Proxy::parse(proxy)?;
+        let user = user.map(str::trim).filter(|u| !u.is_empty());
+        if let Some(u) = user {
+            net::validate_user(u)?;
+            if !matches!(proxy, net::Proxy::Manual(_)) {
+                return Err(Error::new(
+                    Code::ConfigInvalid,
+                    format!("a proxy user goes with a proxy URL, not with `{proxy}`"),
+                ));
+            }
+        }
+        let gives_password = matches!(
+            password,
+            net::PasswordInput::Value(_) | net::PasswordInput::Env(_)
+        );
+        if gives_password && user.is_none() {
+            return Err(Error::new(
+                Code::ConfigInvalid,
+                "a proxy password needs a proxy user: give the user too (--user NAME)",
+            ));
+        }
+        // Keychain first: if it is unavailable, the config is left as it was.
+        match &password {
+            net::PasswordInput::Value(p) => self.set_proxy_password(Some(p))?,
+            net::PasswordInput::Clear => self.set_proxy_password(None)?,
+            net::PasswordInput::Keep | net::PasswordInput::Env(_) => {}
+        }
+        self.modify(|cfg| {
+            let s = &mut cfg.settings;
+            s.proxy = proxy;
+            s.proxy_user = user.map(str::to_string);
+            match &password {
+                net::PasswordInput::Keep => {}
+                net::PasswordInput::Env(var) => s.proxy_password_env = Some(var.clone()),
+                net::PasswordInput::Value(_) | net::PasswordInput::Clear => {
+                    s.proxy_password_env = None
+                }
+            }
+            Ok(())
+        })?;
+        Ok(self.proxy_view())
     }
 
     /// A fresh context for one transfer.

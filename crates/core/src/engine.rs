@@ -107,6 +107,21 @@ impl Engine {
         })
     }
 
+    /// The proxy settings (see [`crate::net`]): never the password, only where it is.
+    pub fn proxy(&self) -> crate::net::ProxyView {
+        self.accounts.proxy_view()
+    }
+
+    /// Change the proxy settings; the next request uses them (see [`Accounts::proxy_set`]).
+    pub fn proxy_set(
+        &self,
+        proxy: &str,
+        user: Option<&str>,
+        password: crate::net::PasswordInput,
+    ) -> Result<crate::net::ProxyView> {
+        self.accounts.proxy_set(proxy, user, password)
+    }
+
     pub fn default_account(&self) -> String {
         self.config().settings.default_account
     }

@@ -115,6 +115,41 @@ impl<'de> serde::Deserialize<'de> for Proxy {
     }
 }
 
+/// The proxy settings as a person sees them: never the password, only where it is.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ProxyView {
+    /// `system`, `none` or the proxy URL.
+    pub proxy: String,
+    pub user: Option<String>,
+    /// `keychain`, `env:VAR` or `none`.
+    pub password: String,
+}
+
+/// What to do with the proxy password when the proxy settings change.
+#[derive(Debug, Clone)]
+pub enum PasswordInput {
+    /// Leave it as it is (in the keychain, or the variable the config names).
+    Keep,
+    /// Remove it from the keychain and forget the variable.
+    Clear,
+    /// Keep this one in the keychain.
+    Value(Secret),
+    /// Read it from this environment variable at use time.
+    Env(String),
+}
+
+/// Check a proxy user name: Basic auth and SOCKS5 cannot carry every character.
+pub fn validate_user(user: &str) -> Result<()> {
+    if user.len() > 255 || user.contains(':') || user.chars().any(char::is_control) {
+        return Err(Error::new(
+            Code::ConfigInvalid,
+            "the proxy user must be at most 255 characters, without `:` or control characters",
+        ));
+    }
+    Ok(())
+}
+
 /// Everything the clients are built from: the setting, the user and the password (read
 /// from the keychain or the environment by the caller).
 #[derive(Clone, Default)]

@@ -11,6 +11,7 @@ mod idempotency;
 mod import;
 mod keychain;
 mod paging;
+mod proxy;
 mod queue;
 // s3s-fs (a Linux program) cannot be started under Wine.
 #[cfg(not(windows))]
