@@ -73,6 +73,8 @@ pub fn setup<R: Runtime>(
             commands::library::library_reveal,
             commands::settings::settings_get,
             commands::settings::settings_set,
+            commands::settings::proxy_get,
+            commands::settings::proxy_set,
             commands::watch::watch_list,
             commands::watch::watch_add,
             commands::watch::watch_pause,
