@@ -4,7 +4,7 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import { open as openDialog, save as saveDialog } from "@tauri-apps/plugin-dialog";
 import type {
   AccountView, AddUrlsResult, AppInfo, ChannelMessage, CommandError, CopyFormat, DiagnosticsSaved, Event, JobPage, LibraryFilter,
-  LibraryItem, LibraryPage, Opened, ProviderInfo, QueuePageRequest, RemoteMedia, Settings, WatchOptions,
+  LibraryItem, LibraryPage, Opened, ProviderInfo, ProxyView, QueuePageRequest, RemoteMedia, Settings, WatchOptions,
   WatchRuleView,
 } from "../bindings";
 
@@ -61,6 +61,10 @@ export const api = {
   libraryReveal: (id: number) => call<null>("library_reveal", { id }),
   settingsGet: () => call<Settings>("settings_get"),
   settingsSet: (settings: Settings) => call<Settings>("settings_set", { settings }),
+  proxyGet: () => call<ProxyView>("proxy_get"),
+  /** `password` (when not null) goes to the OS keychain and never comes back. */
+  proxySet: (proxy: string, user: string | null, password: string | null, clearPassword: boolean) =>
+    call<ProxyView>("proxy_set", { proxy, user, password, clearPassword }),
   watchList: () => call<WatchRuleView[]>("watch_list"),
   watchAdd: (dir: string, account: string, options: WatchOptions = {}) =>
     call<WatchRuleView[]>("watch_add", { dir, account, options }),
