@@ -89,7 +89,11 @@ fn the_proxy_is_saved_with_its_password_in_the_keychain_only_and_used_without_a_
         json!({ "proxy": url, "user": "app", "password": "keychain" })
     );
     assert_eq!(t.secret_of("@proxy").as_deref(), Some("app-pr0xy"));
-    assert_eq!(t.ok("proxy_get", json!({})), saved, "never the password back");
+    assert_eq!(
+        t.ok("proxy_get", json!({})),
+        saved,
+        "never the password back"
+    );
     let config = std::fs::read_to_string(t.home().join("config.toml")).unwrap();
     assert!(!config.contains("app-pr0xy"), "{config}");
 
@@ -108,7 +112,11 @@ fn the_proxy_is_saved_with_its_password_in_the_keychain_only_and_used_without_a_
     let jobs = t.wait_jobs(30, crate::support::all_final);
     assert_eq!(jobs[0]["status"], "succeeded", "{:#}", jobs[0]);
     let api = f.synposter.api_url();
-    let target = api["http://".len()..].split('/').next().unwrap().to_string();
+    let target = api["http://".len()..]
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
     assert!(proxy.targets().contains(&target), "{:?}", proxy.targets());
 
     // Keeping the password when only the user field is sent again; clearing it.

@@ -673,8 +673,16 @@ async fn settings_set_proxy_routes_uploads_with_the_password_in_the_keychain() {
     assert!(!stderr(&out).contains("pr0xy-pw"), "{}", stderr(&out));
 
     let mut c = h.cmd();
-    c.args(["settings", "set", "proxy", &url, "--user", "cli", "--password-stdin"])
-        .write_stdin("pr0xy-pw\n");
+    c.args([
+        "settings",
+        "set",
+        "proxy",
+        &url,
+        "--user",
+        "cli",
+        "--password-stdin",
+    ])
+    .write_stdin("pr0xy-pw\n");
     let out = run(c).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
@@ -691,8 +699,14 @@ async fn settings_set_proxy_routes_uploads_with_the_password_in_the_keychain() {
     let out = run(c).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(f.synposter.objects().len(), 1);
-    assert!(proxy.up_bytes() >= 20_000, "the upload went through the proxy");
-    for text in [stderr(&out), String::from_utf8_lossy(&out.stdout).into_owned()] {
+    assert!(
+        proxy.up_bytes() >= 20_000,
+        "the upload went through the proxy"
+    );
+    for text in [
+        stderr(&out),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    ] {
         assert!(!text.contains("pr0xy-pw"), "{text}");
     }
 
@@ -722,7 +736,11 @@ async fn system_proxy_mode_follows_the_proxy_environment_variables() {
     let h = Home::new();
     add_synposter(&h, &f, "sp").await;
     let api = f.synposter.api_url();
-    let target = api["http://".len()..].split('/').next().unwrap().to_string();
+    let target = api["http://".len()..]
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
     let upload = |name: &str, env: &[(&str, String)]| {
         // Different bytes each time: the same ones would be found in the library and not
         // sent again.
@@ -738,11 +756,19 @@ async fn system_proxy_mode_follows_the_proxy_environment_variables() {
     };
 
     // ALL_PROXY (the default mode is `system`).
-    let out = run(upload("a.png", &[("ALL_PROXY", format!("socks5://{}", socks.addr()))])).await;
+    let out = run(upload(
+        "a.png",
+        &[("ALL_PROXY", format!("socks5://{}", socks.addr()))],
+    ))
+    .await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(socks.targets().contains(&target), "{:?}", socks.targets());
     // HTTP_PROXY for http:// destinations.
-    let out = run(upload("b.png", &[("HTTP_PROXY", format!("http://{}", http.addr()))])).await;
+    let out = run(upload(
+        "b.png",
+        &[("HTTP_PROXY", format!("http://{}", http.addr()))],
+    ))
+    .await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(http.targets().contains(&target), "{:?}", http.targets());
     // NO_PROXY wins.
@@ -786,7 +812,11 @@ async fn system_proxy_mode_follows_the_proxy_environment_variables() {
     c.args(["settings", "set", "proxy", "none"]);
     assert!(run(c).await.status.success());
     let before = socks.connections();
-    let out = run(upload("d.png", &[("ALL_PROXY", format!("socks5://{}", socks.addr()))])).await;
+    let out = run(upload(
+        "d.png",
+        &[("ALL_PROXY", format!("socks5://{}", socks.addr()))],
+    ))
+    .await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(socks.connections(), before, "mode none: direct");
 }

@@ -154,12 +154,14 @@ impl Accounts {
             return Ok(None);
         }
         match &key.password_env {
-            Some(var) => std::env::var(var).map(|v| Some(Secret::new(v))).map_err(|_| {
-                Error::new(
-                    Code::AuthMissingSecret,
-                    format!("the proxy password is read from ${var}, which is not set"),
-                )
-            }),
+            Some(var) => std::env::var(var)
+                .map(|v| Some(Secret::new(v)))
+                .map_err(|_| {
+                    Error::new(
+                        Code::AuthMissingSecret,
+                        format!("the proxy password is read from ${var}, which is not set"),
+                    )
+                }),
             None => self.secrets.get(net::PROXY_SECRET),
         }
     }
@@ -263,7 +265,10 @@ impl Accounts {
     /// Unreadable ones are skipped: they cannot leak through text Ferry reads either.
     pub fn known_secrets(&self) -> Vec<Secret> {
         let cfg = self.config();
-        let proxy = self.proxy_password(&NetKey::of(&cfg.settings)).ok().flatten();
+        let proxy = self
+            .proxy_password(&NetKey::of(&cfg.settings))
+            .ok()
+            .flatten();
         cfg.accounts
             .iter()
             .filter_map(|(name, a)| match (&a.secret_env, a.kind.secret_option()) {

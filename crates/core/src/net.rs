@@ -80,7 +80,9 @@ impl Proxy {
             return Err(bad("has no host"));
         }
         if url.path() != "/" && !url.path().is_empty() || url.query().is_some() {
-            return Err(bad("has a path or query, which a proxy address does not take"));
+            return Err(bad(
+                "has a path or query, which a proxy address does not take",
+            ));
         }
         Ok(Proxy::Manual(url))
     }

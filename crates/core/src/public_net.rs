@@ -193,11 +193,9 @@ impl Background {
             if self.proxied {
                 check_resolved(&url).await?;
             }
-            let resp = crate::providers::http::send(
-                self.client.get(url.clone()).timeout(timeout),
-                false,
-            )
-            .await?;
+            let resp =
+                crate::providers::http::send(self.client.get(url.clone()).timeout(timeout), false)
+                    .await?;
             let next = resp
                 .headers()
                 .get(reqwest::header::LOCATION)

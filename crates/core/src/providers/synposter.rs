@@ -131,11 +131,7 @@ impl Provider for Synposter {
         let url = http::join(&self.api_url, "usage");
         http::probe(
             ctx,
-            || {
-                self.http
-                    .get(&url)
-                    .header("x-api-key", self.key.expose())
-            },
+            || self.http.get(&url).header("x-api-key", self.key.expose()),
             SERVICE,
             refine,
         )

@@ -14,7 +14,11 @@ use crate::support::{png, TestEngine};
 /// `host:port` of a base URL (what a client asks a proxy for).
 fn authority(url: &str) -> String {
     let u = url::Url::parse(url).unwrap();
-    format!("{}:{}", u.host_str().unwrap(), u.port_or_known_default().unwrap())
+    format!(
+        "{}:{}",
+        u.host_str().unwrap(),
+        u.port_or_known_default().unwrap()
+    )
 }
 
 fn synposter(f: &Fakes) -> TestEngine {
@@ -49,7 +53,10 @@ async fn an_upload_through_an_http_proxy_reaches_the_fake_and_the_proxy_carried_
         "{:?}",
         proxy.targets()
     );
-    assert!(proxy.up_bytes() >= bytes.len() as u64, "the body went through it");
+    assert!(
+        proxy.up_bytes() >= bytes.len() as u64,
+        "the body went through it"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -116,9 +123,7 @@ async fn socks5_with_a_password_from_the_secret_store_carries_the_upload() {
     let bytes = png(200_000);
     t.upload(&t.file("b.png", &bytes)).await.unwrap();
     assert_eq!(f.synposter.objects().len(), 1);
-    assert!(proxy
-        .targets()
-        .contains(&authority(&f.synposter.api_url())));
+    assert!(proxy.targets().contains(&authority(&f.synposter.api_url())));
     assert!(proxy.up_bytes() >= bytes.len() as u64);
 
     // The password is nowhere in the home: config, database, logs.
@@ -171,14 +176,16 @@ async fn a_proxy_that_is_not_there_fails_the_job_naming_the_proxy_and_none_goes_
     };
     let t = synposter(&f);
     let url = format!("http://127.0.0.1:{closed}");
-    t.engine
-        .proxy_set(&url, None, PasswordInput::Keep)
-        .unwrap();
+    t.engine.proxy_set(&url, None, PasswordInput::Keep).unwrap();
     let path = t.file("a.png", &png(5_000));
     let e = t.upload(&path).await.unwrap_err();
     assert_eq!(e.code, Code::NetworkConnect, "{e:?}");
     assert!(e.message.contains(&url), "{}", e.message);
-    assert!(e.message.contains("Settings"), "says where to fix it: {}", e.message);
+    assert!(
+        e.message.contains("Settings"),
+        "says where to fix it: {}",
+        e.message
+    );
     assert!(f.synposter.objects().is_empty());
     assert!(path.exists(), "the file is left alone");
 
