@@ -87,9 +87,15 @@ impl Proxy {
         Ok(Proxy::Manual(url))
     }
 
-    /// Whether requests may go through a proxy (manual, or whatever the system says).
+    /// Whether requests may go through a proxy: a manual one; the system's when the
+    /// environment names one, and always on macOS and Windows, whose settings reqwest
+    /// reads and this cannot see cheaply.
     pub fn may_proxy(&self) -> bool {
-        !matches!(self, Proxy::None)
+        match self {
+            Proxy::None => false,
+            Proxy::Manual(_) => true,
+            Proxy::System => cfg!(any(target_os = "macos", windows)) || env_proxy_set(),
+        }
     }
 }
 

@@ -290,3 +290,88 @@ async fn s3_goes_through_the_same_proxy() {
     );
     assert!(proxy.up_bytes() >= bytes.len() as u64);
 }
+
+/// A library item with a remote image link and no file here (its thumbnail is fetched).
+fn remote_item(
+    engine: &ferry_core::Engine,
+    id: &str,
+    url: String,
+) -> ferry_core::library::LibraryItem {
+    let media = ferry_core::RemoteMedia {
+        id: id.into(),
+        name: "r.png".into(),
+        url: Some(url),
+        mime_type: "image/png".into(),
+        size: Some(10),
+        status: ferry_core::MediaStatus::Ready,
+        expires_at: None,
+    };
+    let id = engine
+        .library_handle()
+        .record(
+            &media,
+            &ferry_core::library::Provenance {
+                account: "elsewhere",
+                kind: Kind::Synposter,
+                content_hash: None,
+                job_id: None,
+                source: None,
+            },
+        )
+        .unwrap();
+    engine.library_handle().get(id).unwrap().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_a_proxy_thumbnail_links_to_this_machine_are_still_refused_before_the_proxy() {
+    let f = Fakes::start(Options::default()).await;
+    f.origin.serve("/r.png", png(100), "image/png");
+    let proxy = ForwardProxy::socks5(ProxyAuth::None).await;
+    let t = synposter(&f);
+    t.engine
+        .proxy_set(
+            &format!("socks5h://{}", proxy.addr()),
+            None,
+            PasswordInput::Keep,
+        )
+        .unwrap();
+    let port = f.origin.base_url().rsplit(':').next().unwrap().to_string();
+    let cache = t.dir.path().join("thumbs");
+    // An IP literal, and a name that resolves to loopback (the proxy would resolve it
+    // itself, so Ferry checks it first).
+    for (id, url) in [
+        ("literal", f.origin.url("/r.png")),
+        ("name", format!("http://localhost:{port}/r.png")),
+    ] {
+        let item = remote_item(&t.engine, id, url.clone());
+        let e = t.engine.fetch_thumbnail(&item, &cache).await.unwrap_err();
+        assert_eq!(e.code, Code::InputInvalidUrl, "{url}: {}", e.message);
+        assert!(e.message.contains("public"), "{}", e.message);
+    }
+    assert_eq!(proxy.connections(), 0, "nothing reached the proxy");
+    assert!(f.origin.requests().is_empty(), "nor the origin");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_proxy_gets_its_user_and_password_as_basic_auth() {
+    let f = Fakes::start(Options::default()).await;
+    let proxy = ForwardProxy::http(ProxyAuth::UserPass("web".into(), "h77p-pass".into())).await;
+    let t = synposter(&f);
+    let url = format!("http://{}", proxy.addr());
+    // Without credentials the proxy answers 407: the job fails, naming the proxy.
+    t.engine.proxy_set(&url, None, PasswordInput::Keep).unwrap();
+    let e = t.upload(&t.file("a.png", &png(4_000))).await.unwrap_err();
+    assert_eq!(e.code, Code::NetworkConnect, "{e:?}");
+    assert!(e.message.contains("proxy refused"), "{}", e.message);
+    assert!(e.message.contains(&url), "{}", e.message);
+    assert!(proxy.refused_auth() > 0);
+    t.engine
+        .proxy_set(
+            &url,
+            Some("web"),
+            PasswordInput::Value(Secret::new("h77p-pass")),
+        )
+        .unwrap();
+    t.upload(&t.file("b.png", &png(6_000))).await.unwrap();
+    assert_eq!(f.synposter.objects().len(), 1);
+}
