@@ -26,6 +26,7 @@ pub fn render_files() -> Result<BTreeMap<String, String>, String> {
     {
         use crate::ipc::*;
         use ferry_core::library::{ItemStatus, LibraryItem, LibraryPage};
+        use ferry_core::net::ProxyView;
         use ferry_core::providers::{Kind, MediaStatus, OptionSpec, RemoteMedia};
         use ferry_core::queue::expand::Added;
         use ferry_core::queue::{JobError, SourceKind};
@@ -45,6 +46,7 @@ pub fn render_files() -> Result<BTreeMap<String, String>, String> {
             ProviderInfo,
             Features,
             Settings,
+            ProxyView,
             InvalidLine,
             AddUrlsResult,
             Opened,

@@ -78,6 +78,8 @@ pub fn setup<R: Runtime>(
             commands::settings::settings_get,
             commands::settings::settings_set,
             commands::settings::bandwidth_slow_down,
+            commands::settings::proxy_get,
+            commands::settings::proxy_set,
             commands::watch::watch_list,
             commands::watch::watch_add,
             commands::watch::watch_pause,

@@ -94,3 +94,87 @@ fn settings_refuse_out_of_range_unknown_or_malformed_values() {
     assert_eq!(with("slowBwlimit", json!("fast")).0, "config.invalid");
     assert_eq!(t.ok("settings_get", json!({})), base, "nothing was saved");
 }
+
+#[test]
+fn the_proxy_is_saved_with_its_password_in_the_keychain_only_and_used_without_a_restart() {
+    use ferry_fakes::forward_proxy::{ForwardProxy, ProxyAuth};
+    let t = TestApp::new();
+    assert_eq!(
+        t.ok("proxy_get", json!({})),
+        json!({ "proxy": "system", "user": null, "password": "none" })
+    );
+    let proxy = tauri::async_runtime::block_on(ForwardProxy::socks5(ProxyAuth::UserPass(
+        "app".into(),
+        "app-pr0xy".into(),
+    )));
+    let url = format!("socks5://{}", proxy.addr());
+
+    // A password inside the URL is refused, saying where it goes.
+    let (code, message) = t.err(
+        "proxy_set",
+        json!({ "proxy": format!("socks5://app:app-pr0xy@{}", proxy.addr()), "user": null, "password": null, "clearPassword": false }),
+    );
+    assert_eq!(code, "config.invalid");
+    assert!(message.contains("keychain"), "{message}");
+    assert!(!message.contains("app-pr0xy"), "{message}");
+    let (code, _) = t.err(
+        "proxy_set",
+        json!({ "proxy": "gopher://x:1", "user": null, "password": null, "clearPassword": false }),
+    );
+    assert_eq!(code, "config.invalid");
+
+    let saved = t.ok(
+        "proxy_set",
+        json!({ "proxy": url, "user": "app", "password": "app-pr0xy", "clearPassword": false }),
+    );
+    assert_eq!(
+        saved,
+        json!({ "proxy": url, "user": "app", "password": "keychain" })
+    );
+    assert_eq!(t.secret_of("@proxy").as_deref(), Some("app-pr0xy"));
+    assert_eq!(
+        t.ok("proxy_get", json!({})),
+        saved,
+        "never the password back"
+    );
+    let config = std::fs::read_to_string(t.home().join("config.toml")).unwrap();
+    assert!(!config.contains("app-pr0xy"), "{config}");
+
+    // The next upload goes through it: no restart.
+    let f = crate::support::fakes();
+    t.ok(
+        "account_add",
+        json!({ "name": "sp", "kind": "synposter", "options": { "api_url": f.synposter.api_url() }, "secret": ferry_fakes::SYNPOSTER_KEY }),
+    );
+    let src = tempfile::tempdir().unwrap();
+    let file = crate::support::png(src.path(), "through-the-proxy.png", 30, 20);
+    t.ok(
+        "queue_add_paths",
+        json!({ "paths": [file], "account": "sp", "origin": "drop" }),
+    );
+    let jobs = t.wait_jobs(30, crate::support::all_final);
+    assert_eq!(jobs[0]["status"], "succeeded", "{:#}", jobs[0]);
+    let api = f.synposter.api_url();
+    let target = api["http://".len()..]
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(proxy.targets().contains(&target), "{:?}", proxy.targets());
+
+    // Keeping the password when only the user field is sent again; clearing it.
+    let kept = t.ok(
+        "proxy_set",
+        json!({ "proxy": url, "user": "app", "password": "", "clearPassword": false }),
+    );
+    assert_eq!(kept["password"], "keychain");
+    let cleared = t.ok(
+        "proxy_set",
+        json!({ "proxy": "none", "user": null, "password": null, "clearPassword": true }),
+    );
+    assert_eq!(
+        cleared,
+        json!({ "proxy": "none", "user": null, "password": "none" })
+    );
+    assert_eq!(t.secret_of("@proxy"), None);
+}

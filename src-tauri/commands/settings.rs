@@ -1,10 +1,15 @@
 //! Settings: concurrency, the default destination, the copy format, start minimised,
 //! close to tray, the most files one drop adds, and the bandwidth limits (which hold at
-//! once, while uploads run). Concurrency changes apply from the next start of the app.
+//! once, while uploads run; concurrency changes apply from the next start of the app);
+//! and the proxy, saved apart because its password goes to the keychain (it applies to
+//! the next request).
 
+use ferry_core::net::{PasswordInput, ProxyView};
+use ferry_core::secrets::Secret;
 use ferry_core::Code;
 use tauri::State;
 
+use crate::commands::blocking;
 use crate::error::{CmdResult, CommandError};
 use crate::input;
 use crate::ipc::Settings;
@@ -69,4 +74,33 @@ pub fn settings_set(
         }
     })?;
     Ok(Settings::from(&state.engine.config().settings))
+}
+
+/// The proxy settings: mode or URL, user, and where the password is (`keychain`,
+/// `env:VAR`, `none`) — never the password itself.
+#[tauri::command]
+pub async fn proxy_get(state: State<'_, AppState>) -> CmdResult<ProxyView> {
+    let engine = state.engine.clone();
+    // Reads the keychain (whether a password is saved): off the main thread.
+    blocking(move || Ok(engine.proxy())).await
+}
+
+/// Save the proxy settings. `password`, when not empty, goes to the OS keychain and is
+/// never sent back; `clearPassword` removes the saved one; otherwise it is kept. Applies
+/// to the next request, without a restart.
+#[tauri::command]
+pub async fn proxy_set(
+    state: State<'_, AppState>,
+    proxy: String,
+    user: Option<String>,
+    password: Option<String>,
+    clear_password: bool,
+) -> CmdResult<ProxyView> {
+    let engine = state.engine.clone();
+    let password = match password.filter(|p| !p.is_empty()) {
+        Some(p) => PasswordInput::Value(Secret::new(p)),
+        None if clear_password => PasswordInput::Clear,
+        None => PasswordInput::Keep,
+    };
+    blocking(move || Ok(engine.proxy_set(&proxy, user.as_deref(), password)?)).await
 }

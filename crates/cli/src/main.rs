@@ -16,6 +16,7 @@ use ferry_core::{Code, Engine, Error, Kind, SecretInput};
 mod queue;
 mod render;
 mod send;
+mod settings;
 mod watch;
 
 #[derive(Parser)]
@@ -65,6 +66,9 @@ enum Command {
     /// Watch folders: every finished file uploaded once.
     #[command(subcommand)]
     Watch(watch::WatchCmd),
+    /// Show the settings; set the proxy (`settings set proxy socks5://127.0.0.1:1080`).
+    #[command(subcommand)]
+    Settings(settings::SettingsCmd),
     /// Save a zip for a bug report: versions, settings, accounts without secrets, recent
     /// logs, the last jobs and their errors, watch rules, disk/keychain/database checks.
     /// Links lose their queries and secrets are removed.
@@ -270,6 +274,7 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Queue(cmd) => queue::run(engine, cmd).await,
         Command::Library(args) => library(&engine, args).await,
         Command::Watch(cmd) => watch::run(engine, cmd).await,
+        Command::Settings(cmd) => settings::run(&engine, cmd),
         Command::Diagnostics { out, json } => diagnostics(&engine, out, json),
     }
 }

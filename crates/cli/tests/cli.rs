@@ -908,3 +908,190 @@ async fn a_name_template_is_checked_at_account_add_previewed_and_followed() {
         png(700)
     );
 }
+
+/// Proxy variables the parent may have, removed so each test sets only its own.
+const PROXY_VARS: [&str; 8] = [
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+];
+
+fn without_proxy_env(mut c: Command) -> Command {
+    for v in PROXY_VARS {
+        c.env_remove(v);
+    }
+    c
+}
+
+/// The keychain path: needs a Secret Service (the README's test command starts one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_set_proxy_routes_uploads_with_the_password_in_the_keychain() {
+    use ferry_fakes::forward_proxy::{ForwardProxy, ProxyAuth};
+    let f = Fakes::start(Options::default()).await;
+    let proxy = ForwardProxy::socks5(ProxyAuth::UserPass("cli".into(), "pr0xy-pw".into())).await;
+    let h = Home::new();
+    add_synposter(&h, &f, "sp").await;
+    let url = format!("socks5://{}", proxy.addr());
+
+    // A password in the URL: refused, saying where it goes, without echoing it.
+    let mut c = h.cmd();
+    c.args(["settings", "set", "proxy"])
+        .arg(format!("socks5://cli:pr0xy-pw@{}", proxy.addr()));
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("keychain"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("pr0xy-pw"), "{}", stderr(&out));
+
+    let mut c = h.cmd();
+    c.args([
+        "settings",
+        "set",
+        "proxy",
+        &url,
+        "--user",
+        "cli",
+        "--password-stdin",
+    ])
+    .write_stdin("pr0xy-pw\n");
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("password: keychain"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    let p = h.file("a.png", &png(20_000));
+    let mut c = without_proxy_env(h.cmd());
+    c.args(["-vv", "upload", "--to", "sp", "--json"])
+        .arg(&p)
+        .env("FERRY_TEST_SYNPOSTER_KEY", ferry_fakes::SYNPOSTER_KEY);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(f.synposter.objects().len(), 1);
+    assert!(
+        proxy.up_bytes() >= 20_000,
+        "the upload went through the proxy"
+    );
+    for text in [
+        stderr(&out),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    ] {
+        assert!(!text.contains("pr0xy-pw"), "{text}");
+    }
+
+    let mut c = h.cmd();
+    c.args(["settings", "show", "--json"]);
+    let out = run(c).await;
+    let v = json(&out);
+    assert_eq!(v["proxy"], url.as_str());
+    assert_eq!(v["proxy_user"], "cli");
+    assert_eq!(v["proxy_password"], "keychain");
+    let config = std::fs::read_to_string(h.path().join("config.toml")).unwrap();
+    assert!(!config.contains("pr0xy-pw"), "{config}");
+
+    // Clean up the keychain entry.
+    let mut c = h.cmd();
+    c.args(["settings", "set", "proxy", "system", "--no-password"]);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn system_proxy_mode_follows_the_proxy_environment_variables() {
+    use ferry_fakes::forward_proxy::{ForwardProxy, ProxyAuth};
+    let f = Fakes::start(Options::default()).await;
+    let socks = ForwardProxy::socks5(ProxyAuth::None).await;
+    let http = ForwardProxy::http(ProxyAuth::None).await;
+    let h = Home::new();
+    add_synposter(&h, &f, "sp").await;
+    let api = f.synposter.api_url();
+    let target = api["http://".len()..]
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let upload = |name: &str, env: &[(&str, String)]| {
+        // Different bytes each time: the same ones would be found in the library and not
+        // sent again.
+        let p = h.file(name, &png(3_000 + name.as_bytes()[0] as usize));
+        let mut c = without_proxy_env(h.cmd());
+        c.args(["upload", "--to", "sp"])
+            .arg(&p)
+            .env("FERRY_TEST_SYNPOSTER_KEY", ferry_fakes::SYNPOSTER_KEY);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c
+    };
+
+    // ALL_PROXY (the default mode is `system`).
+    let out = run(upload(
+        "a.png",
+        &[("ALL_PROXY", format!("socks5://{}", socks.addr()))],
+    ))
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(socks.targets().contains(&target), "{:?}", socks.targets());
+    // HTTP_PROXY for http:// destinations.
+    let out = run(upload(
+        "b.png",
+        &[("HTTP_PROXY", format!("http://{}", http.addr()))],
+    ))
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(http.targets().contains(&target), "{:?}", http.targets());
+    // NO_PROXY wins.
+    let before = socks.connections();
+    let out = run(upload(
+        "c.png",
+        &[
+            ("ALL_PROXY", format!("socks5://{}", socks.addr())),
+            ("NO_PROXY", "127.0.0.1".to_string()),
+        ],
+    ))
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(socks.connections(), before, "NO_PROXY: direct");
+    // HTTPS_PROXY for https:// ones: a CONNECT to the destination (whose plain-HTTP
+    // fake then fails the TLS handshake: the request only has to reach the proxy).
+    let mut c = h.cmd();
+    c.args(["account", "add", "tls", "synposter"])
+        .arg(format!(
+            "api_url={}",
+            f.synposter.api_url().replace("http://", "https://")
+        ))
+        .args(["--secret-env", "FERRY_TEST_SYNPOSTER_KEY"]);
+    assert!(run(c).await.status.success());
+    let before = http.targets().len();
+    let mut c = without_proxy_env(h.cmd());
+    c.args(["account", "test", "tls"])
+        .env("FERRY_TEST_SYNPOSTER_KEY", ferry_fakes::SYNPOSTER_KEY)
+        .env("HTTPS_PROXY", format!("http://{}", http.addr()));
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the system proxy"),
+        "names the route: {}",
+        stderr(&out)
+    );
+    assert!(http.targets().len() > before, "{:?}", http.targets());
+    assert!(http.targets().iter().all(|t| *t == target));
+    // `none` ignores the environment.
+    let mut c = h.cmd();
+    c.args(["settings", "set", "proxy", "none"]);
+    assert!(run(c).await.status.success());
+    let before = socks.connections();
+    let out = run(upload(
+        "d.png",
+        &[("ALL_PROXY", format!("socks5://{}", socks.addr()))],
+    ))
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(socks.connections(), before, "mode none: direct");
+}

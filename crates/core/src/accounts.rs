@@ -1,6 +1,7 @@
 //! Accounts: the config (read fresh when another process changed it, changed only by
-//! read-modify-write under the config lock), the secret store, the one HTTP client, and
-//! the providers built from accounts (one client and pool per account, not per job).
+//! read-modify-write under the config lock), the secret store, the HTTP clients of the
+//! current proxy setting (rebuilt when it changes), and the providers built from
+//! accounts (one client and pool per account, not per job).
 //!
 //! Everything that needs "the provider for account X" or "the settings now" asks this.
 //! It knows nothing of jobs, the library or watch rules beyond their place in the config.
@@ -12,9 +13,10 @@ use serde::Serialize;
 
 use crate::config::{self, AccountConfig, Config, ConfigStore, Home};
 use crate::error::{Code, Error, Result};
+use crate::net::{self, Net};
 use crate::providers::{self, Kind, Provider};
 use crate::secrets::{Secret, SecretStore};
-use crate::transfer::{self, Ctx, Progress};
+use crate::transfer::{Ctx, Progress};
 
 /// How an account gets its secret.
 #[derive(Debug, Clone)]
@@ -35,13 +37,42 @@ pub struct AccountView {
     pub default: bool,
 }
 
-/// A built provider with the account config it was built from.
-type Built = (AccountConfig, Arc<dyn Provider>);
+/// A built provider with the account config and the network generation it was built
+/// from.
+type Built = (AccountConfig, u64, Arc<dyn Provider>);
+
+/// What the clients were built from: the proxy settings (the password is read when
+/// building, and a change through [`Accounts::set_proxy_password`] forgets the clients).
+#[derive(Clone, PartialEq)]
+struct NetKey {
+    proxy: net::Proxy,
+    user: Option<String>,
+    password_env: Option<String>,
+}
+
+impl NetKey {
+    fn of(s: &config::Settings) -> NetKey {
+        NetKey {
+            proxy: s.proxy.clone(),
+            user: s.proxy_user.clone(),
+            password_env: s.proxy_password_env.clone(),
+        }
+    }
+}
+
+/// The clients of the current proxy setting and their generation (providers built
+/// with an older one are rebuilt).
+struct NetBuilt {
+    key: NetKey,
+    generation: u64,
+    net: Net,
+}
 
 pub struct Accounts {
     home: Home,
     secrets: Arc<dyn SecretStore>,
-    http: reqwest::Client,
+    net: Mutex<Option<NetBuilt>>,
+    generation: std::sync::atomic::AtomicU64,
     config: ConfigStore,
     /// Built providers by account, with the account config they were built from: a
     /// change made by another process rebuilds them.
@@ -54,7 +85,8 @@ impl Accounts {
         Ok(Accounts {
             home,
             secrets,
-            http: transfer::http_client(),
+            net: Mutex::new(None),
+            generation: std::sync::atomic::AtomicU64::new(0),
             config,
             providers: Mutex::new(HashMap::new()),
         })
@@ -75,13 +107,157 @@ impl Accounts {
         self.config.modify(f)
     }
 
-    pub fn http(&self) -> &reqwest::Client {
-        &self.http
+    /// The main HTTP client of the current proxy setting.
+    pub fn http(&self) -> reqwest::Client {
+        self.net().http
+    }
+
+    /// The clients of the proxy setting as it is now: built again when the setting
+    /// changed (here or in another process's config write) or the password was set, so
+    /// a change applies to the next request without a restart.
+    pub fn net(&self) -> Net {
+        self.net_built().1
+    }
+
+    fn net_built(&self) -> (u64, Net) {
+        let key = NetKey::of(&self.config().settings);
+        let mut cached = self.net.lock().expect("net lock");
+        if let Some(b) = cached.as_ref().filter(|b| b.key == key) {
+            return (b.generation, b.net.clone());
+        }
+        let (password, problem) = match self.proxy_password(&key) {
+            Ok(p) => (p, None),
+            Err(e) => (None, Some(e.message)),
+        };
+        let net = Net::build(&net::Choice {
+            proxy: key.proxy.clone(),
+            user: key.user.clone(),
+            password,
+            problem,
+        });
+        let generation = self
+            .generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            + 1;
+        *cached = Some(NetBuilt {
+            key,
+            generation,
+            net: net.clone(),
+        });
+        (generation, net)
+    }
+
+    /// The manual proxy's password, if it has a user: from the variable the config
+    /// names, else the keychain.
+    fn proxy_password(&self, key: &NetKey) -> Result<Option<Secret>> {
+        if !matches!(key.proxy, net::Proxy::Manual(_)) || key.user.is_none() {
+            return Ok(None);
+        }
+        match &key.password_env {
+            Some(var) => std::env::var(var)
+                .map(|v| Some(Secret::new(v)))
+                .map_err(|_| {
+                    Error::new(
+                        Code::AuthMissingSecret,
+                        format!("the proxy password is read from ${var}, which is not set"),
+                    )
+                }),
+            None => self.secrets.get(net::PROXY_SECRET),
+        }
+    }
+
+    /// Keep the manual proxy's password in the keychain (`None` removes it). The next
+    /// request uses it.
+    pub fn set_proxy_password(&self, password: Option<&Secret>) -> Result<()> {
+        match password {
+            Some(p) if p.expose().is_empty() => {
+                return Err(Error::new(
+                    Code::AuthMissingSecret,
+                    "the proxy password given is empty",
+                ))
+            }
+            Some(p) => self.secrets.set(net::PROXY_SECRET, p)?,
+            None => self.secrets.delete(net::PROXY_SECRET)?,
+        }
+        *self.net.lock().expect("net lock") = None;
+        Ok(())
+    }
+
+    /// The proxy settings, with where the password is (never the value).
+    pub fn proxy_view(&self) -> net::ProxyView {
+        let s = self.config().settings;
+        let password = match (&s.proxy_password_env, &s.proxy) {
+            (Some(var), _) => format!("env:{var}"),
+            // A keychain that cannot be read shows as no password; using the proxy says why.
+            (None, net::Proxy::Manual(_))
+                if self.secrets.get(net::PROXY_SECRET).ok().flatten().is_some() =>
+            {
+                "keychain".to_string()
+            }
+            _ => "none".to_string(),
+        };
+        net::ProxyView {
+            proxy: s.proxy.to_string(),
+            user: s.proxy_user.clone(),
+            password,
+        }
+    }
+
+    /// Change the proxy settings: `proxy` is `system`, `none` or a proxy URL without
+    /// credentials; the password goes to the keychain (or names a variable), never the
+    /// config. Applies to the next request.
+    pub fn proxy_set(
+        &self,
+        proxy: &str,
+        user: Option<&str>,
+        password: net::PasswordInput,
+    ) -> Result<net::ProxyView> {
+        let proxy = net::Proxy::parse(proxy)?;
+        let user = user.map(str::trim).filter(|u| !u.is_empty());
+        if let Some(u) = user {
+            net::validate_user(u)?;
+            if !matches!(proxy, net::Proxy::Manual(_)) {
+                return Err(Error::new(
+                    Code::ConfigInvalid,
+                    format!("a proxy user goes with a proxy URL, not with `{proxy}`"),
+                ));
+            }
+        }
+        let gives_password = matches!(
+            password,
+            net::PasswordInput::Value(_) | net::PasswordInput::Env(_)
+        );
+        if gives_password && user.is_none() {
+            return Err(Error::new(
+                Code::ConfigInvalid,
+                "a proxy password needs a proxy user: give the user too (--user NAME)",
+            ));
+        }
+        // Keychain first: if it is unavailable, the config is left as it was.
+        match &password {
+            net::PasswordInput::Value(p) => self.set_proxy_password(Some(p))?,
+            net::PasswordInput::Clear => self.set_proxy_password(None)?,
+            net::PasswordInput::Keep | net::PasswordInput::Env(_) => {}
+        }
+        self.modify(|cfg| {
+            let s = &mut cfg.settings;
+            s.proxy = proxy;
+            s.proxy_user = user.map(str::to_string);
+            match &password {
+                net::PasswordInput::Keep => {}
+                net::PasswordInput::Env(var) => s.proxy_password_env = Some(var.clone()),
+                net::PasswordInput::Value(_) | net::PasswordInput::Clear => {
+                    s.proxy_password_env = None
+                }
+            }
+            Ok(())
+        })?;
+        Ok(self.proxy_view())
     }
 
     /// A fresh context for one transfer.
     pub fn ctx(&self, progress: Progress) -> Ctx {
-        Ctx::new(self.http.clone()).with_progress(progress)
+        Ctx::new(self.http()).with_progress(progress)
     }
 
     /// Every secret this home's accounts use that can be read now (keychain entries and
@@ -89,6 +265,10 @@ impl Accounts {
     /// Unreadable ones are skipped: they cannot leak through text Ferry reads either.
     pub fn known_secrets(&self) -> Vec<Secret> {
         let cfg = self.config();
+        let proxy = self
+            .proxy_password(&NetKey::of(&cfg.settings))
+            .ok()
+            .flatten();
         cfg.accounts
             .iter()
             .filter_map(|(name, a)| match (&a.secret_env, a.kind.secret_option()) {
@@ -96,6 +276,7 @@ impl Accounts {
                 (None, Some(_)) => self.secrets.get(name).ok().flatten(),
                 (None, None) => None,
             })
+            .chain(proxy)
             .collect()
     }
 
@@ -207,20 +388,28 @@ impl Accounts {
     pub fn provider(&self, name: &str) -> Result<Arc<dyn Provider>> {
         let cfg = self.config();
         let acct = cfg.account(name)?;
-        if let Some((built_from, p)) = self.providers.lock().expect("providers lock").get(name) {
-            if built_from == acct {
+        let (generation, net) = self.net_built();
+        if let Some((built_from, built_gen, p)) =
+            self.providers.lock().expect("providers lock").get(name)
+        {
+            if built_from == acct && *built_gen == generation {
                 return Ok(p.clone());
             }
         }
-        let p = self.build_provider(name, acct)?;
+        let p = self.build_provider(name, acct, net)?;
         self.providers
             .lock()
             .expect("providers lock")
-            .insert(name.to_string(), (acct.clone(), p.clone()));
+            .insert(name.to_string(), (acct.clone(), generation, p.clone()));
         Ok(p)
     }
 
-    fn build_provider(&self, name: &str, acct: &AccountConfig) -> Result<Arc<dyn Provider>> {
+    fn build_provider(
+        &self,
+        name: &str,
+        acct: &AccountConfig,
+        net: Net,
+    ) -> Result<Arc<dyn Provider>> {
         let secret = match (&acct.secret_env, acct.kind.secret_option()) {
             (_, None) => None,
             (Some(var), Some(_)) => Some(Secret::new(std::env::var(var).map_err(|_| {
@@ -245,6 +434,7 @@ impl Accounts {
                 options: acct.options.clone(),
                 secret,
                 home: self.home.data_dir.clone(),
+                net,
             },
         )
     }

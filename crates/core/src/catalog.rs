@@ -74,6 +74,7 @@ mod tests {
                     options,
                     secret: kind.secret_option().map(|_| Secret::new("probe")),
                     home: home.path().to_path_buf(),
+                    net: crate::net::Net::direct(),
                 },
             )
             .unwrap_or_else(|e| panic!("{kind}: {}", e.message));

@@ -161,6 +161,16 @@ pub struct Settings {
     /// the runner before each start, so it can change while the queue runs.
     #[serde(default)]
     pub queue_order: crate::queue::QueueOrder,
+    /// How Ferry reaches the network: `system`, `none` or a proxy URL (see `net`).
+    #[serde(default)]
+    pub proxy: crate::net::Proxy,
+    /// The manual proxy's user; its password is in the keychain (or `proxy_password_env`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_user: Option<String>,
+    /// Read the proxy password from this environment variable at use time instead of
+    /// the keychain (headless machines).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_password_env: Option<String>,
 }
 
 impl Settings {
@@ -222,6 +232,9 @@ impl Default for Settings {
             slow_bwlimit: default_slow_bwlimit(),
             slow_down: false,
             queue_order: Default::default(),
+            proxy: crate::net::Proxy::System,
+            proxy_user: None,
+            proxy_password_env: None,
         }
     }
 }

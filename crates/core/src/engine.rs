@@ -125,6 +125,21 @@ impl Engine {
         self.queue.bandwidth.now(&self.config())
     }
 
+    /// The proxy settings (see [`crate::net`]): never the password, only where it is.
+    pub fn proxy(&self) -> crate::net::ProxyView {
+        self.accounts.proxy_view()
+    }
+
+    /// Change the proxy settings; the next request uses them (see [`Accounts::proxy_set`]).
+    pub fn proxy_set(
+        &self,
+        proxy: &str,
+        user: Option<&str>,
+        password: crate::net::PasswordInput,
+    ) -> Result<crate::net::ProxyView> {
+        self.accounts.proxy_set(proxy, user, password)
+    }
+
     pub fn default_account(&self) -> String {
         self.config().settings.default_account
     }
@@ -178,7 +193,9 @@ impl Engine {
 
     pub async fn account_test(&self, name: &str) -> Result<()> {
         let p = self.provider(name)?;
-        p.test(&self.ctx(Progress::none())).await
+        p.test(&self.ctx(Progress::none()))
+            .await
+            .map_err(|e| self.accounts.net().explain(e))
     }
 
     /// Abort what Ferry started at this destination and no job owns any more (S3
@@ -444,7 +461,10 @@ impl Engine {
     /// A thumbnail for an item with no file here, fetched once from its public link
     /// ([`crate::thumbs::fetch_remote`]).
     pub async fn fetch_thumbnail(&self, item: &LibraryItem, cache: &Path) -> Result<PathBuf> {
-        crate::thumbs::fetch_remote(&self.library, item, cache).await
+        let net = self.accounts.net();
+        crate::thumbs::fetch_remote(&self.library, item, cache, &net.background)
+            .await
+            .map_err(|e| net.explain(e))
     }
 
     /// Poll items still processing until each is ready or failed, or `timeout` passes;

@@ -19,6 +19,7 @@ pub mod links;
 pub mod logfile;
 pub mod media;
 pub mod naming;
+pub mod net;
 pub mod place;
 pub mod providers;
 pub mod public_net;

@@ -7,15 +7,20 @@
 //! resolves to is checked, and the connection is made only to those checked addresses
 //! (the resolver hands reqwest nothing else), so a DNS answer that changes between a check
 //! and the connect (rebinding) cannot slip past. IP literals skip DNS and are checked by
-//! [`check_url`], on the first request and on every redirect. No proxy is used: a proxy
-//! would resolve the name itself, out of reach of the check.
+//! [`check_url`], on the first request and on every redirect.
+//!
+//! Through a proxy (the `proxy` setting, see `net`) the proxy connects, not Ferry, so the
+//! guard moves in front of it: before each request and each redirect hop Ferry resolves
+//! the target host itself and goes on only if every address is public (redirects are
+//! then followed here, one checked hop at a time). The proxy resolves the name again; a
+//! DNS answer that changes in between is the one gap, and the price of honouring a proxy
+//! the person set up. The proxy's own address is theirs to choose and is not checked.
 //!
 //! URLs the person pasted are theirs to fetch and never go through here (see `import`).
 //! Not a general HTTP client: providers talk to their configured base URLs directly.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::error::{Code, Error, Result};
@@ -142,11 +147,22 @@ impl reqwest::dns::Resolve for PublicOnly {
 /// Redirects followed at most by a background fetch.
 const MAX_REDIRECTS: usize = 5;
 
-/// The one client for background fetches (see the module doc).
-pub fn client() -> Result<reqwest::Client> {
-    static CLIENT: OnceLock<std::result::Result<reqwest::Client, String>> = OnceLock::new();
-    CLIENT
-        .get_or_init(|| {
+/// The client for background fetches (see the module doc), built by `net` on the
+/// builder of the current proxy decision.
+#[derive(Clone)]
+pub struct Background {
+    client: reqwest::Client,
+    /// Requests may go through a proxy: check names before each hop (see the module doc).
+    proxied: bool,
+}
+
+impl Background {
+    pub(crate) fn build(builder: reqwest::ClientBuilder, proxied: bool) -> Background {
+        let builder = if proxied {
+            // The resolver would also see the proxy's own name (a private address, as
+            // often as not); names are checked in `get` instead.
+            builder.redirect(reqwest::redirect::Policy::none())
+        } else {
             let redirects = reqwest::redirect::Policy::custom(|attempt| {
                 if attempt.previous().len() >= MAX_REDIRECTS {
                     attempt.error("too many redirects")
@@ -156,17 +172,70 @@ pub fn client() -> Result<reqwest::Client> {
                     attempt.follow()
                 }
             });
-            reqwest::Client::builder()
+            builder
                 .dns_resolver(std::sync::Arc::new(PublicOnly))
                 .redirect(redirects)
-                .no_proxy()
-                .connect_timeout(Duration::from_secs(15))
-                .user_agent(concat!("ferry/", env!("CARGO_PKG_VERSION")))
+        };
+        Background {
+            client: builder
                 .build()
-                .map_err(|e| e.to_string())
-        })
-        .clone()
-        .map_err(|e| Error::new(Code::Internal, format!("background HTTP client: {e}")))
+                .expect("the HTTP client's fixed configuration is valid"),
+            proxied,
+        }
+    }
+
+    /// GET `url` (redirects included) from public addresses only, waiting at most
+    /// `timeout` for each answer.
+    pub async fn get(&self, url: url::Url, timeout: Duration) -> Result<reqwest::Response> {
+        let mut url = url;
+        for _ in 0..=MAX_REDIRECTS {
+            check_url(&url)?;
+            if self.proxied {
+                check_resolved(&url).await?;
+            }
+            let resp =
+                crate::providers::http::send(self.client.get(url.clone()).timeout(timeout), false)
+                    .await?;
+            let next = resp
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|loc| url.join(loc).ok());
+            match next {
+                Some(next) if self.proxied && resp.status().is_redirection() => url = next,
+                _ => return Ok(resp),
+            }
+        }
+        Err(refused("too many redirects"))
+    }
+}
+
+/// Resolve a host name the way a direct connection would and refuse it unless every
+/// address is public (IP literals were checked by [`check_url`]).
+async fn check_resolved(url: &url::Url) -> Result<()> {
+    if any_address_allowed() {
+        return Ok(());
+    }
+    let Some(url::Host::Domain(host)) = url.host() else {
+        return Ok(());
+    };
+    let port = url.port_or_known_default().unwrap_or(443);
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| {
+            Error::new(
+                Code::NetworkConnect,
+                format!("could not look up {host} ({e})"),
+            )
+        })?
+        .collect();
+    match addrs.iter().find(|a| !is_public(a.ip())) {
+        Some(bad) => Err(refused(format!(
+            "{host} resolves to {}, which is not a public address",
+            bad.ip()
+        ))),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]

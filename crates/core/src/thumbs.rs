@@ -70,7 +70,12 @@ pub fn remote_source(item: &LibraryItem) -> Option<url::Url> {
 /// `cache`, make its thumbnail and record it. The body is read with a running cap, so a
 /// wrong Content-Length cannot make it larger than [`MAX_REMOTE_BYTES`]. The link came from
 /// a provider, not from the person: it is fetched only from a public address.
-pub async fn fetch_remote(library: &Library, item: &LibraryItem, cache: &Path) -> Result<PathBuf> {
+pub async fn fetch_remote(
+    library: &Library,
+    item: &LibraryItem,
+    cache: &Path,
+    http: &crate::public_net::Background,
+) -> Result<PathBuf> {
     use std::io::Write;
     let url = remote_source(item).ok_or_else(|| {
         Error::new(
@@ -78,9 +83,8 @@ pub async fn fetch_remote(library: &Library, item: &LibraryItem, cache: &Path) -
             format!("{} has no link to make a thumbnail from", item.name),
         )
     })?;
-    crate::public_net::check_url(&url).map_err(|e| e.context(&item.name))?;
-    let http = crate::public_net::client()?;
-    let mut resp = crate::providers::http::send(http.get(url).timeout(REMOTE_TIMEOUT), false)
+    let mut resp = http
+        .get(url, REMOTE_TIMEOUT)
         .await
         .map_err(|e| e.context(&item.name))?;
     if !resp.status().is_success() {

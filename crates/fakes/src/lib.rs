@@ -18,6 +18,7 @@
 
 mod common;
 pub mod fastpix;
+pub mod forward_proxy;
 pub mod origin;
 pub mod postsyncer;
 pub mod proxy;

@@ -31,6 +31,7 @@ export type { OptionSpec } from "./OptionSpec";
 export type { Origin } from "./Origin";
 export type { Phase } from "./Phase";
 export type { ProviderInfo } from "./ProviderInfo";
+export type { ProxyView } from "./ProxyView";
 export type { QueueAction } from "./QueueAction";
 export type { QueueOrder } from "./QueueOrder";
 export type { QueuePageRequest } from "./QueuePageRequest";

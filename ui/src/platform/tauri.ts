@@ -4,7 +4,7 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import { open as openDialog, save as saveDialog } from "@tauri-apps/plugin-dialog";
 import type {
   AccountView, AddUrlsResult, AppInfo, BandwidthNow, ChannelMessage, CommandError, CopyFormat, DiagnosticsSaved, Event, JobPage, LibraryFilter,
-  LibraryItem, LibraryPage, Opened, ProviderInfo, QueueOrder, QueuePageRequest, RemoteMedia, Settings, WatchOptions,
+  LibraryItem, LibraryPage, Opened, ProviderInfo, ProxyView, QueueOrder, QueuePageRequest, RemoteMedia, Settings, WatchOptions,
   WatchRuleView,
 } from "../bindings";
 import { alsoFor } from "../lib/destinations";
@@ -71,6 +71,10 @@ export const api = {
   settingsGet: () => call<Settings>("settings_get"),
   settingsSet: (settings: Settings) => call<Settings>("settings_set", { settings }),
   bandwidthSlowDown: (on: boolean) => call<BandwidthNow>("bandwidth_slow_down", { on }),
+  proxyGet: () => call<ProxyView>("proxy_get"),
+  /** `password` (when not null) goes to the OS keychain and never comes back. */
+  proxySet: (proxy: string, user: string | null, password: string | null, clearPassword: boolean) =>
+    call<ProxyView>("proxy_set", { proxy, user, password, clearPassword }),
   watchList: () => call<WatchRuleView[]>("watch_list"),
   watchAdd: (dir: string, account: string, options: WatchOptions = {}) =>
     call<WatchRuleView[]>("watch_add", { dir, account, options }),

@@ -556,6 +556,32 @@ describe("watch and settings", () => {
     await context.close();
   });
 
+  test("the proxy section saves a manual proxy, sends the password once and never shows it", async () => {
+    const { page, context } = await openApp(browser, server.url);
+    await page.getByTestId("nav-settings").click();
+    await page.getByTestId("proxy-mode").selectOption("manual");
+    await page.getByTestId("proxy-address").fill("socks5://ada:pw@127.0.0.1:1080");
+    await page.getByTestId("proxy-save").click();
+    await page.getByTestId("proxy-error").waitFor();
+    assert.match(await page.getByTestId("proxy-error").textContent(), /keychain/);
+    assert.deepEqual(await callsOf(page, "proxy_set"), [], "refused before it was sent");
+    await page.getByTestId("proxy-address").fill("socks5://127.0.0.1:1080");
+    await page.getByTestId("proxy-user").fill("ada");
+    await page.getByTestId("proxy-password").fill("s3cret");
+    await page.getByTestId("proxy-save").click();
+    await page.getByTestId("proxy-saved").waitFor();
+    assert.deepEqual(await callsOf(page, "proxy_set"), [{ proxy: "socks5://127.0.0.1:1080", user: "ada", password: "s3cret", clearPassword: false }]);
+    assert.equal(await page.getByTestId("proxy-password").inputValue(), "", "the field is emptied after saving");
+    assert.match(await page.getByTestId("proxy-password-note").textContent(), /saved in the system keychain/);
+    assert.ok(!(await page.content()).includes("s3cret"), "the password is nowhere in the page");
+    await screenshot(page, "settings-proxy");
+    // Saving again without typing one keeps it (no password sent).
+    await page.getByTestId("proxy-save").click();
+    await poll(async () => (await callsOf(page, "proxy_set")).length === 2, "the second save");
+    assert.equal((await callsOf(page, "proxy_set"))[1].password, null);
+    await context.close();
+  });
+
   test("save diagnostics asks where, then says what it wrote", async () => {
     const { page, context } = await openApp(browser, server.url);
     await page.getByTestId("nav-settings").click();

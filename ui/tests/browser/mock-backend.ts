@@ -2,7 +2,7 @@
 // app loads. Built to dist-mock/mock.js by vite.mock.config.ts; never part of dist/.
 import { mockIPC, mockWindows } from "@tauri-apps/api/mocks";
 import type {
-  AccountView, BandwidthNow, Event, Job, JobCursor, JobPage, Kind, LibraryItem, LibraryPage, Opened, ProviderInfo, QueueOrder, QueueSummary, Settings,
+  AccountView, BandwidthNow, Event, Job, JobCursor, JobPage, Kind, LibraryItem, LibraryPage, Opened, ProviderInfo, ProxyView, QueueOrder, QueueSummary, Settings,
   WatchRuleView,
 } from "../../src/bindings";
 
@@ -180,6 +180,7 @@ let watchRules: WatchRuleView[] = [
     reason: "the folder is gone (unplugged drive?); Ferry rescans when it comes back", lastError: null },
 ];
 
+let proxy: ProxyView = { proxy: "system", user: null, password: "none" };
 let queueOrder: QueueOrder = "added";
 let settings: Settings = { concurrency: 3, perAccount: 2, defaultAccount: "library", copyFormat: "markdown", copyAfterUpload: true, startMinimised: false, closeToTray: true, dropLimit: 50000, bwlimit: "off", slowBwlimit: "1M", slowDown: false };
 
@@ -310,6 +311,14 @@ function handle(cmd: string, args: Args): unknown {
       return settings;
     }
     case "bandwidth_slow_down": settings = { ...settings, slowDown: Boolean(args.on) }; return bandwidthNow();
+    case "proxy_get": return proxy;
+    case "proxy_set": {
+      const url = String(args.proxy);
+      if (url.includes("@")) reject("config.invalid", "the proxy URL has a password in it; a proxy password goes in the OS keychain");
+      const password = args.password ? "keychain" : args.clearPassword ? "none" : proxy.password;
+      proxy = { proxy: url, user: (args.user as string | null) ?? null, password: url === "system" || url === "none" ? "none" : password };
+      return proxy;
+    }
     case "watch_list":
       if (scenario.watchUnavailable) reject("ipc.unknown_command", "command watch_list not found");
       return watchRules;

@@ -24,6 +24,9 @@ pub fn code_for_status(status: StatusCode) -> Code {
         401 => Code::AuthInvalid,
         403 => Code::AuthForbidden,
         404 | 410 => Code::ProviderNotFound,
+        // Only a proxy answers 407 (a plain-HTTP request it forwards): the route failed,
+        // as when a tunnel's CONNECT is refused, which reqwest reports as a connect error.
+        407 => Code::NetworkConnect,
         408 => Code::NetworkTimeout,
         413 => Code::LimitTooLarge,
         429 => Code::ProviderRateLimited,
@@ -66,6 +69,15 @@ pub async fn error_from(
     refine: impl FnOnce(StatusCode, &serde_json::Value, &str) -> (Option<Code>, Option<String>),
 ) -> Error {
     let status = resp.status();
+    if status == StatusCode::PROXY_AUTHENTICATION_REQUIRED {
+        // The proxy's answer, not the service's: say so (`Net::explain` names the proxy).
+        return Error::new(
+            Code::NetworkConnect,
+            "the proxy refused Ferry's credentials (407 Proxy Authentication Required); \
+             check the proxy user and password",
+        )
+        .with_status(407);
+    }
     let after = retry_after(resp.headers());
     let text = resp.text().await.unwrap_or_default();
     let json: serde_json::Value = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);

@@ -22,6 +22,7 @@ pub(crate) mod http;
 pub mod local;
 pub mod postsyncer;
 pub mod s3;
+mod s3_http;
 pub mod socialsyncer;
 pub mod synposter;
 
@@ -271,6 +272,9 @@ pub struct Settings {
     pub options: BTreeMap<String, String>,
     pub secret: Option<Secret>,
     pub home: PathBuf,
+    /// The clients of the current proxy setting, for providers that keep their own
+    /// (S3's SDK, Synposter's same-origin one).
+    pub net: crate::net::Net,
 }
 
 impl Settings {

@@ -177,6 +177,8 @@ impl S3 {
             .credentials_provider(creds)
             .force_path_style(path_style)
             .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
+            // Ferry's client, so S3 takes the route every other request takes.
+            .http_client(super::s3_http::client(s.net.http.clone()))
             .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
             .response_checksum_validation(ResponseChecksumValidation::WhenRequired);
         if let Some(ep) = s.get("endpoint") {

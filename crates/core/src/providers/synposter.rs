@@ -36,6 +36,9 @@ const SERVICE: &str = "Synposter";
 pub struct Synposter {
     api_url: String,
     key: Secret,
+    /// For requests with `x-api-key`: redirects only within the same origin
+    /// (`transfer::same_origin_policy`).
+    http: reqwest::Client,
 }
 
 /// The presign answer; journaled before the PUT (see `http::presign_then_put`).
@@ -79,11 +82,13 @@ impl Synposter {
         Ok(Synposter {
             api_url: s.require("api_url")?.to_string(),
             key: s.secret()?.clone(),
+            http: s.net.same_origin.clone(),
         })
     }
 
     async fn presign(&self, upload: &Upload) -> Result<Presigned> {
-        let req = crate::transfer::same_origin_client()
+        let req = self
+            .http
             .post(http::join(&self.api_url, "media"))
             .header("x-api-key", self.key.expose())
             .json(&serde_json::json!({ "filename": upload.api_name, "mime_type": upload.mime }));
@@ -129,11 +134,7 @@ impl Provider for Synposter {
         let url = http::join(&self.api_url, "usage");
         http::probe(
             ctx,
-            || {
-                crate::transfer::same_origin_client()
-                    .get(&url)
-                    .header("x-api-key", self.key.expose())
-            },
+            || self.http.get(&url).header("x-api-key", self.key.expose()),
             SERVICE,
             refine,
         )

@@ -103,10 +103,13 @@ impl Queue {
     pub(crate) async fn process_job(&self, job: &Job, ctx: &Ctx) -> Result<Done<'_>> {
         let provider = self.accounts.provider(&job.account)?;
         ctx.progress.phase(Phase::Preparing);
-        match job.source_kind {
+        let done = match job.source_kind {
             SourceKind::Path => self.process_path(job, provider.as_ref(), ctx).await,
             SourceKind::Url => self.process_url(job, provider.as_ref(), ctx).await,
-        }
+        };
+        // A network failure says which proxy it went through (a wrong proxy is the
+        // usual cause when every job fails the same way).
+        done.map_err(|e| self.accounts.net().explain(e))
     }
 
     async fn process_path(
@@ -264,7 +267,7 @@ impl Queue {
             // hold a pause or cancel until it sent them.
             let (upload, _spilled) = ctx
                 .cancellable(import::fetch_with(
-                    self.accounts.http(),
+                    &self.accounts.http(),
                     &url,
                     &spill,
                     limits.max_bytes,

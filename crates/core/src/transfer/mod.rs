@@ -254,46 +254,30 @@ impl Ctx {
     }
 }
 
-/// The one HTTP client configuration Ferry uses: no overall timeout (a 4 GiB body takes
-/// as long as it takes), but bounded connect and read waits.
+/// A client with the default route (the system proxy), for embedders and tests that
+/// hold no [`crate::accounts::Accounts`]; Ferry's own requests use the clients of
+/// [`crate::net::Net`], built from the `proxy` setting.
 pub fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(15))
-        .read_timeout(Duration::from_secs(300))
-        .user_agent(concat!("ferry/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .expect("the HTTP client's fixed configuration is valid")
+    crate::net::Net::build(&crate::net::Choice::default()).http
 }
 
-/// Like [`http_client`], for requests that carry a secret in a header of the API's own
+/// The redirect policy of requests that carry a secret in a header of the API's own
 /// (Synposter's `x-api-key`). reqwest strips `Authorization` and cookies when a redirect
 /// leads to another host, but forwards any other header; so these requests follow a
 /// redirect only within the same origin (scheme, host and port) and otherwise get the
 /// 3xx answer itself, which the provider reports.
-pub fn same_origin_client() -> reqwest::Client {
-    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
-    CLIENT
-        .get_or_init(|| {
-            let policy = reqwest::redirect::Policy::custom(|attempt| {
-                let same = attempt
-                    .previous()
-                    .first()
-                    .is_some_and(|first| first.origin() == attempt.url().origin());
-                if same && attempt.previous().len() < 10 {
-                    attempt.follow()
-                } else {
-                    attempt.stop()
-                }
-            });
-            reqwest::Client::builder()
-                .connect_timeout(Duration::from_secs(15))
-                .read_timeout(Duration::from_secs(300))
-                .redirect(policy)
-                .user_agent(concat!("ferry/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .expect("the HTTP client's fixed configuration is valid")
-        })
-        .clone()
+pub fn same_origin_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| first.origin() == attempt.url().origin());
+        if same && attempt.previous().len() < 10 {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
 }
 
 /// Where an upload's bytes come from. Reopened for every attempt.

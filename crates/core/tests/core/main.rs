@@ -14,6 +14,7 @@ mod keychain;
 mod naming;
 mod order;
 mod paging;
+mod proxy;
 mod queue;
 // s3s-fs (a Linux program) cannot be started under Wine.
 #[cfg(not(windows))]
