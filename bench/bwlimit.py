@@ -34,7 +34,7 @@ def shares(ferry, home):
         [ferry, "--home", home, "queue", "list", "--json"],
         check=True, capture_output=True, text=True,
     ).stdout
-    return {j["id"]: j["bytes_sent"] for j in json.loads(out)}
+    return {j["id"]: j.get("bytesSent", j.get("bytes_sent", 0)) for j in json.loads(out)}
 
 
 def main():
