@@ -98,6 +98,17 @@ pub fn item_row(i: &LibraryItem) {
     );
 }
 
+/// A job's status in words: `waiting retry`, or `offline` for a job waiting for the
+/// network (the journal's `waiting_retry` with `network.offline`).
+pub fn status_words(j: &Job) -> String {
+    if j.status == ferry_core::JobStatus::WaitingRetry
+        && j.error.as_ref().is_some_and(|e| e.code == ferry_core::Code::NetworkOffline.as_str())
+    {
+        return "offline".to_string();
+    }
+    j.status.as_str().replace('_', " ")
+}
+
 pub fn job_row(j: &Job) {
     let progress = match j.bytes_total {
         Some(t) if t > 0 => format!("{:>3}%", j.bytes_sent * 100 / t),
@@ -111,7 +122,7 @@ pub fn job_row(j: &Job) {
     println!(
         "{}\t{}\t{progress}\t{}\t{}{err}",
         j.id,
-        j.status.as_str(),
+        status_words(j).replace(' ', "_"),
         j.account,
         shown(&j.name)
     );

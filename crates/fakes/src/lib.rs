@@ -24,6 +24,8 @@ pub mod proxy;
 pub mod s3s;
 pub mod socialsyncer;
 pub mod synposter;
+#[cfg(target_os = "linux")]
+pub mod sysbus;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -26,6 +26,7 @@ mod behind;
 pub mod control;
 pub mod exec;
 pub mod expand;
+pub mod hold;
 pub mod journal;
 pub mod lock;
 pub mod owner;
@@ -48,6 +49,10 @@ pub struct Queue {
     /// Additions of dropped folders in progress (`expand`): their count, for ids, and the
     /// stop generation every one of them watches.
     pub(crate) adding: expand::Adding,
+    /// Why the runner holds sending (offline), in memory (`hold`).
+    pub(crate) holds: hold::Holds,
+    /// The D-Bus system bus asked about the network (Linux).
+    pub(crate) bus: Arc<crate::sysbus::SystemBus>,
 }
 
 impl Queue {
@@ -65,6 +70,8 @@ impl Queue {
             adding: Default::default(),
             inflight: Mutex::new(HashMap::new()),
             owner: Mutex::new(None),
+            holds: Default::default(),
+            bus: Default::default(),
         }
     }
 
@@ -347,6 +354,10 @@ pub enum Event {
     /// A watch rule's state changed (see `watch`).
     WatchChanged {
         rule: String,
+    },
+    /// Sending was held (offline) or is no longer (`hold` is `null`).
+    HoldChanged {
+        hold: Option<hold::Hold>,
     },
 }
 

@@ -7,6 +7,11 @@
 //!
 //! A database that cannot be written for a while (busy, disk full) never ends the runner:
 //! it backs off, retries, and says so through the home's runner note until it recovers.
+//!
+//! Offline (see `net` for the rule) is not a failure: the job waits as offline with its
+//! attempt given back, the runner starts nothing that needs the network, probes the
+//! hosts it could not reach every few seconds (backing off), and wakes the waiting jobs
+//! when one answers.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -49,6 +54,9 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 /// The longest wait between tries while the database cannot be written.
 const DB_BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// An offline job's own retry time, for a runner that dies before the network is back
+/// (the next one tries it then); the runner that is there wakes it sooner.
+const OFFLINE_FALLBACK: Duration = Duration::from_secs(60);
 
 pub async fn run(queue: &Arc<Queue>, opts: RunOptions) -> Result<()> {
     queue.require_owner()?;
@@ -77,6 +85,7 @@ pub async fn run(queue: &Arc<Queue>, opts: RunOptions) -> Result<()> {
             while tasks.join_next().await.is_some() {}
             return Ok(());
         }
+        probe_offline(queue, &opts.stop).await;
         // Start what the limits allow.
         let started = start_jobs(queue, &mut tasks, &mut per_account, global, scope);
         let idle = match started.and_then(|()| {
@@ -131,6 +140,79 @@ pub async fn run(queue: &Arc<Queue>, opts: RunOptions) -> Result<()> {
     }
 }
 
+/// While offline, and a probe is due: try the hosts that could not be reached, and
+/// wake the jobs waiting as offline when one answers.
+async fn probe_offline(queue: &Arc<Queue>, stop: &Option<CancellationToken>) {
+    let Some(targets) = queue.holds.probe_due() else {
+        return;
+    };
+    let back = tokio::select! {
+        back = async {
+            if targets.is_empty() {
+                // No host known: believe the machine.
+                let bus = queue.bus.clone();
+                tokio::task::spawn_blocking(move || crate::net::machine_connectivity(&bus))
+                    .await
+                    .is_ok_and(|c| c == crate::net::Connectivity::Online)
+            } else {
+                crate::net::reachable(&targets).await
+            }
+        } => back,
+        _ = stopped(stop) => false,
+    };
+    if !back {
+        return;
+    }
+    tracing::info!("the network is back; sending resumes");
+    queue.holds.back_online();
+    if let Err(e) = queue.jobs.wake_offline() {
+        // They still run at their own retry time.
+        tracing::warn!("could not wake the offline jobs: {}", e.message);
+    }
+    queue.publish_hold();
+    queue.notify.notify_waiters();
+}
+
+/// Whether a connection failure means the machine is offline (see `net`): already
+/// known to be, or the machine says so now.
+async fn offline_now(queue: &Arc<Queue>) -> bool {
+    if queue.holds.is_offline() {
+        return true;
+    }
+    let bus = queue.bus.clone();
+    tokio::task::spawn_blocking(move || crate::net::machine_connectivity(&bus))
+        .await
+        .is_ok_and(|c| c == crate::net::Connectivity::Offline)
+}
+
+/// The host to probe for a job that could not connect: the one it tried, else its
+/// account's base URL.
+fn probe_target(queue: &Queue, job: &super::Job, err: &Error) -> Option<String> {
+    err.peer.clone().or_else(|| {
+        let cfg = queue.accounts.config();
+        let account = cfg.accounts.get(&job.account)?;
+        let mut urls: Vec<&String> = account.options.values().collect();
+        urls.sort();
+        urls.into_iter().find_map(|v| crate::net::target_of(v))
+    })
+}
+
+/// Accounts whose jobs must not start now: while offline, every one that needs the
+/// network (all but local library folders).
+fn held_accounts(queue: &Queue) -> Vec<String> {
+    if !queue.holds.is_offline() {
+        return Vec::new();
+    }
+    queue
+        .accounts
+        .config()
+        .accounts
+        .iter()
+        .filter(|(_, a)| a.kind != crate::providers::Kind::Local)
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
 /// Resolves when the run is stopped; never for a run without a stop.
 async fn stopped(stop: &Option<CancellationToken>) {
     match stop {
@@ -146,12 +228,14 @@ fn start_jobs(
     global: usize,
     scope: Option<&[JobId]>,
 ) -> Result<()> {
+    let held = held_accounts(queue);
     while tasks.len() < global {
-        let busy: Vec<String> = per_account
+        let mut busy: Vec<String> = per_account
             .iter()
             .filter(|(a, n)| **n >= queue.aimd.limit(a))
             .map(|(a, _)| a.clone())
             .collect();
+        busy.extend(held.iter().cloned());
         let Some(mut job) = queue.jobs.next_runnable(scope, &busy)? else {
             break;
         };
@@ -464,6 +548,21 @@ async fn finish(
             jobs.set_status(job.id, JobStatus::Cancelled)?;
             jobs.request_clear(job.id)?;
             queue.emit_job(job.id, |job| Event::JobCancelled { job })?;
+        }
+        // Offline (see `net`): the job waits for the network, its attempt given back.
+        Err(e) if e.code == Code::NetworkConnect && offline_now(queue).await => {
+            let waiting = Error::new(
+                Code::NetworkOffline,
+                format!("{}: {}", super::hold::OFFLINE_MESSAGE, e.message),
+            );
+            let at = chrono::Utc::now()
+                + chrono::Duration::from_std(OFFLINE_FALLBACK).unwrap_or_default();
+            jobs.wait_offline(job.id, &waiting, at)?;
+            if queue.holds.go_offline(probe_target(queue, job, e)) {
+                tracing::warn!("offline: {}; waiting for the network", e.message);
+            }
+            queue.publish_hold();
+            queue.emit_job(job.id, |job| Event::JobChanged { job })?;
         }
         Err(e) if e.code == Code::InputChanged && job.attempts < MAX_CHANGED_RETRIES => {
             let at = chrono::Utc::now()
