@@ -32,7 +32,8 @@ pub fn render_files() -> Result<BTreeMap<String, String>, String> {
         use ferry_core::transfer::Phase;
         use ferry_core::watch::{After, Existing, Rule, RuleView};
         use ferry_core::{
-            AccountView, CopyFormat, Event, Job, JobCursor, JobPage, JobStatus, QueueSummary,
+            AccountView, CopyFormat, Event, Hold, HoldReason, Job, JobCursor, JobPage, JobStatus,
+            QueueSummary,
         };
         render_all!(
             &cfg,
@@ -73,6 +74,8 @@ pub fn render_files() -> Result<BTreeMap<String, String>, String> {
             JobPage,
             JobCursor,
             QueueSummary,
+            Hold,
+            HoldReason,
             CopyFormat,
             Rule,
             RuleView,

@@ -50,6 +50,8 @@ pub struct RunnerInfo {
     pub this_app: bool,
     /// A problem the runner is retrying (the database cannot be written), if any.
     pub problem: Option<String>,
+    /// Why sending is held although jobs wait (offline), if it is: the queue header.
+    pub hold: Option<ferry_core::Hold>,
 }
 
 /// A destination kind as the account form needs it.

@@ -432,3 +432,59 @@ fn a_drop_stops_at_the_drop_limit_setting_and_stop_is_a_command() {
     );
     assert_eq!(ids.as_array().unwrap().len(), 1);
 }
+
+/// The machine goes offline (NetworkManager, a stand-in on a private system bus, says
+/// disconnected) and the destination cannot be reached: the job waits as offline and the
+/// queue header has the reason; the network's return resumes it.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_offline_machine_holds_the_queue_with_the_reason_and_its_return_resumes_sending() {
+    let bus = ferry_fakes::sysbus::SystemBus::start();
+    bus.set("nm_state", serde_json::json!(20));
+    let t = TestApp::on_system_bus(&bus.address);
+    // A port nothing listens on, until the "network" comes back.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = closed.local_addr().unwrap();
+    drop(closed);
+    t.ok(
+        "account_add",
+        json!({
+            "name": "sp",
+            "kind": "synposter",
+            "options": { "api_url": format!("http://{addr}/v1") },
+            "secret": ferry_fakes::SYNPOSTER_KEY,
+        }),
+    );
+    let src = tempfile::tempdir().unwrap();
+    let file = png(src.path(), "a.png", 4, 4);
+    t.ok(
+        "queue_add_paths",
+        json!({ "paths": [file], "account": "sp", "origin": "pick" }),
+    );
+    let jobs = t.wait_jobs(30, |j| j[0]["error"]["code"] == "network.offline");
+    assert_eq!(jobs[0]["status"], "waiting_retry");
+    assert_eq!(jobs[0]["attempts"], 0, "offline used no attempt");
+    let info = t.ok("app_info", json!({}));
+    assert_eq!(info["runner"]["hold"]["reason"], "offline", "{info}");
+    assert_eq!(
+        info["runner"]["hold"]["message"],
+        "Offline — waiting for the network"
+    );
+    // Something answers there again: the probe notices, the hold ends and the job runs
+    // (and fails for good here — this listener speaks no HTTP — using its one attempt).
+    let back = std::net::TcpListener::bind(addr).unwrap();
+    bus.set("nm_state", serde_json::json!(70));
+    std::thread::spawn(move || {
+        for conn in back.incoming().flatten() {
+            drop(conn);
+        }
+    });
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while t.ok("app_info", json!({}))["runner"]["hold"] != serde_json::Value::Null {
+        assert!(std::time::Instant::now() < end, "the hold did not end");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let jobs = t.wait_jobs(30, |j| j[0]["status"] == "failed");
+    assert_eq!(jobs[0]["attempts"], 1, "{:?}", jobs[0]);
+    assert_ne!(jobs[0]["error"]["code"], "network.offline", "{:?}", jobs[0]);
+}

@@ -102,7 +102,9 @@ pub fn item_row(i: &LibraryItem) {
 /// network (the journal's `waiting_retry` with `network.offline`).
 pub fn status_words(j: &Job) -> String {
     if j.status == ferry_core::JobStatus::WaitingRetry
-        && j.error.as_ref().is_some_and(|e| e.code == ferry_core::Code::NetworkOffline.as_str())
+        && j.error
+            .as_ref()
+            .is_some_and(|e| e.code == ferry_core::Code::NetworkOffline.as_str())
     {
         return "offline".to_string();
     }

@@ -248,7 +248,10 @@ async fn an_upload_waits_offline_without_using_attempts_and_finishes_once_the_ne
     assert!(text.contains("\toffline\t"), "{text}");
     // Several probes go by while it is down; still waiting, still no attempt used.
     tokio::time::sleep(std::time::Duration::from_secs(4)).await;
-    let job = wait_job(&home, 1, "still offline", |j| j["status"] == "waiting_retry").await;
+    let job = wait_job(&home, 1, "still offline", |j| {
+        j["status"] == "waiting_retry"
+    })
+    .await;
     assert_eq!(job["attempts"], 0, "{job}");
 
     let _back = ferry_fakes::proxy::Proxy::start_on(port, upstream).await;

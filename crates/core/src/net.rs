@@ -62,13 +62,16 @@ pub fn machine_connectivity(bus: &SystemBus) -> Connectivity {
 /// Whether the system has a route to the internet (IPv4 or IPv6). "Connecting" a UDP
 /// socket only picks a route: no packet leaves the machine.
 fn has_route() -> bool {
-    [("0.0.0.0:0", "1.1.1.1:53"), ("[::]:0", "[2606:4700:4700::1111]:53")]
-        .iter()
-        .any(|(local, remote)| {
-            UdpSocket::bind(local)
-                .and_then(|s| s.connect(remote))
-                .is_ok()
-        })
+    [
+        ("0.0.0.0:0", "1.1.1.1:53"),
+        ("[::]:0", "[2606:4700:4700::1111]:53"),
+    ]
+    .iter()
+    .any(|(local, remote)| {
+        UdpSocket::bind(local)
+            .and_then(|s| s.connect(remote))
+            .is_ok()
+    })
 }
 
 /// Whether any of `targets` (`host:port`) accepts a TCP connection now.

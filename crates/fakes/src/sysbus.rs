@@ -117,11 +117,13 @@ impl SystemBus {
 
     /// Inhibitors taken and not released yet.
     pub fn inhibitors_held(&self) -> i64 {
-        self.events().iter().fold(0, |n, e| match e["event"].as_str() {
-            Some("inhibit") => n + 1,
-            Some("released") => n - 1,
-            _ => n,
-        })
+        self.events()
+            .iter()
+            .fold(0, |n, e| match e["event"].as_str() {
+                Some("inhibit") => n + 1,
+                Some("released") => n - 1,
+                _ => n,
+            })
     }
 
     /// Wait (at most `limit`) until `f` holds; whether it did.

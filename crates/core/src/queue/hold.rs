@@ -129,7 +129,10 @@ mod tests {
         h.offline.lock().unwrap().as_mut().unwrap().next_probe = Instant::now();
         assert_eq!(h.probe_due().unwrap(), vec!["a:1", "b:2"]);
         assert!(h.probe_due().is_none(), "pushed back");
-        assert_eq!(h.offline.lock().unwrap().as_ref().unwrap().wait, PROBE_FIRST * 2);
+        assert_eq!(
+            h.offline.lock().unwrap().as_ref().unwrap().wait,
+            PROBE_FIRST * 2
+        );
         h.back_online();
         assert!(!h.is_offline() && h.current().is_none());
     }
