@@ -122,10 +122,17 @@ pub struct Settings {
     /// Missing (an older page): the default.
     #[serde(default = "default_drop_limit")]
     pub drop_limit: usize,
+    /// Keep the machine awake while files are being sent. Missing (an older page): on.
+    #[serde(default = "default_true")]
+    pub keep_awake: bool,
 }
 
 fn default_drop_limit() -> usize {
     ferry_core::config::DEFAULT_DROP_LIMIT
+}
+
+fn default_true() -> bool {
+    true
 }
 
 impl From<&CoreSettings> for Settings {
@@ -139,6 +146,7 @@ impl From<&CoreSettings> for Settings {
             start_minimised: s.start_minimised,
             close_to_tray: s.close_to_tray,
             drop_limit: s.drop_limit,
+            keep_awake: s.keep_awake,
         }
     }
 }

@@ -488,3 +488,57 @@ fn an_offline_machine_holds_the_queue_with_the_reason_and_its_return_resumes_sen
     assert_eq!(jobs[0]["attempts"], 1, "{:?}", jobs[0]);
     assert_ne!(jobs[0]["error"]["code"], "network.offline", "{:?}", jobs[0]);
 }
+
+/// The app keeps the machine awake while it sends (logind, a stand-in on a private
+/// system bus, holds Ferry's inhibitor) and lets it sleep once the queue is idle, the
+/// app still running.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_app_keeps_the_machine_awake_while_sending_and_not_once_idle() {
+    let bus = ferry_fakes::sysbus::SystemBus::start();
+    // A fake of this test's own: its slow storage must not slow anyone else's upload.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let f = rt.block_on(ferry_fakes::Fakes::start(ferry_fakes::Options::default()));
+    f.synposter.push_fault(
+        ferry_fakes::Fault::new(
+            "/storage/",
+            ferry_fakes::FaultKind::Delay(std::time::Duration::from_secs(3)),
+        )
+        .method("PUT"),
+    );
+    let t = TestApp::on_system_bus(&bus.address);
+    t.ok(
+        "account_add",
+        json!({
+            "name": "sp",
+            "kind": "synposter",
+            "options": { "api_url": f.synposter.api_url() },
+            "secret": ferry_fakes::SYNPOSTER_KEY,
+        }),
+    );
+    let src = tempfile::tempdir().unwrap();
+    let file = png(src.path(), "a.png", 40, 40);
+    t.ok(
+        "queue_add_paths",
+        json!({ "paths": [file], "account": "sp", "origin": "pick" }),
+    );
+    assert!(
+        bus.wait_for(std::time::Duration::from_secs(20), |b| b.inhibitors_held()
+            == 1),
+        "an inhibitor while sending: {:?}",
+        bus.events()
+    );
+    assert!(
+        t.jobs()[0]["status"] != "succeeded",
+        "held while the job runs"
+    );
+    let jobs = t.wait_jobs(30, all_final);
+    assert_eq!(jobs[0]["status"], "succeeded");
+    assert!(
+        bus.wait_for(std::time::Duration::from_secs(20), |b| b.inhibitors_held()
+            == 0),
+        "released once idle: {:?}",
+        bus.events()
+    );
+    assert_eq!(bus.events().len(), 2, "{:?}", bus.events());
+}

@@ -13,13 +13,13 @@ fn settings_start_with_defaults_and_save_every_field() {
         json!({
             "concurrency": 8, "perAccount": 8, "defaultAccount": "library",
             "copyFormat": "plain", "copyAfterUpload": true, "startMinimised": false,
-            "closeToTray": false, "dropLimit": 50000,
+            "closeToTray": false, "dropLimit": 50000, "keepAwake": true,
         })
     );
     let new = json!({
         "concurrency": 3, "perAccount": 2, "defaultAccount": "library",
         "copyFormat": "html", "copyAfterUpload": false, "startMinimised": true,
-        "closeToTray": true, "dropLimit": 1200,
+        "closeToTray": true, "dropLimit": 1200, "keepAwake": false,
     });
     assert_eq!(t.ok("settings_set", json!({ "settings": new })), new);
     assert_eq!(t.ok("settings_get", json!({})), new);
@@ -28,6 +28,7 @@ fn settings_start_with_defaults_and_save_every_field() {
     assert!(config.contains("close_to_tray = true"), "{config}");
     assert!(config.contains("copy_after_upload = false"), "{config}");
     assert!(config.contains("drop_limit = 1200"), "{config}");
+    assert!(config.contains("keep_awake = false"), "{config}");
 }
 
 #[test]

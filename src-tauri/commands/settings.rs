@@ -46,6 +46,7 @@ pub fn settings_set(
         s.start_minimised = settings.start_minimised;
         s.close_to_tray = settings.close_to_tray;
         s.drop_limit = drop_limit;
+        s.keep_awake = settings.keep_awake;
     })?;
     Ok(Settings::from(&state.engine.config().settings))
 }

@@ -300,3 +300,61 @@ async fn a_server_that_is_down_while_the_machine_is_online_fails_the_job_as_befo
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(json(&out)[0]["error"]["code"], "network.connect");
 }
+
+/// `ferry upload` keeps the machine awake while it sends: logind (a stand-in on a
+/// private system bus) sees a sleep inhibitor from Ferry until the upload is done.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_holds_a_sleep_inhibitor_while_it_sends() {
+    let f = Fakes::start(Options::default()).await;
+    let bus = ferry_fakes::sysbus::SystemBus::start();
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let mut c = ferry(&home);
+    c.args(["account", "add", "sp", "synposter"])
+        .arg(format!("api_url={}", f.synposter.api_url()))
+        .args(["--secret-env", "K"]);
+    assert!(run(c).await.status.success());
+    f.synposter.push_fault(
+        Fault::new(
+            "/storage/",
+            FaultKind::Delay(std::time::Duration::from_secs(3)),
+        )
+        .method("PUT"),
+    );
+    let p = png(dir.path(), "a.png", 5000);
+    let upload = std::process::Command::new(assert_cmd::cargo::cargo_bin("ferry"))
+        .arg("--home")
+        .arg(&home)
+        .env_remove("FERRY_HOME")
+        .args(["upload", "--to", "sp", "--json"])
+        .arg(&p)
+        .env("K", ferry_fakes::SYNPOSTER_KEY)
+        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let held = tokio::task::block_in_place(|| {
+        bus.wait_for(std::time::Duration::from_secs(20), |b| {
+            b.inhibitors_held() == 1
+        })
+    });
+    assert!(held, "an inhibitor while sending: {:?}", bus.events());
+    assert_eq!(bus.events()[0]["who"], "Ferry");
+    let out = tokio::task::spawn_blocking(move || upload.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let released = tokio::task::block_in_place(|| {
+        bus.wait_for(std::time::Duration::from_secs(5), |b| {
+            b.inhibitors_held() == 0
+        })
+    });
+    assert!(released, "{:?}", bus.events());
+    assert_eq!(f.synposter.objects().len(), 1);
+}

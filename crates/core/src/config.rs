@@ -146,6 +146,10 @@ pub struct Settings {
     /// by mistake stops there, with a message, instead of queueing millions.
     #[serde(default = "default_drop_limit")]
     pub drop_limit: usize,
+    /// Keep the machine from sleeping while files are being sent (released when the
+    /// queue is idle; see `power`).
+    #[serde(default = "default_true")]
+    pub keep_awake: bool,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -188,6 +192,7 @@ impl Default for Settings {
             spool_max_bytes: default_spool_max_bytes(),
             spool_keep_free_bytes: default_spool_keep_free_bytes(),
             drop_limit: default_drop_limit(),
+            keep_awake: true,
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod logfile;
 pub mod media;
 pub mod net;
 pub mod place;
+pub mod power;
 pub mod providers;
 pub mod public_net;
 pub mod queue;

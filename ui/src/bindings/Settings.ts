@@ -13,4 +13,8 @@ copyAfterUpload: boolean, startMinimised: boolean, closeToTray: boolean,
  * Most files one drop or pick adds (folders included); more stops with a message.
  * Missing (an older page): the default.
  */
-dropLimit: number, };
+dropLimit: number, 
+/**
+ * Keep the machine awake while files are being sent. Missing (an older page): on.
+ */
+keepAwake: boolean, };

@@ -68,6 +68,8 @@ pub async fn run(queue: &Arc<Queue>, opts: RunOptions) -> Result<()> {
     let mut per_account: HashMap<String, usize> = HashMap::new();
     let scope = opts.scope.as_deref();
     let mut failures = 0u32;
+    // Held while this run sends, released when it idles and when it ends.
+    let mut awake = crate::power::KeepAwake::new(queue.bus.clone());
     abandon_cancelled(queue).await;
     loop {
         if opts.stop.as_ref().is_some_and(|s| s.is_cancelled()) {
@@ -124,6 +126,12 @@ pub async fn run(queue: &Arc<Queue>, opts: RunOptions) -> Result<()> {
         if idle {
             return Ok(());
         }
+        awake
+            .sending(
+                !tasks.is_empty(),
+                queue.accounts.config().settings.keep_awake,
+            )
+            .await;
         let notified = queue.notify.notified();
         tokio::select! {
             Some(done) = tasks.join_next() => {

@@ -11,6 +11,8 @@ mod idempotency;
 mod import;
 mod keychain;
 mod paging;
+#[cfg(target_os = "linux")]
+mod power;
 mod queue;
 // s3s-fs (a Linux program) cannot be started under Wine.
 #[cfg(not(windows))]
