@@ -165,7 +165,7 @@ let watchRules: WatchRuleView[] = [
     reason: "the folder is gone (unplugged drive?); Ferry rescans when it comes back", lastError: null },
 ];
 
-let settings: Settings = { concurrency: 3, perAccount: 2, defaultAccount: "library", copyFormat: "markdown", copyAfterUpload: true, startMinimised: false, closeToTray: true, dropLimit: 50000 };
+let settings: Settings = { concurrency: 3, perAccount: 2, defaultAccount: "library", copyFormat: "markdown", copyAfterUpload: true, startMinimised: false, closeToTray: true, dropLimit: 50000, keepAwake: true };
 
 let autostart = false;
 let openedNotes: Opened[] = [];
@@ -193,7 +193,8 @@ function addJob(p: Partial<Job>): number {
 
 function handle(cmd: string, args: Args): unknown {
   switch (cmd) {
-    case "app_info": return { version: "0.1.0", defaultAccount: "library", accounts: accounts.length, home: "/home/ada/.local/share/ferry", tray: !scenario.noTray };
+    case "app_info": return { version: "0.1.0", defaultAccount: "library", accounts: accounts.length, home: "/home/ada/.local/share/ferry", tray: !scenario.noTray,
+      runner: { program: "the Ferry desktop app", pid: 4242, thisApp: true, problem: null, hold: null } };
     case "providers_list": return providers;
     case "app_opened_take": { const n = openedNotes; openedNotes = []; return n; }
     case "autostart_get": return autostart;
