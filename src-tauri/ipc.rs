@@ -125,6 +125,12 @@ pub struct Settings {
     /// Keep the machine awake while files are being sent. Missing (an older page): on.
     #[serde(default = "default_true")]
     pub keep_awake: bool,
+    /// Send nothing over a metered connection (Linux only; elsewhere it is not known).
+    #[serde(default)]
+    pub pause_on_metered: bool,
+    /// Send nothing while on battery.
+    #[serde(default)]
+    pub pause_on_battery: bool,
 }
 
 fn default_drop_limit() -> usize {
@@ -147,6 +153,8 @@ impl From<&CoreSettings> for Settings {
             close_to_tray: s.close_to_tray,
             drop_limit: s.drop_limit,
             keep_awake: s.keep_awake,
+            pause_on_metered: s.pause_on_metered,
+            pause_on_battery: s.pause_on_battery,
         }
     }
 }

@@ -542,3 +542,43 @@ fn the_app_keeps_the_machine_awake_while_sending_and_not_once_idle() {
     );
     assert_eq!(bus.events().len(), 2, "{:?}", bus.events());
 }
+
+/// With "Pause sending while on battery" on, going on battery (UPower, a stand-in on a
+/// private system bus) holds the queue with the reason, and mains power lifts it.
+#[cfg(target_os = "linux")]
+#[test]
+fn pause_on_battery_holds_the_queue_with_the_reason_until_mains_power() {
+    let bus = ferry_fakes::sysbus::SystemBus::start();
+    let t = TestApp::on_system_bus(&bus.address);
+    let mut s = t.ok("settings_get", json!({}));
+    s["pauseOnBattery"] = json!(true);
+    t.ok("settings_set", json!({ "settings": s }));
+    bus.set("on_battery", serde_json::json!(true));
+    let hold = |t: &TestApp| t.ok("app_info", json!({}))["runner"]["hold"].clone();
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while hold(&t)["reason"] != "battery" {
+        assert!(
+            std::time::Instant::now() < end,
+            "no battery hold: {}",
+            hold(&t)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(
+        hold(&t)["message"],
+        "Paused on battery power — sending resumes when plugged in"
+    );
+    // Even the local library waits on battery; plugged in, it is sent.
+    let src = tempfile::tempdir().unwrap();
+    let file = png(src.path(), "a.png", 4, 4);
+    t.ok(
+        "queue_add_paths",
+        json!({ "paths": [file], "account": "library", "origin": "pick" }),
+    );
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(t.jobs()[0]["status"], "queued");
+    bus.set("on_battery", serde_json::json!(false));
+    let jobs = t.wait_jobs(20, all_final);
+    assert_eq!(jobs[0]["status"], "succeeded");
+    assert_eq!(hold(&t), serde_json::Value::Null);
+}

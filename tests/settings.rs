@@ -14,12 +14,14 @@ fn settings_start_with_defaults_and_save_every_field() {
             "concurrency": 8, "perAccount": 8, "defaultAccount": "library",
             "copyFormat": "plain", "copyAfterUpload": true, "startMinimised": false,
             "closeToTray": false, "dropLimit": 50000, "keepAwake": true,
+            "pauseOnMetered": false, "pauseOnBattery": false,
         })
     );
     let new = json!({
         "concurrency": 3, "perAccount": 2, "defaultAccount": "library",
         "copyFormat": "html", "copyAfterUpload": false, "startMinimised": true,
         "closeToTray": true, "dropLimit": 1200, "keepAwake": false,
+        "pauseOnMetered": true, "pauseOnBattery": true,
     });
     assert_eq!(t.ok("settings_set", json!({ "settings": new })), new);
     assert_eq!(t.ok("settings_get", json!({})), new);
@@ -29,6 +31,8 @@ fn settings_start_with_defaults_and_save_every_field() {
     assert!(config.contains("copy_after_upload = false"), "{config}");
     assert!(config.contains("drop_limit = 1200"), "{config}");
     assert!(config.contains("keep_awake = false"), "{config}");
+    assert!(config.contains("pause_on_metered = true"), "{config}");
+    assert!(config.contains("pause_on_battery = true"), "{config}");
 }
 
 #[test]

@@ -47,6 +47,8 @@ pub fn settings_set(
         s.close_to_tray = settings.close_to_tray;
         s.drop_limit = drop_limit;
         s.keep_awake = settings.keep_awake;
+        s.pause_on_metered = settings.pause_on_metered;
+        s.pause_on_battery = settings.pause_on_battery;
     })?;
     Ok(Settings::from(&state.engine.config().settings))
 }

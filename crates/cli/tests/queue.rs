@@ -358,3 +358,72 @@ async fn an_upload_holds_a_sleep_inhibitor_while_it_sends() {
     assert!(released, "{:?}", bus.events());
     assert_eq!(f.synposter.objects().len(), 1);
 }
+
+/// With `pause_on_battery` in config.toml, `ferry upload` on battery (UPower, a stand-in
+/// on a private system bus) waits, says why in `queue list`, and sends once the machine
+/// is on mains power again.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_battery_with_pause_on_battery_an_upload_waits_and_sends_on_mains_power() {
+    let f = Fakes::start(Options::default()).await;
+    let bus = ferry_fakes::sysbus::SystemBus::start();
+    bus.set("on_battery", true.into());
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let mut c = ferry(&home);
+    c.args(["account", "add", "sp", "synposter"])
+        .arg(format!("api_url={}", f.synposter.api_url()))
+        .args(["--secret-env", "K"]);
+    assert!(run(c).await.status.success());
+    let config = home.join("config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("pause_on_battery = false\n"), "{text}");
+    std::fs::write(
+        &config,
+        text.replace("pause_on_battery = false\n", "pause_on_battery = true\n"),
+    )
+    .unwrap();
+    let p = png(dir.path(), "a.png", 500);
+    let upload = std::process::Command::new(assert_cmd::cargo::cargo_bin("ferry"))
+        .arg("--home")
+        .arg(&home)
+        .env_remove("FERRY_HOME")
+        .args(["upload", "--to", "sp", "--json"])
+        .arg(&p)
+        .env("K", ferry_fakes::SYNPOSTER_KEY)
+        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let text = loop {
+        let mut c = ferry(&home);
+        c.args(["queue", "list"]);
+        let text = String::from_utf8_lossy(&run(c).await.stdout).into_owned();
+        if text.contains("held:") {
+            break text;
+        }
+        assert!(std::time::Instant::now() < end, "{text}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert!(
+        text.contains("held: Paused on battery power — sending resumes when plugged in"),
+        "{text}"
+    );
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let job = wait_job(&home, 1, "still waiting", |j| j["status"] == "queued").await;
+    assert_eq!(job["attempts"], 0, "{job}");
+    assert!(f.synposter.objects().is_empty());
+    bus.set("on_battery", false.into());
+    let out = tokio::task::spawn_blocking(move || upload.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json(&out)[0]["ok"], true);
+    assert_eq!(f.synposter.objects().len(), 1);
+}

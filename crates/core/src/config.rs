@@ -150,6 +150,13 @@ pub struct Settings {
     /// queue is idle; see `power`).
     #[serde(default = "default_true")]
     pub keep_awake: bool,
+    /// Send nothing over a metered connection (Linux: NetworkManager's `Metered`); jobs
+    /// wait and resume by themselves when it is not metered.
+    #[serde(default)]
+    pub pause_on_metered: bool,
+    /// Send nothing while the machine runs on battery; jobs resume on mains power.
+    #[serde(default)]
+    pub pause_on_battery: bool,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -193,6 +200,8 @@ impl Default for Settings {
             spool_keep_free_bytes: default_spool_keep_free_bytes(),
             drop_limit: default_drop_limit(),
             keep_awake: true,
+            pause_on_metered: false,
+            pause_on_battery: false,
         }
     }
 }

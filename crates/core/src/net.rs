@@ -86,6 +86,25 @@ pub async fn reachable(targets: &[String]) -> bool {
     false
 }
 
+/// Whether the connection is metered (a phone's hotspot, a capped plan), `None` when the
+/// system does not say. Linux: NetworkManager's `Metered` (1 yes and 3 guessed yes are
+/// metered). macOS and Windows: not known (`None`) — Windows has it only through WinRT's
+/// NetworkInformation, which Ferry does not bind. Blocking: call it from a blocking
+/// thread.
+pub fn metered(bus: &SystemBus) -> Option<bool> {
+    #[cfg(target_os = "linux")]
+    {
+        crate::sysbus::nm_property(bus, "Metered")
+            .filter(|v| *v != 0)
+            .map(|v| v == 1 || v == 3)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = bus;
+        None
+    }
+}
+
 /// `host:port` of a base URL (an account's option), for probing.
 pub fn target_of(url: &str) -> Option<String> {
     let u = url::Url::parse(url).ok()?;

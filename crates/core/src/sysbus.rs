@@ -75,15 +75,33 @@ mod imp {
         v.as_u64().or_else(|| v.as_i64().map(|n| n.max(0) as u64))
     }
 
-    /// NetworkManager's `State` (70 = connected to the internet), `None` without it.
-    pub(crate) fn nm_state(bus: &SystemBus) -> Option<u64> {
+    /// A property of NetworkManager's main object (`State`: 70 = connected to the
+    /// internet; `Metered`: 1 yes, 2 no, 3 guessed yes, 4 guessed no), `None` without it.
+    pub(crate) fn nm_property(bus: &SystemBus, name: &str) -> Option<u64> {
         let conn = connect(bus).ok()?;
         property_u64(
             &conn,
             "org.freedesktop.NetworkManager",
             "/org/freedesktop/NetworkManager",
             "org.freedesktop.NetworkManager",
-            "State",
+            name,
         )
+    }
+
+    pub(crate) fn nm_state(bus: &SystemBus) -> Option<u64> {
+        nm_property(bus, "State")
+    }
+
+    /// UPower's `OnBattery`, `None` without UPower.
+    pub(crate) fn upower_on_battery(bus: &SystemBus) -> Option<bool> {
+        let conn = connect(bus).ok()?;
+        property_u64(
+            &conn,
+            "org.freedesktop.UPower",
+            "/org/freedesktop/UPower",
+            "org.freedesktop.UPower",
+            "OnBattery",
+        )
+        .map(|v| v != 0)
     }
 }

@@ -3,4 +3,4 @@
 /**
  * Why sending is held, as the queue header shows it.
  */
-export type HoldReason = "offline";
+export type HoldReason = "offline" | "metered" | "battery";

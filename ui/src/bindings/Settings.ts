@@ -17,4 +17,12 @@ dropLimit: number,
 /**
  * Keep the machine awake while files are being sent. Missing (an older page): on.
  */
-keepAwake: boolean, };
+keepAwake: boolean, 
+/**
+ * Send nothing over a metered connection (Linux only; elsewhere it is not known).
+ */
+pauseOnMetered: boolean, 
+/**
+ * Send nothing while on battery.
+ */
+pauseOnBattery: boolean, };

@@ -453,10 +453,11 @@ describe("watch and settings", () => {
     await page.getByTestId("settings-start-minimised").check();
     await page.getByTestId("settings-drop-limit").fill("20000");
     await page.getByTestId("settings-keep-awake").uncheck();
+    await page.getByTestId("settings-pause-on-battery").check();
     await screenshot(page, "settings");
     await page.getByTestId("settings-save").click();
     await page.getByTestId("settings-saved").waitFor();
-    assert.deepEqual(await callsOf(page, "settings_set"), [{ settings: { concurrency: 5, perAccount: 2, defaultAccount: "library", copyFormat: "html", copyAfterUpload: false, startMinimised: true, closeToTray: true, dropLimit: 20000, keepAwake: false } }]);
+    assert.deepEqual(await callsOf(page, "settings_set"), [{ settings: { concurrency: 5, perAccount: 2, defaultAccount: "library", copyFormat: "html", copyAfterUpload: false, startMinimised: true, closeToTray: true, dropLimit: 20000, keepAwake: false, pauseOnMetered: false, pauseOnBattery: true } }]);
     await context.close();
   });
 

@@ -165,7 +165,7 @@ let watchRules: WatchRuleView[] = [
     reason: "the folder is gone (unplugged drive?); Ferry rescans when it comes back", lastError: null },
 ];
 
-let settings: Settings = { concurrency: 3, perAccount: 2, defaultAccount: "library", copyFormat: "markdown", copyAfterUpload: true, startMinimised: false, closeToTray: true, dropLimit: 50000, keepAwake: true };
+let settings: Settings = { concurrency: 3, perAccount: 2, defaultAccount: "library", copyFormat: "markdown", copyAfterUpload: true, startMinimised: false, closeToTray: true, dropLimit: 50000, keepAwake: true, pauseOnMetered: false, pauseOnBattery: false };
 
 let autostart = false;
 let openedNotes: Opened[] = [];

@@ -1,6 +1,6 @@
 //! logind's sleep inhibitor: `org.freedesktop.login1.Manager.Inhibit("sleep", "Ferry",
 //! "Uploading files", "block")` on the system bus returns a file descriptor; the
-//! inhibitor lasts until every copy of it is closed.
+//! inhibitor lasts until every copy of it is closed. On battery: UPower's `OnBattery`.
 
 use crate::sysbus::{self, SystemBus};
 
@@ -24,4 +24,8 @@ pub fn take(bus: &SystemBus) -> Result<Held, String> {
         .map_err(|e| format!("logind refused a sleep inhibitor ({e})"))?;
     // The descriptor outlives the connection: it is the inhibitor.
     Ok(Held { _fd: fd })
+}
+
+pub fn on_battery(bus: &SystemBus) -> Option<bool> {
+    sysbus::upower_on_battery(bus)
 }

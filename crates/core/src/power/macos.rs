@@ -1,5 +1,6 @@
 //! An IOKit power assertion (`PreventUserIdleSystemSleep`): the system does not sleep
-//! for idleness while it exists; released with `IOPMAssertionRelease`.
+//! for idleness while it exists; released with `IOPMAssertionRelease`. On battery: the
+//! power source `IOPSGetProvidingPowerSourceType` names ("Battery Power").
 
 use std::ffi::{c_char, c_void, CString};
 
@@ -19,6 +20,7 @@ extern "C" {
         encoding: u32,
     ) -> CFStringRef;
     fn CFRelease(cf: *const c_void);
+    fn CFEqual(a: *const c_void, b: *const c_void) -> u8;
 }
 
 #[link(name = "IOKit", kind = "framework")]
@@ -30,6 +32,8 @@ extern "C" {
         id: *mut IOPMAssertionID,
     ) -> i32;
     fn IOPMAssertionRelease(id: IOPMAssertionID) -> i32;
+    fn IOPSCopyPowerSourcesInfo() -> *const c_void;
+    fn IOPSGetProvidingPowerSourceType(snapshot: *const c_void) -> CFStringRef;
 }
 
 pub struct Held {
@@ -78,5 +82,32 @@ impl Drop for Held {
     fn drop(&mut self) {
         // SAFETY: an assertion this value created, released once.
         unsafe { IOPMAssertionRelease(self.id) };
+    }
+}
+
+pub fn on_battery(_: &crate::sysbus::SystemBus) -> Option<bool> {
+    // SAFETY: the snapshot is owned here and released once; the type string belongs
+    // to it (not released) and is compared while it lives.
+    unsafe {
+        let snapshot = IOPSCopyPowerSourcesInfo();
+        if snapshot.is_null() {
+            return None;
+        }
+        let kind = IOPSGetProvidingPowerSourceType(snapshot);
+        let battery = cf_string("Battery Power").ok();
+        let r = match (kind.is_null(), battery) {
+            (false, Some(b)) => {
+                let same = CFEqual(kind, b) != 0;
+                CFRelease(b);
+                Some(same)
+            }
+            (_, Some(b)) => {
+                CFRelease(b);
+                None
+            }
+            _ => None,
+        };
+        CFRelease(snapshot);
+        r
     }
 }

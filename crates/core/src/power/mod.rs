@@ -9,6 +9,9 @@
 //! state belongs to the thread that set it). A platform that says no (no logind on this
 //! Linux, a sandbox) is logged once and sending goes on without it.
 //!
+//! Beside it, [`on_battery`]: whether the machine runs on battery (for
+//! `pause_on_battery`, which the runner applies).
+//!
 //! It must not decide when the queue is busy: the runner says so ([`KeepAwake::sending`]).
 
 use std::sync::Arc;
@@ -41,6 +44,14 @@ pub struct Inhibitor {
     _held: imp::Held,
 }
 
+/// Whether the machine runs on battery now, `None` when the system does not say (a
+/// desktop without UPower, no battery). Linux: UPower's `OnBattery`; macOS: the power
+/// source IOKit says provides power; Windows: `GetSystemPowerStatus`' AC line status.
+/// Blocking: call it from a blocking thread.
+pub fn on_battery(bus: &SystemBus) -> Option<bool> {
+    imp::on_battery(bus)
+}
+
 /// Take the platform's sleep inhibitor. Blocking (a D-Bus call on Linux, a thread start
 /// on Windows): call it from a blocking thread.
 pub fn take(bus: &SystemBus) -> Result<Inhibitor, String> {
@@ -52,6 +63,9 @@ mod imp {
     pub struct Held;
     pub fn take(_: &crate::sysbus::SystemBus) -> Result<Held, String> {
         Err("keeping the machine awake is not supported on this system".into())
+    }
+    pub fn on_battery(_: &crate::sysbus::SystemBus) -> Option<bool> {
+        None
     }
 }
 

@@ -1,12 +1,14 @@
 //! `SetThreadExecutionState(ES_CONTINUOUS | ES_SYSTEM_REQUIRED)`: the system does not
 //! sleep for idleness while the thread that set it keeps it. The state belongs to that
 //! thread, so one thread of its own sets it, waits until it is let go, then clears it.
+//! On battery: `GetSystemPowerStatus`' `ACLineStatus` (0 = on battery, 255 = unknown).
 
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
 use windows_sys::Win32::System::Power::{
-    SetThreadExecutionState, ES_CONTINUOUS, ES_SYSTEM_REQUIRED,
+    GetSystemPowerStatus, SetThreadExecutionState, ES_CONTINUOUS, ES_SYSTEM_REQUIRED,
+    SYSTEM_POWER_STATUS,
 };
 
 pub struct Held {
@@ -49,5 +51,19 @@ impl Drop for Held {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+pub fn on_battery(_: &crate::sysbus::SystemBus) -> Option<bool> {
+    // SAFETY: a zeroed plain-data struct the call fills in.
+    let mut st: SYSTEM_POWER_STATUS = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid pointer to that struct.
+    if unsafe { GetSystemPowerStatus(&mut st) } == 0 {
+        return None;
+    }
+    match st.ACLineStatus {
+        0 => Some(true),
+        1 => Some(false),
+        _ => None,
     }
 }

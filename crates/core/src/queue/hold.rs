@@ -1,7 +1,10 @@
-//! Why the runner holds sending although jobs wait: the machine is offline (`net`).
-//! The state lives in the runner's memory — the journal only marks each offline job
-//! (`waiting_retry` with `network.offline`, its attempt given back) — and is published
-//! in the home's runner note, so the CLI and the app beside the runner show the reason.
+//! Why the runner holds sending although jobs wait: the machine is offline (`net`), or
+//! a person asked not to send on a metered connection or on battery (`pause_on_metered`,
+//! `pause_on_battery`) and the machine is on one. The state lives in the runner's
+//! memory — the journal only marks each offline job (`waiting_retry` with
+//! `network.offline`, its attempt given back); jobs paused for metered or battery go
+//! back to `queued` — and is published in the home's runner note, so the CLI and the
+//! app beside the runner show the reason.
 //!
 //! The probe's timing is here; what "offline" means is `net`, and the runner loop
 //! (`runner`) asks [`Holds::probe_due`] and acts on the answer.
@@ -26,6 +29,29 @@ const MAX_TARGETS: usize = 8;
 pub enum HoldReason {
     /// No network: jobs wait as offline and resume when it is back.
     Offline,
+    /// On a metered connection with `pause_on_metered`: nothing that needs the network
+    /// is sent until the connection is not metered.
+    Metered,
+    /// On battery with `pause_on_battery`: nothing is sent until the machine is on mains
+    /// power again.
+    Battery,
+}
+
+impl HoldReason {
+    pub fn message(self) -> &'static str {
+        match self {
+            HoldReason::Offline => OFFLINE_MESSAGE,
+            HoldReason::Metered => {
+                "Paused on a metered connection — sending resumes on an unmetered one"
+            }
+            HoldReason::Battery => "Paused on battery power — sending resumes when plugged in",
+        }
+    }
+
+    /// Whether jobs to a local library folder wait too (they need no network).
+    pub fn holds_local(self) -> bool {
+        self == HoldReason::Battery
+    }
 }
 
 /// A hold on sending, with the words the queue header shows.
@@ -53,6 +79,8 @@ struct Offline {
 #[derive(Default)]
 pub(crate) struct Holds {
     offline: Mutex<Option<Offline>>,
+    /// Metered or battery, with when it began.
+    power: Mutex<Option<(HoldReason, DateTime<Utc>)>>,
 }
 
 impl Holds {
@@ -98,8 +126,31 @@ impl Holds {
         self.offline.lock().expect("hold lock").take();
     }
 
-    /// What the queue header shows now.
+    /// Metered or battery began (`Some`) or ended (`None`). True when it changed.
+    pub fn set_power(&self, reason: Option<HoldReason>) -> bool {
+        let mut p = self.power.lock().expect("hold lock");
+        if p.map(|(r, _)| r) == reason {
+            return false;
+        }
+        *p = reason.map(|r| (r, Utc::now()));
+        true
+    }
+
+    /// The metered or battery hold, if any.
+    pub fn power(&self) -> Option<HoldReason> {
+        self.power.lock().expect("hold lock").map(|(r, _)| r)
+    }
+
+    /// What the queue header shows now: a metered or battery pause first (it goes on
+    /// holding after the network returns), else offline.
     pub fn current(&self) -> Option<Hold> {
+        if let Some((reason, since)) = *self.power.lock().expect("hold lock") {
+            return Some(Hold {
+                reason,
+                message: reason.message().to_string(),
+                since,
+            });
+        }
         self.offline
             .lock()
             .expect("hold lock")
@@ -135,5 +186,17 @@ mod tests {
         );
         h.back_online();
         assert!(!h.is_offline() && h.current().is_none());
+    }
+
+    #[test]
+    fn a_battery_or_metered_pause_is_shown_before_offline() {
+        let h = Holds::default();
+        h.go_offline(None);
+        assert!(h.set_power(Some(HoldReason::Battery)));
+        assert!(!h.set_power(Some(HoldReason::Battery)), "no change");
+        assert_eq!(h.current().unwrap().reason, HoldReason::Battery);
+        assert!(h.current().unwrap().message.contains("battery"));
+        assert!(h.set_power(None));
+        assert_eq!(h.current().unwrap().reason, HoldReason::Offline);
     }
 }

@@ -8,6 +8,11 @@
 //! A database that cannot be written for a while (busy, disk full) never ends the runner:
 //! it backs off, retries, and says so through the home's runner note until it recovers.
 //!
+//! With `pause_on_metered` / `pause_on_battery`, the machine's state is read every few
+//! seconds; while it is metered (or on battery) the runner starts nothing it holds and
+//! sends the running jobs back to the queue with their resume state and their attempt
+//! given back; they start again by themselves when it clears.
+//!
 //! Offline (see `net` for the rule) is not a failure: the job waits as offline with its
 //! attempt given back, the runner starts nothing that needs the network, probes the
 //! hosts it could not reach every few seconds (backing off), and wakes the waiting jobs
@@ -41,6 +46,7 @@ pub struct RunOptions {
 pub struct Running {
     pub cancel: CancellationToken,
     pub stop: Arc<Mutex<Option<String>>>,
+    pub account: String,
 }
 
 /// How many times a file that keeps changing is retried before the job fails.
@@ -54,6 +60,8 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 /// The longest wait between tries while the database cannot be written.
 const DB_BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// How often the machine's metered and battery state is read while a pause wants it.
+const CONDITIONS_POLL: Duration = Duration::from_secs(2);
 /// An offline job's own retry time, for a runner that dies before the network is back
 /// (the next one tries it then); the runner that is there wakes it sooner.
 const OFFLINE_FALLBACK: Duration = Duration::from_secs(60);
@@ -70,6 +78,7 @@ pub async fn run(queue: &Arc<Queue>, opts: RunOptions) -> Result<()> {
     let mut failures = 0u32;
     // Held while this run sends, released when it idles and when it ends.
     let mut awake = crate::power::KeepAwake::new(queue.bus.clone());
+    let mut next_conditions = Instant::now();
     abandon_cancelled(queue).await;
     loop {
         if opts.stop.as_ref().is_some_and(|s| s.is_cancelled()) {
@@ -87,6 +96,7 @@ pub async fn run(queue: &Arc<Queue>, opts: RunOptions) -> Result<()> {
             while tasks.join_next().await.is_some() {}
             return Ok(());
         }
+        check_conditions(queue, &mut next_conditions).await;
         probe_offline(queue, &opts.stop).await;
         // Start what the limits allow.
         let started = start_jobs(queue, &mut tasks, &mut per_account, global, scope);
@@ -148,6 +158,69 @@ pub async fn run(queue: &Arc<Queue>, opts: RunOptions) -> Result<()> {
     }
 }
 
+/// Read the metered and battery state when a pause wants it (every
+/// [`CONDITIONS_POLL`]); when it begins, send the running jobs it holds back to the
+/// queue; when it ends, let the queue go on.
+async fn check_conditions(queue: &Arc<Queue>, next: &mut Instant) {
+    if Instant::now() < *next {
+        return;
+    }
+    *next = Instant::now() + CONDITIONS_POLL;
+    let (metered, battery) = {
+        let s = &queue.accounts.config().settings;
+        (s.pause_on_metered, s.pause_on_battery)
+    };
+    let reason = if !metered && !battery {
+        None
+    } else {
+        let bus = queue.bus.clone();
+        tokio::task::spawn_blocking(move || {
+            use super::hold::HoldReason;
+            if battery && crate::power::on_battery(&bus) == Some(true) {
+                Some(HoldReason::Battery)
+            } else if metered && crate::net::metered(&bus) == Some(true) {
+                Some(HoldReason::Metered)
+            } else {
+                None
+            }
+        })
+        .await
+        .ok()
+        .flatten()
+    };
+    if !queue.holds.set_power(reason) {
+        return;
+    }
+    match reason {
+        Some(r) => {
+            tracing::info!("{}", r.message());
+            let held: Vec<JobId> = queue
+                .running
+                .lock()
+                .expect("running lock")
+                .iter()
+                .filter(|(_, run)| r.holds_local() || !is_local(queue, &run.account))
+                .map(|(id, _)| *id)
+                .collect();
+            for id in held {
+                queue.stop_running(id, "hold");
+            }
+        }
+        None => tracing::info!("no longer metered or on battery; sending resumes"),
+    }
+    queue.publish_hold();
+    queue.notify.notify_waiters();
+}
+
+fn is_local(queue: &Queue, account: &str) -> bool {
+    queue
+        .accounts
+        .config()
+        .accounts
+        .get(account)
+        .is_some_and(|a| a.kind == crate::providers::Kind::Local)
+}
+
 /// While offline, and a probe is due: try the hosts that could not be reached, and
 /// wake the jobs waiting as offline when one answers.
 async fn probe_offline(queue: &Arc<Queue>, stop: &Option<CancellationToken>) {
@@ -205,10 +278,13 @@ fn probe_target(queue: &Queue, job: &super::Job, err: &Error) -> Option<String> 
     })
 }
 
-/// Accounts whose jobs must not start now: while offline, every one that needs the
-/// network (all but local library folders).
+/// Accounts whose jobs must not start now: on battery (with `pause_on_battery`) every
+/// one; offline or metered, every one that needs the network (all but local library
+/// folders).
 fn held_accounts(queue: &Queue) -> Vec<String> {
-    if !queue.holds.is_offline() {
+    let power = queue.holds.power();
+    let all = power.is_some_and(|r| r.holds_local());
+    if !all && power.is_none() && !queue.holds.is_offline() {
         return Vec::new();
     }
     queue
@@ -216,7 +292,7 @@ fn held_accounts(queue: &Queue) -> Vec<String> {
         .config()
         .accounts
         .iter()
-        .filter(|(_, a)| a.kind != crate::providers::Kind::Local)
+        .filter(|(_, a)| all || a.kind != crate::providers::Kind::Local)
         .map(|(name, _)| name.clone())
         .collect()
 }
@@ -418,6 +494,7 @@ async fn run_job(queue: &Arc<Queue>, job: super::Job) {
         Running {
             cancel: cancel.clone(),
             stop: stop.clone(),
+            account: job.account.clone(),
         },
     );
     // Another process asks through the row; poll it while the job runs.
@@ -545,9 +622,9 @@ async fn finish(
             jobs.request_clear(job.id)?;
             queue.emit_job(job.id, |job| Event::JobChanged { job })?;
         }
-        // A stop (quit, SIGTERM): back to the queue, resume state kept, for the next
-        // start. The attempt it used is given back.
-        Err(_) if stop == Some("stop") => {
+        // A stop (quit, SIGTERM) or a metered/battery pause: back to the queue, resume
+        // state kept, for the next start. The attempt it used is given back.
+        Err(_) if matches!(stop, Some("stop") | Some("hold")) => {
             jobs.interrupt(job.id)?;
             queue.emit_job(job.id, |job| Event::JobChanged { job })?;
         }

@@ -155,3 +155,126 @@ async fn offline_jobs_wait_without_attempts_while_a_local_library_job_still_runs
     stop.cancel();
     runner.await.unwrap().unwrap();
 }
+
+fn forever(
+    t: &TestEngine,
+    stop: &CancellationToken,
+) -> tokio::task::JoinHandle<ferry_core::Result<()>> {
+    let engine = t.engine.clone();
+    let stop = stop.clone();
+    tokio::spawn(async move {
+        engine
+            .run(RunOptions {
+                forever: true,
+                stop: Some(stop),
+                ..RunOptions::default()
+            })
+            .await
+    })
+}
+
+fn hold_of(t: &TestEngine) -> Option<ferry_core::HoldReason> {
+    t.engine.runner().and_then(|h| h.hold).map(|h| h.reason)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn going_on_battery_pauses_a_running_upload_and_mains_power_resumes_it() {
+    let f = Fakes::start(Options::default()).await;
+    let bus = SystemBus::start();
+    let t = synposter(&f, &bus);
+    t.engine
+        .update_settings(|s| s.pause_on_battery = true)
+        .unwrap();
+    f.synposter.push_fault(
+        Fault::new("/storage/", FaultKind::Delay(Duration::from_secs(4))).method("PUT"),
+    );
+    let stop = CancellationToken::new();
+    let runner = forever(&t, &stop);
+    let a = t.file("a.png", &png(20_000));
+    let id = t.engine.enqueue_paths(&[a], "dest", "test", false).unwrap()[0];
+    wait_until(20, "uploading", || {
+        t.engine.job(id).unwrap().status == JobStatus::Uploading
+    })
+    .await;
+    bus.set("on_battery", true.into());
+    wait_until(20, "held on battery", || {
+        hold_of(&t) == Some(ferry_core::HoldReason::Battery)
+    })
+    .await;
+    wait_until(20, "back to the queue", || {
+        t.engine.job(id).unwrap().status == JobStatus::Queued
+    })
+    .await;
+    let job = t.engine.job(id).unwrap();
+    assert_eq!(job.attempts, 0, "the paused attempt was given back");
+    assert!(job.error.is_none(), "{:?}", job.error);
+    // A local library job waits too: on battery nothing is sent.
+    let b = t.file("b.png", &png(3_000));
+    let local = t
+        .engine
+        .enqueue_paths(&[b], "library", "test", false)
+        .unwrap()[0];
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(t.engine.job(id).unwrap().status, JobStatus::Queued);
+    assert_eq!(t.engine.job(local).unwrap().status, JobStatus::Queued);
+
+    bus.set("on_battery", false.into());
+    wait_until(30, "both finish on mains power", || {
+        t.engine.job(id).unwrap().status == JobStatus::Succeeded
+            && t.engine.job(local).unwrap().status == JobStatus::Succeeded
+    })
+    .await;
+    assert_eq!(t.engine.job(id).unwrap().attempts, 1);
+    assert_eq!(hold_of(&t), None);
+    assert_eq!(f.synposter.objects().len(), 1);
+    stop.cancel();
+    runner.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_metered_connection_holds_network_jobs_until_it_is_not_metered() {
+    let f = Fakes::start(Options::default()).await;
+    let bus = SystemBus::start();
+    let t = synposter(&f, &bus);
+    // 3 = NetworkManager's "guessed metered" (a phone's hotspot).
+    bus.set("metered", 3.into());
+    // Off by default: metered or not, it sends.
+    let stop = CancellationToken::new();
+    let runner = forever(&t, &stop);
+    let a = t.file("a.png", &png(5_000));
+    let first = t.engine.enqueue_paths(&[a], "dest", "test", false).unwrap()[0];
+    wait_until(20, "sent while the pause is off", || {
+        t.engine.job(first).unwrap().status == JobStatus::Succeeded
+    })
+    .await;
+    t.engine
+        .update_settings(|s| s.pause_on_metered = true)
+        .unwrap();
+    wait_until(20, "held on metered", || {
+        hold_of(&t) == Some(ferry_core::HoldReason::Metered)
+    })
+    .await;
+    let b = t.file("b.png", &png(6_000));
+    let id = t.engine.enqueue_paths(&[b], "dest", "test", false).unwrap()[0];
+    // A local library job needs no network: it still runs.
+    let c = t.file("c.png", &png(7_000));
+    let local = t
+        .engine
+        .enqueue_paths(&[c], "library", "test", false)
+        .unwrap()[0];
+    wait_until(20, "the local job runs", || {
+        t.engine.job(local).unwrap().status == JobStatus::Succeeded
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(t.engine.job(id).unwrap().status, JobStatus::Queued);
+    assert_eq!(t.engine.job(id).unwrap().attempts, 0);
+    bus.set("metered", 4.into());
+    wait_until(20, "sent once not metered", || {
+        t.engine.job(id).unwrap().status == JobStatus::Succeeded
+    })
+    .await;
+    assert_eq!(hold_of(&t), None);
+    stop.cancel();
+    runner.await.unwrap().unwrap();
+}
