@@ -10,10 +10,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ferry_core::after_batch;
 use ferry_core::links::format_link;
 use ferry_core::{Engine, Event};
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_clipboard_manager::ClipboardExt;
+use tauri_plugin_opener::OpenerExt;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
@@ -235,6 +237,8 @@ pub struct Tally {
 /// One uploaded file's link, formatted when the batch is copied.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Link {
+    /// The destination it went to (its after-batch actions apply).
+    pub account: String,
     pub name: String,
     pub url: String,
     pub mime: Option<String>,
@@ -269,6 +273,7 @@ impl Tally {
                     for m in &job.media {
                         if let Some(url) = &m.url {
                             self.links.push(Link {
+                                account: job.account.clone(),
                                 name: m.name.clone(),
                                 url: url.clone(),
                                 mime: Some(m.mime_type.clone()).filter(|s| !s.is_empty()),
@@ -352,10 +357,88 @@ pub fn start_batches<R: Runtime>(app: AppHandle<R>, engine: Arc<Engine>, stop: C
     });
 }
 
+/// What a finished batch does besides its notification: the clipboard gets a QR code of
+/// the links of destinations with `after_batch = "qr"` if there are any (an image; it
+/// replaces the copied links, which the clipboard could not hold beside it), else the
+/// links if `copy_after_upload`; links of destinations with `open` are opened (at most
+/// [`after_batch::OPEN_MAX`]); `after_command`s run with their destination's links.
+#[derive(Debug, Default, PartialEq)]
+pub struct Steps {
+    /// The QR code's links and how many of them fit in it.
+    pub qr: Option<(Vec<String>, usize)>,
+    pub open: Vec<String>,
+    /// (account, command, links).
+    pub commands: Vec<(String, String, Vec<String>)>,
+}
+
+impl Steps {
+    pub fn of(cfg: &ferry_core::config::Config, batch: &Batch) -> Steps {
+        let links: Vec<(String, String)> = batch
+            .links
+            .iter()
+            .map(|l| (l.account.clone(), l.url.clone()))
+            .collect();
+        let mut steps = Steps::default();
+        let mut qr = Vec::new();
+        for plan in after_batch::plans(cfg, &links) {
+            if plan.qr {
+                qr.extend(plan.links.iter().cloned());
+            }
+            if plan.open {
+                steps.open.extend(plan.links.iter().cloned());
+            }
+            if let Some(cmd) = plan.command {
+                steps.commands.push((plan.account, cmd, plan.links));
+            }
+        }
+        steps.open.truncate(after_batch::OPEN_MAX);
+        if !qr.is_empty() {
+            let fit = after_batch::qr_rgba(&qr).map(|(_, _, _, n)| n).unwrap_or(0);
+            steps.qr = Some((qr, fit));
+        }
+        steps
+    }
+}
+
 fn finish_batch<R: Runtime>(app: &AppHandle<R>, engine: &Engine, batch: Batch) {
-    let settings = engine.config().settings;
-    let mut text = batch.text;
-    if settings.copy_after_upload && !batch.links.is_empty() {
+    let cfg = engine.config();
+    let settings = cfg.settings.clone();
+    let steps = Steps::of(&cfg, &batch);
+    let mut text = batch.text.clone();
+    let mut copied_qr = false;
+    if let Some((links, _)) = &steps.qr {
+        match after_batch::qr_rgba(links) {
+            Ok((rgba, w, h, n)) => {
+                let image = tauri::image::Image::new_owned(rgba, w, h);
+                match app.clipboard().write_image(&image) {
+                    Ok(()) => {
+                        copied_qr = true;
+                        text.push_str(&format!(
+                            " · QR code of {n} link{} copied",
+                            if n == 1 { "" } else { "s" }
+                        ));
+                    }
+                    Err(e) => tracing::warn!("could not copy the batch's QR code: {e}"),
+                }
+            }
+            Err(e) => tracing::warn!("no QR code for the batch: {}", e.message),
+        }
+    }
+    for url in &steps.open {
+        if let Err(e) = app.opener().open_url(url, None::<&str>) {
+            tracing::warn!("could not open a link after the batch: {e}");
+        }
+    }
+    for (account, cmd, links) in steps.commands {
+        // Off the batch loop: a command may take its time (at most a minute is waited).
+        std::thread::spawn(
+            move || match after_batch::run_command(&cmd, &account, &links, false) {
+                Ok(ran) => tracing::info!("after_command of {account}: {ran:?}"),
+                Err(e) => tracing::warn!("after_command of {account}: {}", e.message),
+            },
+        );
+    }
+    if settings.copy_after_upload && !copied_qr && !batch.links.is_empty() {
         let links: Vec<String> = batch
             .links
             .iter()

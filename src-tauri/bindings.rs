@@ -33,7 +33,7 @@ pub fn render_files() -> Result<BTreeMap<String, String>, String> {
         use ferry_core::watch::{After, Existing, Rule, RuleView};
         use ferry_core::{
             AccountView, CopyFormat, Event, Hold, HoldReason, Job, JobCursor, JobPage, JobStatus,
-            QueueSummary,
+            QueueOrder, QueueSummary,
         };
         render_all!(
             &cfg,
@@ -76,6 +76,8 @@ pub fn render_files() -> Result<BTreeMap<String, String>, String> {
             QueueSummary,
             Hold,
             HoldReason,
+            ferry_core::queue::bandwidth::BandwidthNow,
+            QueueOrder,
             CopyFormat,
             Rule,
             RuleView,

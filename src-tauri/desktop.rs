@@ -194,9 +194,17 @@ fn tray<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     let open = MenuItem::with_id(app, "open", "Open Ferry", true, None::<&str>)?;
     let pause = MenuItem::with_id(app, "pause", "Pause all", true, None::<&str>)?;
     let resume = MenuItem::with_id(app, "resume", "Resume all", true, None::<&str>)?;
+    // "Slow down" holds the `slow_bwlimit` setting instead of `bwlimit`; "Full speed"
+    // goes back (both saved, so the CLI and the next start follow them too).
+    let slow = MenuItem::with_id(app, "slow", "Slow down", true, None::<&str>)?;
+    let full = MenuItem::with_id(app, "full", "Full speed", true, None::<&str>)?;
     let quit = MenuItem::with_id(app, "quit", "Quit Ferry", true, None::<&str>)?;
     let sep = PredefinedMenuItem::separator(app)?;
-    let menu = Menu::with_items(app, &[&open, &pause, &resume, &sep, &quit])?;
+    let sep2 = PredefinedMenuItem::separator(app)?;
+    let menu = Menu::with_items(
+        app,
+        &[&open, &pause, &resume, &sep2, &slow, &full, &sep, &quit],
+    )?;
     let mut tray = TrayIconBuilder::with_id("ferry")
         .tooltip("Ferry")
         .menu(&menu)
@@ -207,6 +215,13 @@ fn tray<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
                 "open" => show_main(app),
                 "pause" => log_count("paused", engine.pause(Selector::All)),
                 "resume" => log_count("resumed", engine.resume(Selector::All)),
+                "slow" | "full" => {
+                    let on = event.id().as_ref() == "slow";
+                    match engine.update_settings(|s| s.slow_down = on) {
+                        Ok(()) => tracing::info!("tray: slow down {on}"),
+                        Err(e) => tracing::warn!("tray: {}", e.message),
+                    }
+                }
                 "quit" => app.exit(0),
                 _ => {}
             }

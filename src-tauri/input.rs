@@ -56,11 +56,11 @@ pub fn checked_paths(paths: &[String]) -> CmdResult<Vec<PathBuf>> {
 pub fn enqueue_dropped(
     engine: &ferry_core::Engine,
     paths: &[PathBuf],
-    account: &str,
+    accounts: &[String],
     origin: &str,
 ) -> CmdResult<Vec<i64>> {
     let cap = engine.config().settings.drop_limit;
-    let (ids, added) = engine.enqueue_tree(paths, account, origin, cap)?;
+    let (ids, added) = engine.enqueue_tree_to(paths, accounts, origin, cap)?;
     if ids.is_empty() {
         let message = if added.stopped {
             "stopped before any file was queued"
@@ -70,6 +70,18 @@ pub fn enqueue_dropped(
         return Err(CommandError::input(Code::InputEmpty, message));
     }
     Ok(ids)
+}
+
+/// The destinations of an addition: the picked one, then the others it also goes to
+/// (fan-out), each once.
+pub fn destinations(account: &str, also: Option<Vec<String>>) -> Vec<String> {
+    let mut out = vec![account.to_string()];
+    for a in also.unwrap_or_default() {
+        if !a.trim().is_empty() && !out.contains(&a) {
+            out.push(a);
+        }
+    }
+    out
 }
 
 /// A folder to watch: absolute and existing.

@@ -27,6 +27,8 @@ pub struct AppInfo {
     /// Who sends this home's queue and watches its folders: this app, another Ferry
     /// process (a `ferry watch run` in a terminal), or nobody yet.
     pub runner: Option<RunnerInfo>,
+    /// All of Ferry's bandwidth limit now, and whether the queue waits for it.
+    pub bandwidth: ferry_core::queue::bandwidth::BandwidthNow,
 }
 
 /// What "Save diagnostics…" wrote (`diagnostics_save`).
@@ -73,7 +75,13 @@ impl ProviderInfo {
         ProviderInfo {
             kind,
             display_name: kind.display_name().to_string(),
-            options: kind.options().to_vec(),
+            // The form never offers a program to run (`account_add` refuses it too).
+            options: kind
+                .options()
+                .iter()
+                .filter(|o| o.name != ferry_core::after_batch::COMMAND_OPTION)
+                .cloned()
+                .collect(),
             features: kind.features().into(),
             accepts: limits.accepts_human.to_string(),
             max_bytes: limits.max_bytes,
@@ -131,6 +139,16 @@ pub struct Settings {
     /// Send nothing while on battery.
     #[serde(default)]
     pub pause_on_battery: bool,
+    /// All of Ferry's bandwidth limit, rclone syntax (`4M`, `off`, a timetable).
+    /// Missing (an older page): kept as it is.
+    #[serde(default)]
+    pub bwlimit: Option<String>,
+    /// The limit while "Slow down" is on.
+    #[serde(default)]
+    pub slow_bwlimit: Option<String>,
+    /// "Slow down" is on.
+    #[serde(default)]
+    pub slow_down: Option<bool>,
 }
 
 fn default_drop_limit() -> usize {
@@ -155,6 +173,9 @@ impl From<&CoreSettings> for Settings {
             keep_awake: s.keep_awake,
             pause_on_metered: s.pause_on_metered,
             pause_on_battery: s.pause_on_battery,
+            bwlimit: Some(s.bwlimit.clone()),
+            slow_bwlimit: Some(s.slow_bwlimit.clone()),
+            slow_down: Some(s.slow_down),
         }
     }
 }
@@ -245,9 +266,13 @@ pub struct WatchOptions {
     /// `"skip"` (default) or `"import"` the files already in the folder.
     #[ts(optional)]
     pub existing: Option<String>,
-    /// `"keep"` (default), `"delete"` or `"move:SUBFOLDER"`, after a successful upload only.
+    /// `"keep"` (default), `"delete"` or `"move:SUBFOLDER"`, after a successful upload only
+    /// (with several destinations, once the file is at every one).
     #[ts(optional)]
     pub after: Option<String>,
+    /// Other destinations every file also goes to (fan-out).
+    #[ts(optional)]
+    pub also: Option<Vec<String>>,
 }
 
 /// Where queued paths came from (recorded on the job).

@@ -45,8 +45,9 @@ pub fn queue<R: Runtime>(app: &AppHandle<R>, argv: &[String], cwd: &Path) -> Opt
     let res = if paths.is_empty() {
         Ok(Vec::new())
     } else {
-        crate::input::checked_paths(&paths)
-            .and_then(|files| crate::input::enqueue_dropped(&engine, &files, &account, "args"))
+        crate::input::checked_paths(&paths).and_then(|files| {
+            crate::input::enqueue_dropped(&engine, &files, std::slice::from_ref(&account), "args")
+        })
     };
     let (jobs, error) = match res {
         Ok(ids) => {

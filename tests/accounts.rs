@@ -137,3 +137,91 @@ fn the_default_can_move_and_falls_back_to_library_when_its_account_is_removed() 
     assert_eq!(list[0]["default"], true);
     assert_eq!(t.secret_of("sp"), None, "removing deletes the secret");
 }
+
+#[test]
+fn the_app_never_offers_or_accepts_a_command_to_run() {
+    let t = crate::support::TestApp::new();
+    let providers = t.ok("providers_list", serde_json::json!({}));
+    for p in providers.as_array().unwrap() {
+        let names: Vec<&str> = p["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["name"].as_str().unwrap())
+            .collect();
+        assert!(names.contains(&"after_batch"), "{names:?}");
+        assert!(!names.contains(&"after_command"), "{names:?}");
+    }
+    let (code, message) = t.err(
+        "account_add",
+        serde_json::json!({ "name": "lib2", "kind": "local", "options": { "after_command": "rm -rf ~" }, "secret": null }),
+    );
+    assert_eq!(code, "config.invalid");
+    assert!(message.contains("ferry account add"), "{message}");
+    let accounts = t.ok("accounts_list", serde_json::json!({}));
+    assert!(
+        !accounts
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["name"] == "lib2"),
+        "nothing added"
+    );
+}
+
+/// The account form's live preview: what a template makes of the sample file, or the
+/// refusal `account_add` would give; and a file dropped on the account lands there.
+#[test]
+fn account_name_preview_renders_the_sample_or_says_why_and_uploads_follow_the_template() {
+    let t = TestApp::new();
+    let p = t.ok(
+        "account_name_preview",
+        json!({ "kind": "local", "template": "{account}/{stem}-{hash8}{ext}", "account": "pics" }),
+    );
+    let p = p.as_str().unwrap();
+    assert!(
+        p.starts_with("pics/IMG_2041-") && p.ends_with(".jpg"),
+        "{p}"
+    );
+    for (tpl, says) in [
+        ("{yyyy}/{when}/{name}", "`{when}`, which is not a token"),
+        ("{yyyy}/../{name}", "`..`"),
+        ("{yyyy}:{name}", "holds `:`"),
+    ] {
+        let (code, message) = t.err(
+            "account_name_preview",
+            json!({ "kind": "local", "template": tpl, "account": "pics" }),
+        );
+        assert_eq!(code, "config.invalid", "{tpl}");
+        assert!(message.contains(says), "{tpl}: {message}");
+    }
+    let (code, message) = t.err(
+        "account_name_preview",
+        json!({ "kind": "fastpix", "template": "{name}", "account": "v" }),
+    );
+    assert_eq!(code, "config.invalid");
+    assert!(message.contains("S3 and the local library"), "{message}");
+    // The same refusal when the form is submitted.
+    let (code, _) = t.err(
+        "account_add",
+        json!({ "name": "pics", "kind": "local", "options": { "name_template": "../{name}" }, "secret": null }),
+    );
+    assert_eq!(code, "config.invalid");
+
+    let lib = t.home().join("pics-lib");
+    t.ok(
+        "account_add",
+        json!({
+            "name": "pics", "kind": "local", "secret": null,
+            "options": { "dir": lib, "name_template": "{account}/{rule}/{name}" },
+        }),
+    );
+    let src = tempfile::tempdir().unwrap();
+    let file = crate::support::png(src.path(), "dropped.png", 8, 8);
+    t.ok(
+        "queue_add_paths",
+        json!({ "paths": [file], "account": "pics", "origin": "drop" }),
+    );
+    t.wait_jobs(20, crate::support::all_final);
+    assert!(lib.join("pics/manual/dropped.png").is_file());
+}

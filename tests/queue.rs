@@ -433,6 +433,138 @@ fn a_drop_stops_at_the_drop_limit_setting_and_stop_is_a_command() {
     assert_eq!(ids.as_array().unwrap().len(), 1);
 }
 
+#[test]
+fn a_drop_or_a_paste_to_several_destinations_is_a_job_per_file_and_destination() {
+    let t = TestApp::new();
+    let archive = tempfile::tempdir().unwrap();
+    t.ok(
+        "account_add",
+        json!({ "name": "archive", "kind": "local", "options": { "dir": archive.path() }, "secret": null }),
+    );
+    let src = tempfile::tempdir().unwrap();
+    png(src.path(), "a.png", 4, 4);
+    png(src.path(), "b.png", 5, 5);
+    let ids = t.ok(
+        "queue_add_paths",
+        json!({ "paths": [src.path()], "account": "library", "origin": "drop", "also": ["archive", "library"] }),
+    );
+    assert_eq!(
+        ids.as_array().unwrap().len(),
+        4,
+        "two files, two destinations: {ids}"
+    );
+    let origin = &fakes().origin;
+    origin.serve(
+        "/fanout/cat.png",
+        std::fs::read(png(t.home(), "c.png", 8, 8)).unwrap(),
+        "image/png",
+    );
+    let res = t.ok(
+        "queue_add_urls",
+        json!({ "text": format!("{}\nnot a url", origin.url("/fanout/cat.png")), "account": "library", "also": ["archive"] }),
+    );
+    assert_eq!(res["jobs"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        res["invalid"].as_array().unwrap().len(),
+        1,
+        "the bad line once"
+    );
+    let jobs = t.wait_jobs(30, |j| j.len() == 6 && all_final(j));
+    let mut got: Vec<(String, String)> = jobs
+        .iter()
+        .map(|j| {
+            assert_eq!(j["status"], "succeeded", "{j:#}");
+            (
+                j["name"].as_str().unwrap().to_string(),
+                j["account"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    let want: Vec<(String, String)> = ["a.png", "b.png", "cat.png"]
+        .iter()
+        .flat_map(|n| ["archive", "library"].map(|a| (n.to_string(), a.to_string())))
+        .collect();
+    assert_eq!(got, want);
+    let (code, _) = t.err(
+        "queue_add_paths",
+        json!({ "paths": [src.path()], "account": "library", "origin": "drop", "also": ["nope"] }),
+    );
+    assert_eq!(code, "config.unknown_account");
+}
+
+/// "Move to top" and "small files first" through the commands the queue screen calls:
+/// with one file at a time, the library fills in the order they say.
+#[test]
+fn queue_move_to_top_and_queue_order_set_decide_what_starts_next() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join("config.toml"),
+        "[settings]\nconcurrency = 1\ncopy_after_upload = false\n",
+    )
+    .unwrap();
+    let src = tempfile::tempdir().unwrap();
+    let files: Vec<_> = [(60, 60), (10, 10), (40, 40), (20, 20)]
+        .iter()
+        .enumerate()
+        .map(|(i, (w, h))| png(src.path(), &format!("f{i}.png"), *w, *h))
+        .collect();
+    // Queued and paused before the app starts, so none starts before the commands ran.
+    let ids = {
+        let e = ferry_core::Engine::with_secret_store(
+            ferry_core::config::Home::at(home.path()),
+            std::sync::Arc::new(ferry_core::secrets::MemoryStore::default()),
+        )
+        .unwrap();
+        let ids = e.enqueue_paths(&files, "library", "drop", false).unwrap();
+        e.pause(ferry_core::Selector::All).unwrap();
+        ids
+    };
+    let t = TestApp::in_home(home);
+    assert_eq!(t.ok("queue_order_get", json!({})), "added");
+    assert_eq!(
+        t.ok("queue_order_set", json!({ "order": "small-first" })),
+        "small-first"
+    );
+    let (code, message) = t.err("queue_order_set", json!({ "order": "largest" }));
+    assert_eq!(code, "input.invalid");
+    assert!(message.contains("small-first"), "{message}");
+    assert_eq!(t.ok("queue_move_to_top", json!({ "ids": [ids[2]] })), 1);
+    assert_eq!(
+        t.err("queue_move_to_top", json!({ "ids": [] })).0,
+        "input.empty"
+    );
+    assert_eq!(
+        t.err("queue_move_to_top", json!({ "ids": [ids[0], 987654] }))
+            .0,
+        "queue.not_found"
+    );
+    let jobs = t.jobs();
+    let moved = jobs.iter().find(|j| j["id"] == ids[2]).unwrap();
+    assert!(moved["priority"].as_i64().unwrap() > 0, "{moved:#}");
+    t.ok("queue_control", json!({ "action": "resume", "id": null }));
+    t.wait_jobs(20, all_final);
+    let items = t.ok("library_list", json!({ "filter": {} }))["items"].clone();
+    let mut sent: Vec<i64> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["job_id"].as_i64().unwrap())
+        .collect();
+    sent.reverse();
+    // The moved job, then the rest by their size on disk.
+    let mut rest: Vec<(u64, i64)> = [0, 1, 3]
+        .iter()
+        .map(|&i| (std::fs::metadata(&files[i]).unwrap().len(), ids[i]))
+        .collect();
+    rest.sort();
+    let expected: Vec<i64> = std::iter::once(ids[2])
+        .chain(rest.into_iter().map(|(_, id)| id))
+        .collect();
+    assert_eq!(sent, expected);
+    assert_ne!(expected, ids, "the order differs from the order added");
+}
+
 /// The machine goes offline (NetworkManager, a stand-in on a private system bus, says
 /// disconnected) and the destination cannot be reached: the job waits as offline and the
 /// queue header has the reason; the network's return resumes it.

@@ -28,6 +28,7 @@ fn job(input: &Path, status: JobStatus) -> Job {
         created_at: now,
         updated_at: now,
         retry_at: None,
+        priority: 0,
         src_size: None,
         src_mtime_ns: None,
         content_hash: None,

@@ -1,14 +1,15 @@
 //! Accounts: list, add (the secret goes straight to the OS keychain and never comes
-//! back), test, remove, choose the default. Mutations answer with the new list.
+//! back), test, remove, choose the default, preview a name template. Mutations answer
+//! with the new list.
 
 use std::collections::BTreeMap;
 
 use ferry_core::secrets::Secret;
-use ferry_core::{AccountView, Engine, Kind, SecretInput};
+use ferry_core::{AccountView, Code, Engine, Kind, SecretInput};
 use tauri::State;
 
 use crate::commands::blocking;
-use crate::error::CmdResult;
+use crate::error::{CmdResult, CommandError};
 use crate::state::AppState;
 
 #[tauri::command]
@@ -38,6 +39,18 @@ fn add(
     secret: Option<String>,
 ) -> CmdResult<Vec<AccountView>> {
     let kind = Kind::parse(kind)?;
+    // A program to run is set where a person types it (the CLI, config.toml), never by
+    // the page: whatever runs in the webview cannot make Ferry start a program.
+    if options.contains_key(ferry_core::after_batch::COMMAND_OPTION) {
+        return Err(CommandError::input(
+            Code::ConfigInvalid,
+            format!(
+                "`{}` runs a program, so it is set with `ferry account add … {}=\"…\"` or in config.toml, not in the app",
+                ferry_core::after_batch::COMMAND_OPTION,
+                ferry_core::after_batch::COMMAND_OPTION
+            ),
+        ));
+    }
     let options: Vec<(String, String)> = options
         .into_iter()
         .map(|(k, v)| (k, v.trim().to_string()))
@@ -49,6 +62,26 @@ fn add(
     };
     engine.account_add(name.trim(), kind, &options, secret)?;
     Ok(engine.accounts())
+}
+
+/// What `template` (an S3 or local library account's `name_template`) makes of a sample
+/// file for an account named `account`; rejects with why the template is refused, the
+/// same words `account_add` would use. The form calls it as the template is typed.
+#[tauri::command]
+pub fn account_name_preview(
+    state: State<'_, AppState>,
+    kind: String,
+    template: String,
+    account: String,
+) -> CmdResult<String> {
+    let kind = Kind::parse(&kind)?;
+    let account = account.trim();
+    let account = if account.is_empty() {
+        kind.as_str()
+    } else {
+        account
+    };
+    Ok(state.engine.name_preview(kind, template.trim(), account)?)
 }
 
 /// Removes the keychain entry too.

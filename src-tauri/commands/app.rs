@@ -28,6 +28,7 @@ pub async fn app_info<R: Runtime>(app: AppHandle<R>) -> CmdResult<AppInfo> {
                 problem: h.problem,
                 hold: h.hold,
             }),
+            bandwidth: state.engine.bandwidth(),
         })
     })
     .await

@@ -1,8 +1,9 @@
 //! The queue: add paths (drop, dialog, launch arguments), URLs and clipboard images; list
-//! jobs; pause, resume, cancel or retry one job or all. The background runner does the
+//! jobs; pause, resume, cancel or retry one job or all; move jobs to the top and choose
+//! the order waiting jobs start in. The background runner does the
 //! uploading; these only write jobs to the journal and steer them.
 
-use ferry_core::{Code, JobPage, Selector};
+use ferry_core::{Code, JobPage, QueueOrder, Selector};
 use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_clipboard_manager::ClipboardExt;
 
@@ -22,12 +23,14 @@ pub async fn queue_add_paths(
     paths: Vec<String>,
     account: String,
     origin: String,
+    also: Option<Vec<String>>,
 ) -> CmdResult<Vec<i64>> {
     let origin = input::origin(&origin)?;
     let engine = state.engine.clone();
+    let accounts = input::destinations(&account, also);
     blocking(move || {
         let paths = input::checked_paths(&paths)?;
-        input::enqueue_dropped(&engine, &paths, &account, origin.as_str())
+        input::enqueue_dropped(&engine, &paths, &accounts, origin.as_str())
     })
     .await
 }
@@ -45,6 +48,7 @@ pub async fn queue_add_urls(
     state: State<'_, AppState>,
     text: String,
     account: String,
+    also: Option<Vec<String>>,
 ) -> CmdResult<AddUrlsResult> {
     let lines = input::url_lines(&text);
     if lines.is_empty() {
@@ -55,7 +59,27 @@ pub async fn queue_add_urls(
     }
     let urls: Vec<String> = lines.iter().map(|(_, l)| l.clone()).collect();
     let engine = state.engine.clone();
-    let results = blocking(move || Ok(engine.enqueue_urls(&urls, &account, "paste")?)).await?;
+    let accounts = input::destinations(&account, also);
+    // A line is good or bad whatever the destination: the first destination's results
+    // name the bad lines; every destination gets a job of each good line.
+    let (results, more) = blocking(move || {
+        let cfg = engine.config();
+        for a in &accounts {
+            cfg.account(a)?;
+        }
+        let first = engine.enqueue_urls(&urls, &accounts[0], "paste")?;
+        let mut more = Vec::new();
+        for a in &accounts[1..] {
+            more.extend(
+                engine
+                    .enqueue_urls(&urls, a, "paste")?
+                    .into_iter()
+                    .flatten(),
+            );
+        }
+        Ok((first, more))
+    })
+    .await?;
     let mut out = AddUrlsResult {
         jobs: vec![],
         invalid: vec![],
@@ -71,6 +95,7 @@ pub async fn queue_add_urls(
             }),
         }
     }
+    out.jobs.extend(more);
     Ok(out)
 }
 
@@ -81,8 +106,12 @@ pub async fn queue_paste_image<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
     account: String,
+    also: Option<Vec<String>>,
 ) -> CmdResult<i64> {
-    state.engine.config().account(&account)?;
+    let accounts = input::destinations(&account, also);
+    for a in &accounts {
+        state.engine.config().account(a)?;
+    }
     // Reading the clipboard may wait on another app; this runs on a worker thread, never
     // the main one (where arboard can deadlock on Linux).
     let image = app.clipboard().read_image().map_err(|e| {
@@ -95,7 +124,8 @@ pub async fn queue_paste_image<R: Runtime>(
         crate::staging::save_png(&state.staging, image.rgba(), image.width(), image.height())?;
     let ids = state
         .engine
-        .enqueue_paths(&[path], &account, "paste", false)?;
+        .enqueue_paths_to(&[path], &accounts, "paste", false)?;
+    // The picked destination's job (the others' follow it).
     Ok(ids[0])
 }
 
@@ -159,4 +189,33 @@ pub async fn queue_control(
         QueueAction::Retry => e.retry(sel)?,
         QueueAction::Cancel => e.cancel(sel).await?,
     })
+}
+
+/// Make these jobs the next to start, the first given first. Returns how many moved
+/// (running and finished jobs stay as they are); an unknown id: `queue.not_found`.
+#[tauri::command]
+pub async fn queue_move_to_top(state: State<'_, AppState>, ids: Vec<i64>) -> CmdResult<usize> {
+    if ids.is_empty() {
+        return Err(CommandError::input(
+            Code::InputEmpty,
+            "no jobs to move: give at least one job id",
+        ));
+    }
+    let engine = state.engine.clone();
+    blocking(move || Ok(engine.move_to_top(&ids)?)).await
+}
+
+/// The order waiting jobs start in.
+#[tauri::command]
+pub fn queue_order_get(state: State<'_, AppState>) -> QueueOrder {
+    state.engine.queue_order()
+}
+
+/// Change the order waiting jobs start in (the runner follows it from its next start);
+/// answers with the order now saved.
+#[tauri::command]
+pub fn queue_order_set(state: State<'_, AppState>, order: String) -> CmdResult<QueueOrder> {
+    let order = QueueOrder::parse(&order)?;
+    state.engine.set_queue_order(order)?;
+    Ok(state.engine.queue_order())
 }

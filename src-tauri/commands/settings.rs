@@ -1,5 +1,6 @@
 //! Settings: concurrency, the default destination, the copy format, start minimised,
-//! close to tray and the most files one drop adds. Concurrency changes apply from the next start of the app.
+//! close to tray, the most files one drop adds, and the bandwidth limits (which hold at
+//! once, while uploads run). Concurrency changes apply from the next start of the app.
 
 use ferry_core::Code;
 use tauri::State;
@@ -8,6 +9,17 @@ use crate::error::{CmdResult, CommandError};
 use crate::input;
 use crate::ipc::Settings;
 use crate::state::AppState;
+
+/// "Slow down" (`on`) or "Full speed": the queue header's button and the tray's items.
+/// Saved, and held at once; answers with what holds now.
+#[tauri::command]
+pub fn bandwidth_slow_down(
+    state: State<'_, AppState>,
+    on: bool,
+) -> CmdResult<ferry_core::queue::bandwidth::BandwidthNow> {
+    state.engine.update_settings(|s| s.slow_down = on)?;
+    Ok(state.engine.bandwidth())
+}
 
 #[tauri::command]
 pub fn settings_get(state: State<'_, AppState>) -> CmdResult<Settings> {
@@ -49,6 +61,15 @@ pub fn settings_set(
         s.keep_awake = settings.keep_awake;
         s.pause_on_metered = settings.pause_on_metered;
         s.pause_on_battery = settings.pause_on_battery;
+        if let Some(b) = settings.bwlimit {
+            s.bwlimit = b.trim().to_string();
+        }
+        if let Some(b) = settings.slow_bwlimit {
+            s.slow_bwlimit = b.trim().to_string();
+        }
+        if let Some(on) = settings.slow_down {
+            s.slow_down = on;
+        }
     })?;
     Ok(Settings::from(&state.engine.config().settings))
 }

@@ -43,6 +43,7 @@ fn new_rule(dir: PathBuf, account: &str, o: WatchOptions) -> CmdResult<NewRule> 
     let invalid = |m: String| CommandError::input(Code::ConfigInvalid, m);
     let mut rule = NewRule::new(dir, account);
     rule.recursive = o.recursive.unwrap_or(false);
+    rule.also = o.also.unwrap_or_default();
     let globs = |v: Option<Vec<String>>| -> Vec<String> {
         v.unwrap_or_default()
             .into_iter()

@@ -11,7 +11,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { remote } from "webdriverio";
@@ -207,6 +207,28 @@ test("the library lists both with their URLs and copies a link to the clipboard"
   assert.equal(clip, urls[0]);
 });
 
+test("a destination's after-batch actions put a QR code image on the clipboard and open the link", async () => {
+  const dir = join(work, "qr-library");
+  await invoke("account_add", { name: "qr", kind: "local", options: { dir, after_batch: "open,qr" }, secret: null });
+  const file = join(work, "qr-photo.png");
+  copyFileSync(sample, file);
+  await invoke("queue_add_paths", { paths: [file], account: "qr", origin: "drop" });
+  const targets = () => {
+    try {
+      return execFileSync("xclip", ["-o", "-selection", "clipboard", "-t", "TARGETS"], { encoding: "utf8", timeout: 5000, stdio: ["ignore", "pipe", "ignore"] });
+    } catch {
+      return "";
+    }
+  };
+  await until("the batch's QR code image was not copied", () => targets().split("\n").includes("image/png"));
+  const png = execFileSync("xclip", ["-o", "-selection", "clipboard", "-t", "image/png"], { timeout: 5000 });
+  assert.equal(png.subarray(1, 4).toString(), "PNG");
+  const opened = join(work, "opened.log");
+  await until("the batch's link was not opened", () => existsSync(opened) && readFileSync(opened, "utf8").includes("file://"));
+  const link = readFileSync(opened, "utf8").trim().split("\n").pop();
+  assert.match(link, /^file:\/\/.*qr-library\/.*qr-photo\.png$/);
+});
+
 test("launching the app again with a file queues it in the running instance", async () => {
   const file = join(work, "second-launch.png");
   copyFileSync(sample, file);
@@ -264,8 +286,21 @@ test("the tray menu pauses, resumes, reopens and quits; closing keeps it in the 
     "Open Ferry",
     "Pause all",
     "Resume all",
+    "Slow down",
+    "Full speed",
     "Quit Ferry",
   ]);
+
+  // Slow down / Full speed: saved at once, and the queue header follows (it polls app_info).
+  tray("Slow down");
+  await until("Slow down from the tray did not slow down", async () => (await invoke("app_info", {})).bandwidth.slowed);
+  assert.equal((await invoke("settings_get", {})).slowDown, true);
+  await browser.$(tid("nav-queue")).click();
+  await browser.waitUntil(async () => (await browser.$(tid("bandwidth")).getText()).includes("at most 1 MiB/s (slowed down)"), {
+    timeout: TIMEOUT, timeoutMsg: "the queue header did not show the slowed-down limit",
+  });
+  tray("Full speed");
+  await until("Full speed from the tray did not lift the slow-down", async () => !(await invoke("app_info", {})).bandwidth.slowed);
 
   // Pause all / Resume all on a download that is under way.
   await browser.$(tid("nav-queue")).click();

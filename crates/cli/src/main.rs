@@ -78,11 +78,35 @@ enum Command {
     },
 }
 
+impl Command {
+    /// The run's `--bwlimit`, on the commands that send.
+    fn bwlimit(&self) -> Option<&str> {
+        match self {
+            Command::Upload { send, .. } | Command::Import { send, .. } => send.bwlimit.as_deref(),
+            Command::Queue(queue::QueueCmd::Run { bwlimit, .. })
+            | Command::Watch(watch::WatchCmd::Run { bwlimit, .. }) => bwlimit.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The commands that send (and so wait while the bandwidth limit is 0).
+    fn sends(&self) -> bool {
+        matches!(
+            self,
+            Command::Upload { .. }
+                | Command::Import { .. }
+                | Command::Queue(queue::QueueCmd::Run { .. })
+                | Command::Watch(watch::WatchCmd::Run { .. })
+        )
+    }
+}
+
 #[derive(Args)]
 pub struct SendArgs {
-    /// Destination account (default: the default account, `library`).
-    #[arg(long, value_name = "NAME")]
-    pub to: Option<String>,
+    /// Destination account (default: the default account, `library`). Several send each
+    /// file to each of them: `--to blog,s3` or `--to blog --to s3`.
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    pub to: Vec<String>,
     /// Wait until processing finishes (FastPix, PostSyncer videos).
     #[arg(long)]
     pub wait: bool,
@@ -92,6 +116,11 @@ pub struct SendArgs {
     /// Files sent at once (default: the config's `concurrency`, 8).
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
+    /// Most Ferry sends a second while this runs, in rclone's syntax: 4M, 512k, off, or a
+    /// timetable like "08:00,512k 18:00,off" (0 = do not send then). Wins over the
+    /// `bwlimit` setting.
+    #[arg(long, value_name = "RATE")]
+    pub bwlimit: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -122,6 +151,15 @@ enum AccountCmd {
     Remove { name: String },
     /// Abort uploads Ferry started at this destination that no job owns any more.
     Cleanup { name: String },
+    /// Show what a name_template makes of a sample file (IMG_2041.jpg queued now), or
+    /// why it is refused: KIND is s3 or local.
+    PreviewName {
+        kind: String,
+        template: String,
+        /// The account name {account} stands for (default: `dest`).
+        #[arg(long, value_name = "NAME", default_value = "dest")]
+        account: String,
+    },
 }
 
 #[derive(Args)]
@@ -210,6 +248,18 @@ async fn run(cli: Cli) -> ExitCode {
         Ok(e) => Arc::new(e),
         Err(e) => return fail_usage(&e),
     };
+    if let Some(text) = cli.command.bwlimit() {
+        if let Err(e) = engine.force_bwlimit(text) {
+            return fail_usage(&e);
+        }
+    }
+    if cli.command.sends() {
+        if let Some(line) =
+            render::bandwidth(&engine.bandwidth()).filter(|_| engine.bandwidth().waiting)
+        {
+            eprintln!("ferry: {line}");
+        }
+    }
     match cli.command {
         Command::Account(cmd) => account(&engine, cmd).await,
         Command::Upload { paths, send, force } => {
@@ -337,6 +387,17 @@ async fn account(engine: &Engine, cmd: AccountCmd) -> ExitCode {
         AccountCmd::Remove { name } => match engine.account_remove(&name) {
             Ok(()) => {
                 println!("removed account `{name}`");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail_usage(&e),
+        },
+        AccountCmd::PreviewName {
+            kind,
+            template,
+            account,
+        } => match Kind::parse(&kind).and_then(|k| engine.name_preview(k, &template, &account)) {
+            Ok(name) => {
+                println!("{}", render::shown(&name));
                 ExitCode::SUCCESS
             }
             Err(e) => fail_usage(&e),

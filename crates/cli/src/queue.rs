@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Subcommand};
-use ferry_core::{Engine, JobId, JobStatus, RunOptions, Selector};
+use ferry_core::{Engine, JobId, JobStatus, QueueOrder, RunOptions, Selector};
 
 use crate::{fail, fail_usage, render};
 
@@ -26,6 +26,21 @@ pub enum QueueCmd {
     Cancel(Target),
     /// Queue failed or cancelled jobs again.
     Retry(Target),
+    /// Make these jobs the next to start, the first given first (queued, paused or
+    /// waiting jobs; running and finished ones stay as they are).
+    Top {
+        #[arg(required = true, value_name = "ID")]
+        ids: Vec<JobId>,
+    },
+    /// Show or set the order waiting jobs start in: `added` (oldest first) or
+    /// `small-first` (smallest file first, URL imports last). A running queue follows a
+    /// change from its next start.
+    Order {
+        #[arg(value_name = "ORDER")]
+        order: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Run every unfinished job (resuming interrupted ones), then exit.
     Run {
         #[arg(long, value_name = "N")]
@@ -33,6 +48,11 @@ pub enum QueueCmd {
         /// If another process runs this home, wait until it ends instead of exiting 2.
         #[arg(long)]
         wait_for_lock: bool,
+        /// Most Ferry sends a second while this runs, in rclone's syntax: 4M, 512k, off,
+        /// or a timetable like "08:00,512k 18:00,off" (0 = do not send then). Wins over
+        /// the `bwlimit` setting.
+        #[arg(long, value_name = "RATE")]
+        bwlimit: Option<String>,
     },
 }
 
@@ -80,11 +100,15 @@ pub async fn run(engine: Arc<Engine>, cmd: QueueCmd) -> ExitCode {
                                     hold.since.format("%Y-%m-%d %H:%M:%S UTC")
                                 );
                             }
+
                         }
                         None if jobs.iter().any(|j| !j.status.is_final()) => println!(
                             "sending: nobody — start `ferry queue run`, `ferry watch run` or the desktop app"
                         ),
                         None => {}
+                    }
+                    if let Some(line) = render::bandwidth(&engine.bandwidth()) {
+                        println!("{line}");
                     }
                 }
                 if json {
@@ -104,9 +128,26 @@ pub async fn run(engine: Arc<Engine>, cmd: QueueCmd) -> ExitCode {
         QueueCmd::Resume(t) => done("resumed", engine.resume(t.selector())),
         QueueCmd::Cancel(t) => done("cancelled", engine.cancel(t.selector()).await),
         QueueCmd::Retry(t) => done("queued again", engine.retry(t.selector())),
+        QueueCmd::Top { ids } => done("moved to the top", engine.move_to_top(&ids)),
+        QueueCmd::Order { order, json } => {
+            if let Some(o) = order {
+                let set = QueueOrder::parse(&o).and_then(|o| engine.set_queue_order(o));
+                if let Err(e) = set {
+                    return fail_usage(&e);
+                }
+            }
+            let order = engine.queue_order();
+            if json {
+                println!("{}", serde_json::json!({ "order": order }));
+            } else {
+                println!("{}", order.as_str());
+            }
+            ExitCode::SUCCESS
+        }
         QueueCmd::Run {
             concurrency,
             wait_for_lock,
+            ..
         } => {
             let stop = crate::stop_on_signal();
             if let Err(code) =

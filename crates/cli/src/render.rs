@@ -35,7 +35,13 @@ pub fn shown(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-pub fn line(o: &Outcome) {
+/// One result line; `several`: the run had several destinations, so each line names its.
+pub fn line(o: &Outcome, several: bool) {
+    let to = if several {
+        format!("{}: ", shown(&o.account))
+    } else {
+        String::new()
+    };
     if o.ok {
         for m in &o.media {
             let status = match m.status {
@@ -49,14 +55,14 @@ pub fn line(o: &Outcome) {
                 ""
             };
             println!(
-                "ok    {} -> {}{status}{dedup}",
+                "ok    {} -> {to}{}{status}{dedup}",
                 shown(&o.input),
                 shown(m.url.as_deref().unwrap_or(&m.id))
             );
         }
     } else if let Some(e) = &o.error {
         println!(
-            "fail  {}: {} [{}]",
+            "fail  {}: {to}{} [{}]",
             shown(&o.input),
             shown(&e.message),
             e.code
@@ -109,6 +115,34 @@ pub fn status_words(j: &Job) -> String {
         return "offline".to_string();
     }
     j.status.as_str().replace('_', " ")
+}
+
+/// The bandwidth limit in one line for `ferry queue list` and the sending commands;
+/// nothing when there is none.
+pub fn bandwidth(b: &ferry_core::queue::bandwidth::BandwidthNow) -> Option<String> {
+    if b.limit == "off" && !b.waiting {
+        return None;
+    }
+    let slowed = if b.slowed { " (slowed down)" } else { "" };
+    Some(if b.waiting {
+        let when = b
+            .resumes_at
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| format!("sending starts at {}", t.format("%a %H:%M")))
+            .unwrap_or_else(|| "nothing is sent until the limit changes".to_string());
+        format!(
+            "bandwidth: waiting — the limit \"{}\" is 0 now{slowed}; {when}",
+            b.limit
+        )
+    } else if b.limit == b.rate {
+        format!("bandwidth: at most {}/s{slowed}", b.rate)
+    } else {
+        format!(
+            "bandwidth: at most {}/s now{slowed} (timetable \"{}\")",
+            b.rate, b.limit
+        )
+    })
 }
 
 pub fn job_row(j: &Job) {

@@ -24,6 +24,8 @@ use crate::{fail_usage, render, SendArgs};
 #[derive(Serialize)]
 pub struct Outcome {
     pub input: String,
+    /// The destination (one element per input and destination, in that order).
+    pub account: String,
     pub ok: bool,
     pub media: Vec<RemoteMedia>,
     pub error: Option<ErrorJson>,
@@ -47,8 +49,36 @@ impl From<&Error> for ErrorJson {
     }
 }
 
+/// The destinations asked for, each once, in the order given; the default account
+/// when none was.
+fn destinations(engine: &Engine, send: &SendArgs) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for a in send.to.iter().map(|a| a.trim()).filter(|a| !a.is_empty()) {
+        if !out.iter().any(|o| o == a) {
+            out.push(a.to_string());
+        }
+    }
+    if out.is_empty() {
+        out.push(engine.default_account());
+    }
+    out
+}
+
 /// Configuration problems (unknown account, no secret, locked keychain) are the same for
-/// every input: report them once, exit 2.
+/// every input: report them once, exit 2. Every destination is checked before anything
+/// is queued.
+fn check_accounts(
+    engine: &Engine,
+    accounts: &[String],
+    inputs: &[String],
+    json: bool,
+) -> Result<(), ExitCode> {
+    for account in accounts {
+        check_account(engine, account, inputs, json)?;
+    }
+    Ok(())
+}
+
 fn check_account(
     engine: &Engine,
     account: &str,
@@ -61,6 +91,7 @@ fn check_account(
                 .iter()
                 .map(|i| Outcome {
                     input: i.clone(),
+                    account: account.to_string(),
                     ok: false,
                     media: vec![],
                     error: Some((&e).into()),
@@ -81,48 +112,66 @@ pub async fn upload(
     send: SendArgs,
     force: bool,
 ) -> ExitCode {
-    let account = send.to.clone().unwrap_or_else(|| engine.default_account());
+    let accounts = destinations(&engine, &send);
     let inputs: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-    if let Err(code) = check_account(&engine, &account, &inputs, send.json) {
+    if let Err(code) = check_accounts(&engine, &accounts, &inputs, send.json) {
         return code;
     }
-    let ids = match engine.enqueue_paths(&paths, &account, "cli", force) {
+    // File by file, destination by destination: a file's jobs start together.
+    let ids = match engine.enqueue_paths_to(&paths, &accounts, "cli", force) {
         Ok(ids) => ids,
         Err(e) => return fail_usage(&e),
     };
-    let jobs = inputs.into_iter().zip(ids.into_iter().map(Ok)).collect();
-    run_and_report(engine, account, jobs, send).await
+    let pairs = inputs
+        .iter()
+        .flat_map(|i| accounts.iter().map(move |a| (i.clone(), a.clone())));
+    let jobs = pairs
+        .zip(ids.into_iter().map(Ok))
+        .map(|((input, account), id)| (input, account, id))
+        .collect();
+    run_and_report(engine, jobs, send).await
 }
 
 pub async fn import(engine: Arc<Engine>, urls: Vec<String>, send: SendArgs) -> ExitCode {
-    let account = send.to.clone().unwrap_or_else(|| engine.default_account());
+    let accounts = destinations(&engine, &send);
     // The results name each URL without its query: a presigned link's signature is a
     // credential, and output ends up in logs and terminals' scrollback.
     let shown: Vec<String> = urls.iter().map(|u| ferry_core::redact::url(u)).collect();
-    if let Err(code) = check_account(&engine, &account, &shown, send.json) {
+    if let Err(code) = check_accounts(&engine, &accounts, &shown, send.json) {
         return code;
     }
-    let ids = match engine.enqueue_urls(&urls, &account, "cli") {
-        Ok(ids) => ids,
-        Err(e) => return fail_usage(&e),
-    };
-    let jobs = shown.into_iter().zip(ids).collect();
-    run_and_report(engine, account, jobs, send).await
+    // Each destination downloads the URL itself (an import's bytes are not kept).
+    let mut per_account = Vec::with_capacity(accounts.len());
+    for account in &accounts {
+        match engine.enqueue_urls(&urls, account, "cli") {
+            Ok(ids) => per_account.push(ids.into_iter()),
+            Err(e) => return fail_usage(&e),
+        }
+    }
+    let mut jobs = Vec::with_capacity(urls.len() * accounts.len());
+    for input in &shown {
+        for (account, ids) in accounts.iter().zip(per_account.iter_mut()) {
+            let id = ids.next().expect("one result per URL");
+            jobs.push((input.clone(), account.clone(), id));
+        }
+    }
+    run_and_report(engine, jobs, send).await
 }
 
 /// Exit status after Ctrl-C/SIGTERM (128 + SIGINT), as shells expect.
 const INTERRUPTED: u8 = 130;
 
-async fn run_and_report(
-    engine: Arc<Engine>,
-    account: String,
-    jobs: Vec<(String, ferry_core::Result<JobId>)>,
-    send: SendArgs,
-) -> ExitCode {
+/// (input, destination, its job or why it has none).
+type Queued = (String, String, ferry_core::Result<JobId>);
+
+async fn run_and_report(engine: Arc<Engine>, jobs: Vec<Queued>, send: SendArgs) -> ExitCode {
     let ids: Vec<JobId> = jobs
         .iter()
-        .filter_map(|(_, r)| r.as_ref().ok().copied())
+        .filter_map(|(_, _, r)| r.as_ref().ok().copied())
         .collect();
+    let several = jobs
+        .iter()
+        .any(|(_, a, _)| jobs.first().is_some_and(|(_, first, _)| first != a));
     let bars = crate::use_bars(send.json).then(|| Bars::new(&jobs));
     let feed = bars.as_ref().map(|b| b.follow_events(&engine));
     let stop = crate::stop_on_signal();
@@ -177,15 +226,18 @@ async fn run_and_report(
         b.clear();
     }
     let mut outcomes = Vec::with_capacity(jobs.len());
-    for (input, id) in jobs {
+    for (input, account, id) in jobs {
         outcomes.push(outcome(&engine, &account, input, id, send.wait).await);
     }
     if send.json {
         println!("{}", serde_json::to_string_pretty(&outcomes).expect("json"));
     } else {
         for o in &outcomes {
-            render::line(o);
+            render::line(o, several);
         }
+    }
+    if !stop.is_cancelled() {
+        after_batch(&engine, &outcomes);
     }
     if stop.is_cancelled() && !outcomes.iter().all(|o| o.ok) {
         ExitCode::from(INTERRUPTED)
@@ -193,6 +245,52 @@ async fn run_and_report(
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    }
+}
+
+/// What the destination asks for once this batch is finished (`after_batch`,
+/// `after_command`): the command runs with the links (its output shown, on stderr too
+/// when `--json` keeps stdout for the document), `qr` prints a QR code of them on stderr.
+/// Opening links is the desktop app's. Nothing runs when no link came back.
+fn after_batch(engine: &Engine, outcomes: &[Outcome]) {
+    let links: Vec<(String, String)> = outcomes
+        .iter()
+        .filter(|o| o.ok)
+        .flat_map(|o| {
+            o.media
+                .iter()
+                .filter_map(|m| m.url.clone())
+                .map(|u| (o.account.clone(), u))
+        })
+        .collect();
+    for plan in ferry_core::after_batch::plans(&engine.config(), &links) {
+        if plan.qr {
+            match ferry_core::after_batch::qr_text(&plan.links) {
+                Ok((text, n)) => {
+                    eprintln!("ferry: QR code of {n} link(s) to {}:", plan.account);
+                    eprint!("{text}");
+                }
+                Err(e) => eprintln!("ferry: no QR code: {}", e.message),
+            }
+        }
+        if let Some(cmd) = &plan.command {
+            use ferry_core::after_batch::Ran;
+            match ferry_core::after_batch::run_command(cmd, &plan.account, &plan.links, true) {
+                Ok(Ran::Exited(0)) => {}
+                Ok(Ran::Exited(code)) => {
+                    eprintln!(
+                        "ferry: after_command of {} exited with {code}",
+                        plan.account
+                    )
+                }
+                Ok(Ran::Killed) => eprintln!("ferry: after_command of {} was killed", plan.account),
+                Ok(Ran::StillRunning) => eprintln!(
+                    "ferry: after_command of {} still runs after a minute; not waiting for it",
+                    plan.account
+                ),
+                Err(e) => eprintln!("ferry: {}", render::shown(&e.message)),
+            }
+        }
     }
 }
 
@@ -216,6 +314,7 @@ async fn outcome(
 ) -> Outcome {
     let failed = |input: String, e: &Error, job: Option<JobId>| Outcome {
         input,
+        account: account.to_string(),
         ok: false,
         media: vec![],
         error: Some(e.into()),
@@ -255,6 +354,7 @@ async fn outcome(
             }
             Outcome {
                 input,
+                account: account.to_string(),
                 ok: true,
                 media,
                 error: None,
@@ -303,6 +403,7 @@ async fn outcome(
                 });
             Outcome {
                 input,
+                account: account.to_string(),
                 ok: false,
                 media: vec![],
                 error: Some(e),
@@ -321,7 +422,7 @@ struct Bars {
 }
 
 impl Bars {
-    fn new(jobs: &[(String, ferry_core::Result<JobId>)]) -> Bars {
+    fn new(jobs: &[Queued]) -> Bars {
         let multi = MultiProgress::new();
         let style = ProgressStyle::with_template(
             "{prefix:30!} {bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}",
@@ -329,7 +430,8 @@ impl Bars {
         .expect("template")
         .progress_chars("=> ");
         let mut bars: HashMap<JobId, ProgressBar> = HashMap::new();
-        for (input, id) in jobs {
+        let several = jobs.iter().any(|(_, a, _)| a != &jobs[0].1);
+        for (input, account, id) in jobs {
             if let Ok(id) = id {
                 let bar = multi.add(ProgressBar::new(0));
                 bar.set_style(style.clone());
@@ -337,6 +439,11 @@ impl Bars {
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_else(|| input.clone());
+                let name = if several {
+                    format!("{name} → {account}")
+                } else {
+                    name
+                };
                 bar.set_prefix(render::shown(&name).into_owned());
                 bar.set_message("waiting");
                 bars.insert(*id, bar);

@@ -12,11 +12,13 @@ use crate::{fail, fail_usage, render};
 
 #[derive(Subcommand)]
 pub enum WatchCmd {
-    /// Watch a folder: every finished file in it goes to an account, once.
+    /// Watch a folder: every finished file in it goes to an account (or several), once.
     Add {
         dir: PathBuf,
-        #[arg(long, value_name = "NAME")]
-        to: Option<String>,
+        /// Destination (default: the default account); several send each file to each:
+        /// `--to blog,s3` or `--to blog --to s3`.
+        #[arg(long, value_name = "NAME", value_delimiter = ',')]
+        to: Vec<String>,
         /// Watch subfolders too.
         #[arg(long)]
         recursive: bool,
@@ -55,6 +57,11 @@ pub enum WatchCmd {
         /// If another process runs this home, wait until it ends instead of exiting 2.
         #[arg(long)]
         wait_for_lock: bool,
+        /// Most Ferry sends a second while this runs, in rclone's syntax: 4M, 512k, off,
+        /// or a timetable like "08:00,512k 18:00,off" (0 = do not send then). Wins over
+        /// the `bwlimit` setting.
+        #[arg(long, value_name = "RATE")]
+        bwlimit: Option<String>,
     },
 }
 
@@ -84,8 +91,10 @@ pub async fn run(engine: Arc<Engine>, cmd: WatchCmd) -> ExitCode {
                 Ok(a) => a,
                 Err(e) => return fail_usage(&e),
             };
-            let account = to.unwrap_or_else(|| engine.default_account());
+            let mut to = to.into_iter().filter(|a| !a.trim().is_empty());
+            let account = to.next().unwrap_or_else(|| engine.default_account());
             let rule = NewRule {
+                also: to.collect(),
                 recursive,
                 include,
                 exclude,
@@ -99,7 +108,7 @@ pub async fn run(engine: Arc<Engine>, cmd: WatchCmd) -> ExitCode {
                     println!(
                         "watching {} for `{}` as {}",
                         render::shown(&r.dir.display().to_string()),
-                        r.account,
+                        r.accounts().join("`, `"),
                         r.id
                     );
                     ExitCode::SUCCESS
@@ -121,7 +130,7 @@ pub async fn run(engine: Arc<Engine>, cmd: WatchCmd) -> ExitCode {
                             r.id,
                             v.state,
                             render::shown(&r.dir.display().to_string()),
-                            r.account,
+                            r.accounts().join(","),
                             v.waiting,
                             render::shown(&r.after.describe()),
                             v.reason
@@ -140,7 +149,7 @@ pub async fn run(engine: Arc<Engine>, cmd: WatchCmd) -> ExitCode {
         WatchCmd::Pause { id } => done("paused", &id, engine.watch_pause(&id).map(|_| ())),
         WatchCmd::Resume { id } => done("resumed", &id, engine.watch_resume(&id).map(|_| ())),
         WatchCmd::Remove { id } => done("removed", &id, engine.watch_remove(&id)),
-        WatchCmd::Run { wait_for_lock } => {
+        WatchCmd::Run { wait_for_lock, .. } => {
             let stop = crate::stop_on_signal();
             if let Err(code) =
                 crate::take_home(&engine, "ferry watch run", wait_for_lock, &stop).await

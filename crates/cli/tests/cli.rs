@@ -633,3 +633,278 @@ async fn diagnostics_writes_a_zip_without_the_env_secret_and_refuses_a_missing_f
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("no such folder"), "{}", stderr(&out));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bwlimit_holds_an_upload_to_its_rate_and_a_bad_one_is_refused_before_anything_is_queued() {
+    let f = Fakes::start(Options::default()).await;
+    let h = Home::new();
+    add_synposter(&h, &f, "sp").await;
+    let p = h.file("slow.png", &png(640 * 1024));
+
+    let mut c = h.cmd();
+    c.args(["upload", "--to", "sp", "--bwlimit", "fast"])
+        .arg(&p);
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("`fast` is not a rate"),
+        "{}",
+        stderr(&out)
+    );
+    let mut c = h.cmd();
+    c.args(["queue", "list", "--json", "--all"]);
+    assert_eq!(json(&run(c).await), serde_json::json!([]), "nothing queued");
+
+    let started = std::time::Instant::now();
+    let mut c = h.cmd();
+    c.args(["upload", "--to", "sp", "--bwlimit", "256k"])
+        .arg(&p)
+        .env("FERRY_TEST_SYNPOSTER_KEY", ferry_fakes::SYNPOSTER_KEY);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    // 640 KiB at 256 KiB/s: 2.5 s on any machine (loopback alone takes milliseconds).
+    let took = started.elapsed();
+    assert!(
+        took >= std::time::Duration::from_secs(2),
+        "sent in {took:?}"
+    );
+
+    // The setting, as config.toml holds it; `queue list` says what holds.
+    let config = h.path().join("config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("bwlimit = \"off\""), "{text}");
+    std::fs::write(
+        &config,
+        text.replace("bwlimit = \"off\"", "bwlimit = \"0\""),
+    )
+    .unwrap();
+    let mut c = h.cmd();
+    c.args(["queue", "list"]);
+    let out = run(c).await;
+    let listed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        listed.contains("bandwidth: waiting — the limit \"0\" is 0 now; nothing is sent until the limit changes"),
+        "{listed}"
+    );
+    std::fs::write(
+        &config,
+        text.replace("bwlimit = \"off\"", "bwlimit = \"4M\""),
+    )
+    .unwrap();
+    let mut c = h.cmd();
+    c.args(["queue", "list"]);
+    let listed = String::from_utf8_lossy(&run(c).await.stdout).into_owned();
+    assert!(listed.contains("bandwidth: at most 4M/s"), "{listed}");
+    std::fs::write(
+        &config,
+        text.replace("bwlimit = \"off\"", "bwlimit = \"4 M\""),
+    )
+    .unwrap();
+    let mut c = h.cmd();
+    c.args(["queue", "list"]);
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("is not valid: `bwlimit`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_batch_the_destinations_command_gets_the_links_and_qr_prints_a_code() {
+    let h = Home::new();
+    let out = h.dir.path().join("links.txt");
+    let mut c = h.cmd();
+    c.args(["account", "add", "lib", "local"])
+        .arg(format!("dir={}", h.dir.path().join("lib").display()))
+        .arg("after_batch=qr")
+        .arg(format!(
+            "after_command=sh -c 'printf \"%s\\n\" \"$@\" > {}; echo ran' sh",
+            out.display()
+        ));
+    let added = run(c).await;
+    assert!(added.status.success(), "{}", stderr(&added));
+    let a = h.file("a.png", &png(1000));
+    let b = h.file("b.png", &png(2000));
+    let mut c = h.cmd();
+    c.args(["upload", "--to", "lib", "--json"]).arg(&a).arg(&b);
+    let up = run(c).await;
+    assert!(up.status.success(), "{}", stderr(&up));
+    // stdout stays one JSON document: the command's output went to stderr.
+    let v = json(&up);
+    let urls: Vec<String> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["media"][0]["url"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        format!("{}\n{}\n", urls[0], urls[1])
+    );
+    let err = stderr(&up);
+    assert!(err.contains("QR code of 2 link(s) to lib:"), "{err}");
+    assert!(err.contains("ran"), "{err}");
+
+    // A mistake in the options is refused when the account is added.
+    let mut c = h.cmd();
+    c.args(["account", "add", "bad", "local", "after_batch=tweet"]);
+    let bad = run(c).await;
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("`tweet`"), "{}", stderr(&bad));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_upload_to_several_destinations_is_a_job_each_and_dedupe_stays_per_destination() {
+    let f = Fakes::start(Options::default()).await;
+    let h = Home::new();
+    add_synposter(&h, &f, "sp").await;
+    add_synposter(&h, &f, "sp2").await;
+    let a = h.file("a.png", &png(3000));
+    let b = h.file("b.png", &png(4000));
+    let mut c = h.cmd();
+    c.args(["upload", "--to", "library,sp", "--json"])
+        .arg(&a)
+        .arg(&b)
+        .env("FERRY_TEST_SYNPOSTER_KEY", ferry_fakes::SYNPOSTER_KEY);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v = json(&out);
+    let got: Vec<(String, String, bool)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["input"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_string(),
+                o["account"].as_str().unwrap().to_string(),
+                o["ok"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    let want = |i: &str, a: &str| (i.to_string(), a.to_string(), true);
+    assert_eq!(
+        got,
+        vec![
+            want("a.png", "library"),
+            want("a.png", "sp"),
+            want("b.png", "library"),
+            want("b.png", "sp")
+        ],
+        "one element per input and destination, in that order"
+    );
+    assert_eq!(f.synposter.objects().len(), 2);
+
+    // a.png is at library and sp already, not at sp2: only sp2 gets its bytes.
+    let mut c = h.cmd();
+    c.args(["upload", "--to", "library", "--to", "sp2,sp"])
+        .arg(&a)
+        .env("FERRY_TEST_SYNPOSTER_KEY", ferry_fakes::SYNPOSTER_KEY);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        lines[0].contains("-> library: ") && lines[0].contains("already there"),
+        "{text}"
+    );
+    assert!(
+        lines[1].contains("-> sp2: ") && !lines[1].contains("already there"),
+        "{text}"
+    );
+    assert!(
+        lines[2].contains("-> sp: ") && lines[2].contains("already there"),
+        "{text}"
+    );
+    assert_eq!(f.synposter.objects().len(), 3, "one more object: sp2's");
+
+    // An unknown destination among them: nothing is queued.
+    let mut c = h.cmd();
+    c.args(["upload", "--to", "sp,nope"])
+        .arg(&b)
+        .env("FERRY_TEST_SYNPOSTER_KEY", ferry_fakes::SYNPOSTER_KEY);
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("nope"), "{}", stderr(&out));
+    let mut c = h.cmd();
+    c.args(["queue", "list", "--json"]);
+    assert_eq!(json(&run(c).await), serde_json::json!([]));
+}
+
+/// `name_template` is set like any account option, refused at `account add` when it is
+/// bad (exit 2, nothing saved), previewed with `account preview-name`, and followed by
+/// `ferry upload`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_template_is_checked_at_account_add_previewed_and_followed() {
+    let h = Home::new();
+    let lib = h.dir.path().join("lib");
+    let mut c = h.cmd();
+    c.args(["account", "add", "pics", "local"])
+        .arg(format!("dir={}", lib.display()))
+        .arg("name_template={yyyy}/{album}/{name}");
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("`{album}`, which is not a token"),
+        "{}",
+        stderr(&out)
+    );
+    let mut c = h.cmd();
+    c.args(["account", "list", "--json"]);
+    let list = json(&run(c).await);
+    assert!(list.as_array().unwrap().iter().all(|a| a["name"] != "pics"));
+
+    let mut c = h.cmd();
+    c.args([
+        "account",
+        "preview-name",
+        "local",
+        "{account}/{stem}-{hash8}{ext}",
+        "--account",
+        "pics",
+    ]);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.starts_with("pics/IMG_2041-") && shown.trim_end().ends_with(".jpg"),
+        "{shown}"
+    );
+    let mut c = h.cmd();
+    c.args(["account", "preview-name", "local", "../{name}"]);
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("`..`"), "{}", stderr(&out));
+
+    let mut c = h.cmd();
+    c.args(["account", "add", "pics", "local"])
+        .arg(format!("dir={}", lib.display()))
+        .arg("name_template={account}/{rule}/{stem}{ext}");
+    assert!(run(c).await.status.success());
+    let p = h.file("beach.png", &png(700));
+    let mut c = h.cmd();
+    c.args(["upload", "--to", "pics", "--json"]).arg(&p);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let id = json(&out)[0]["media"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        id,
+        format!("pics{0}manual{0}beach.png", std::path::MAIN_SEPARATOR)
+    );
+    assert_eq!(
+        std::fs::read(lib.join("pics/manual/beach.png")).unwrap(),
+        png(700)
+    );
+}

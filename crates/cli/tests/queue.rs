@@ -176,6 +176,107 @@ async fn library_refresh_follows_processing_and_delete_removes_remotely() {
     );
 }
 
+/// `ferry queue top` and `ferry queue order` steer what `queue run` starts next: jobs
+/// moved to the top first, the first named first, then the smallest file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_top_and_queue_order_decide_what_queue_run_sends_first() {
+    let f = Fakes::start(Options::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let mut c = ferry(&home);
+    c.args(["account", "add", "sp", "synposter"])
+        .arg(format!("api_url={}", f.synposter.api_url()))
+        .args(["--secret-env", "K"]);
+    assert!(run(c).await.status.success());
+    // The API refuses the first four creates (not retried): four failed jobs, none sent.
+    f.synposter
+        .push_fault(Fault::new("/media", FaultKind::Status(400)).times(4));
+    let files: Vec<PathBuf> = [900, 100, 700, 300]
+        .iter()
+        .enumerate()
+        .map(|(i, n)| png(dir.path(), &format!("f{i}.png"), *n))
+        .collect();
+    let mut c = ferry(&home);
+    c.args(["upload", "--to", "sp", "--json", "--concurrency", "1"])
+        .args(&files)
+        .env("K", ferry_fakes::SYNPOSTER_KEY);
+    let out = run(c).await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ids: Vec<i64> = json(&out)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["job"].as_i64().unwrap())
+        .collect();
+    let mut c = ferry(&home);
+    c.args(["queue", "retry", "--all"]);
+    assert!(run(c).await.status.success());
+
+    let mut c = ferry(&home);
+    c.args(["queue", "order", "--json"]);
+    assert_eq!(json(&run(c).await)["order"], "added");
+    let mut c = ferry(&home);
+    c.args(["queue", "order", "biggest"]);
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("`added` or `small-first`"), "{err}");
+    let mut c = ferry(&home);
+    c.args(["queue", "order", "small-first"]);
+    let out = run(c).await;
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "small-first");
+
+    let mut c = ferry(&home);
+    c.args(["queue", "top", &ids[2].to_string(), &ids[0].to_string()]);
+    let out = run(c).await;
+    assert!(String::from_utf8_lossy(&out.stdout).contains("moved to the top 2 job(s)"));
+    let mut c = ferry(&home);
+    c.args(["queue", "top", "424242"]);
+    let out = run(c).await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no job 424242"));
+    let mut c = ferry(&home);
+    c.args(["queue", "list", "--json"]);
+    let list = json(&run(c).await);
+    let prio = |id: i64| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|j| j["id"] == id)
+            .unwrap()["priority"]
+            .as_i64()
+            .unwrap()
+    };
+    assert!(prio(ids[2]) > prio(ids[0]) && prio(ids[0]) > 0 && prio(ids[1]) == 0);
+
+    let mut c = ferry(&home);
+    c.args(["queue", "run", "--concurrency", "1"])
+        .env("K", ferry_fakes::SYNPOSTER_KEY);
+    let out = run(c).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The library lists newest first: reversed, the order they were sent in.
+    let mut c = ferry(&home);
+    c.args(["library", "--json"]);
+    let lib = json(&run(c).await);
+    let mut sent: Vec<i64> = lib
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["job_id"].as_i64().unwrap())
+        .collect();
+    sent.reverse();
+    assert_eq!(sent, vec![ids[2], ids[0], ids[1], ids[3]]);
+}
+
 /// `host:port` and path of a fake's base URL (`http://127.0.0.1:PORT/api/v1`).
 #[cfg(target_os = "linux")]
 fn split_base(url: &str) -> (std::net::SocketAddr, String) {

@@ -127,3 +127,50 @@ fn watch_run_uploads_new_files_and_list_shows_the_rule_live() {
         Some(2)
     );
 }
+
+#[test]
+fn watch_add_to_several_destinations_keeps_them_and_refuses_an_unknown_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    let dir = tmp.path().join("photos");
+    std::fs::create_dir_all(&dir).unwrap();
+    let added = ferry(&home)
+        .args(["account", "add", "archive", "local"])
+        .arg(format!("dir={}", tmp.path().join("archive").display()))
+        .output()
+        .unwrap();
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let bad = ferry(&home)
+        .args(["watch", "add"])
+        .arg(&dir)
+        .args(["--to", "library,nope"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("nope"));
+    let out = ferry(&home)
+        .args(["watch", "add"])
+        .arg(&dir)
+        .args(["--to", "library", "--to", "archive", "--after", "move:done"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("for `library`, `archive` as w1"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let rules = list(&home);
+    assert_eq!(rules[0]["account"], "library");
+    assert_eq!(rules[0]["also"], serde_json::json!(["archive"]));
+    let config = std::fs::read_to_string(home.join("config.toml")).unwrap();
+    assert!(config.contains("also = [\"archive\"]"), "{config}");
+}

@@ -157,6 +157,30 @@ pub struct Settings {
     /// Send nothing while the machine runs on battery; jobs resume on mains power.
     #[serde(default)]
     pub pause_on_battery: bool,
+    /// All of Ferry's bandwidth limit, in rclone's `--bwlimit` syntax: a rate (`4M`,
+    /// `512k`, `off`) or a weekly timetable (`"08:00,512k 18:00,off"`; a rate of `0`
+    /// means do not send then). Each account may also have its own (`bwlimit` option).
+    #[serde(default = "default_bwlimit")]
+    pub bwlimit: String,
+    /// The limit while "Slow down" is on (the tray; the Settings screen).
+    #[serde(default = "default_slow_bwlimit")]
+    pub slow_bwlimit: String,
+    /// "Slow down" is on: `slow_bwlimit` holds instead of `bwlimit`, until "Full speed".
+    #[serde(default)]
+    pub slow_down: bool,
+    /// Which waiting job starts next: `added` (oldest first) or `small-first`. Read by
+    /// the runner before each start, so it can change while the queue runs.
+    #[serde(default)]
+    pub queue_order: crate::queue::QueueOrder,
+}
+
+impl Settings {
+    /// Refuse limits that do not parse, naming the setting and the syntax.
+    pub fn check(&self) -> Result<()> {
+        crate::transfer::bwlimit::Schedule::parse("bwlimit", &self.bwlimit)?;
+        crate::transfer::bwlimit::Schedule::parse("slow_bwlimit", &self.slow_bwlimit)?;
+        Ok(())
+    }
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -182,6 +206,12 @@ pub const DEFAULT_DROP_LIMIT: usize = 50_000;
 fn default_drop_limit() -> usize {
     DEFAULT_DROP_LIMIT
 }
+fn default_bwlimit() -> String {
+    "off".into()
+}
+fn default_slow_bwlimit() -> String {
+    "1M".into()
+}
 fn default_account() -> String {
     DEFAULT_ACCOUNT.to_string()
 }
@@ -202,6 +232,10 @@ impl Default for Settings {
             keep_awake: true,
             pause_on_metered: false,
             pause_on_battery: false,
+            bwlimit: default_bwlimit(),
+            slow_bwlimit: default_slow_bwlimit(),
+            slow_down: false,
+            queue_order: Default::default(),
         }
     }
 }
@@ -252,6 +286,38 @@ impl Config {
             }
             Err(e) => return Err(Error::io(e, path.display())),
         };
+        cfg.settings.check().map_err(|e| {
+            Error::new(
+                Code::ConfigInvalid,
+                format!("{} is not valid: {}", path.display(), e.message),
+            )
+        })?;
+        for (name, account) in &cfg.accounts {
+            for (k, v) in &account.options {
+                crate::after_batch::check_option(k, v).map_err(|e| {
+                    Error::new(
+                        Code::ConfigInvalid,
+                        format!(
+                            "{} is not valid: account {name}: {}",
+                            path.display(),
+                            e.message
+                        ),
+                    )
+                })?;
+            }
+            if let Some(text) = account.options.get(crate::queue::bandwidth::ACCOUNT_OPTION) {
+                crate::transfer::bwlimit::Schedule::parse(
+                    &format!("accounts.{name}.options.bwlimit"),
+                    text,
+                )
+                .map_err(|e| {
+                    Error::new(
+                        Code::ConfigInvalid,
+                        format!("{} is not valid: {}", path.display(), e.message),
+                    )
+                })?;
+            }
+        }
         cfg.accounts
             .entry(DEFAULT_ACCOUNT.to_string())
             .or_insert_with(|| AccountConfig {
@@ -391,6 +457,13 @@ pub fn validate_options(
             ));
         }
         check_service_url(k, v)?;
+        if k == crate::queue::bandwidth::ACCOUNT_OPTION {
+            crate::transfer::bwlimit::Schedule::parse(k, v)?;
+        }
+        crate::after_batch::check_option(k, v)?;
+        if k == crate::naming::OPTION && !v.is_empty() {
+            crate::naming::Template::parse(v, kind)?;
+        }
         out.insert(k.clone(), v.clone());
     }
     for spec in table.iter().filter(|o| !o.secret) {

@@ -119,6 +119,20 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX jobs_open ON jobs(id) WHERE status NOT IN ('succeeded', 'cancelled');
     CREATE INDEX jobs_finished ON jobs(id) WHERE status IN ('succeeded', 'cancelled');
     "#,
+    // 7: the order jobs start in. `priority` is raised by "move to top" (higher starts
+    // first); `queued_size` is the file's size when it was queued, or i64::MAX when it is
+    // not known (a URL import), so "small files first" puts unknown sizes last without
+    // NULLs (SQLite sorts them first and an index cannot say otherwise). One index per
+    // queue order, each led by the status the runner asks for: picking the next job walks
+    // an index in order and stops at the first fit, however many jobs wait.
+    r#"
+    ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE jobs ADD COLUMN queued_size INTEGER NOT NULL DEFAULT 9223372036854775807;
+    UPDATE jobs SET queued_size = src_size
+     WHERE src_size IS NOT NULL AND status NOT IN ('succeeded', 'cancelled');
+    CREATE INDEX jobs_next_added ON jobs(status, priority DESC, id);
+    CREATE INDEX jobs_next_small ON jobs(status, priority DESC, queued_size, id);
+    "#,
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

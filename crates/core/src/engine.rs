@@ -103,8 +103,26 @@ impl Engine {
     pub fn update_settings(&self, f: impl FnOnce(&mut config::Settings)) -> Result<()> {
         self.accounts.modify(|cfg| {
             f(&mut cfg.settings);
-            Ok(())
-        })
+            cfg.settings.check()
+        })?;
+        // A new limit holds now, not at the runner's next turn.
+        self.queue.bandwidth.refresh(&self.config());
+        Ok(())
+    }
+
+    /// Hold all of Ferry to this limit in this process, whatever the settings say
+    /// (`--bwlimit` on `ferry upload`, `import`, `queue run`, `watch run`).
+    pub fn force_bwlimit(&self, text: &str) -> Result<()> {
+        let schedule = crate::transfer::bwlimit::Schedule::parse("--bwlimit", text)?;
+        self.queue.bandwidth.force(Some(schedule));
+        self.queue.bandwidth.refresh(&self.config());
+        Ok(())
+    }
+
+    /// All of Ferry's bandwidth limit now: the rate, and whether and until when the
+    /// queue waits for it.
+    pub fn bandwidth(&self) -> crate::queue::bandwidth::BandwidthNow {
+        self.queue.bandwidth.now(&self.config())
     }
 
     pub fn default_account(&self) -> String {
@@ -141,6 +159,12 @@ impl Engine {
         secret: SecretInput,
     ) -> Result<()> {
         self.accounts.add(name, kind, options, secret)
+    }
+
+    /// What a `name_template` makes of a sample file for an account of `kind` named
+    /// `account` (the account form's preview), or why the template is refused.
+    pub fn name_preview(&self, kind: Kind, template: &str, account: &str) -> Result<String> {
+        crate::naming::preview(template, kind, account)
     }
 
     pub fn account_remove(&self, name: &str) -> Result<()> {
@@ -189,6 +213,18 @@ impl Engine {
         self.queue.enqueue_paths(paths, account, origin, force)
     }
 
+    /// Files to several destinations at once: one job per file and destination
+    /// (`Queue::enqueue_paths_to`), ids file by file, destination by destination.
+    pub fn enqueue_paths_to(
+        &self,
+        paths: &[PathBuf],
+        accounts: &[String],
+        origin: &str,
+        force: bool,
+    ) -> Result<Vec<JobId>> {
+        self.queue.enqueue_paths_to(paths, accounts, origin, force)
+    }
+
     /// Add a drop or pick that may be huge: folders walked as a stream for their media
     /// files, jobs written in batches, at most `cap`, until [`Engine::stop_adding`] (see
     /// `queue::expand`).
@@ -199,7 +235,21 @@ impl Engine {
         origin: &str,
         cap: usize,
     ) -> Result<(Vec<JobId>, crate::queue::expand::Added)> {
-        self.queue.enqueue_tree(inputs, account, origin, false, cap)
+        self.queue
+            .enqueue_tree(inputs, &[account.to_string()], origin, false, cap)
+    }
+
+    /// Like [`Engine::enqueue_tree`], to several destinations: a job per file and
+    /// destination, a file's jobs side by side; the cap counts files.
+    pub fn enqueue_tree_to(
+        &self,
+        inputs: &[PathBuf],
+        accounts: &[String],
+        origin: &str,
+        cap: usize,
+    ) -> Result<(Vec<JobId>, crate::queue::expand::Added)> {
+        self.queue
+            .enqueue_tree(inputs, accounts, origin, false, cap)
     }
 
     /// Stop every addition in progress; what they queued stays queued.
@@ -294,6 +344,25 @@ impl Engine {
     /// Send failed or cancelled jobs again.
     pub fn retry(&self, sel: Selector) -> Result<usize> {
         self.queue.retry(sel)
+    }
+
+    /// Make these jobs the next to start, the first given first (see
+    /// [`crate::queue::Queue::move_to_top`]).
+    pub fn move_to_top(&self, ids: &[JobId]) -> Result<usize> {
+        self.queue.move_to_top(ids)
+    }
+
+    /// The order waiting jobs start in (the `queue_order` setting).
+    pub fn queue_order(&self) -> crate::queue::QueueOrder {
+        self.config().settings.queue_order
+    }
+
+    /// Change the order waiting jobs start in; a running queue (here or in the process
+    /// that runs this home) picks its next job by it.
+    pub fn set_queue_order(&self, order: crate::queue::QueueOrder) -> Result<()> {
+        self.update_settings(|s| s.queue_order = order)?;
+        self.queue.notify.notify_waiters();
+        Ok(())
     }
 
     /// Cancel: a running job stops at once; anything it started remotely is abandoned

@@ -236,6 +236,7 @@ pub async fn fetch_with(
                 mime,
                 size,
                 source: Source::remote(final_url, http.clone(), Box::pin(rest)),
+                naming: naming_of(url),
             };
             Ok((upload, None))
         }
@@ -291,9 +292,22 @@ pub async fn fetch_with(
                 mime,
                 size,
                 source: Source::file(path.to_path_buf(), &meta),
+                naming: naming_of(url),
             };
             Ok((upload, Some(path)))
         }
+    }
+}
+
+/// What a name template gets for a URL import: its bytes are sent as they download, so
+/// their hash comes too late for `{hash8}`; the URL's (without its query, which may be a
+/// credential) stands in. No watch rule imports URLs.
+fn naming_of(url: &url::Url) -> crate::providers::Naming {
+    let mut bare = url.clone();
+    bare.set_query(None);
+    crate::providers::Naming {
+        hash: Some(crate::naming::Facts::hash_of_url(bare.as_str())),
+        rule: None,
     }
 }
 

@@ -6,6 +6,7 @@
 //! tauri, clap, a terminal or any screen type: hosts receive progress through callbacks.
 
 pub mod accounts;
+pub mod after_batch;
 pub mod catalog;
 pub mod config;
 pub mod db;
@@ -17,6 +18,7 @@ pub mod library;
 pub mod links;
 pub mod logfile;
 pub mod media;
+pub mod naming;
 pub mod net;
 pub mod place;
 pub mod power;
@@ -39,4 +41,6 @@ pub use queue::hold::{Hold, HoldReason};
 pub use queue::lock::Holder;
 pub use queue::owner::Taken;
 pub use queue::runner::RunOptions;
-pub use queue::{Event, Job, JobCursor, JobId, JobPage, JobStatus, QueueSummary, Selector};
+pub use queue::{
+    Event, Job, JobCursor, JobId, JobPage, JobStatus, QueueOrder, QueueSummary, Selector,
+};

@@ -13,4 +13,8 @@ input: string, name: string,
 /**
  * `cli`, `drop`, `paste`, `pick`, `watch:<rule>`.
  */
-origin: string, status: JobStatus, force: boolean, attempts: number, error: JobError | null, bytesSent: number, bytesTotal: number | null, deduplicated: boolean, media: Array<RemoteMedia>, createdAt: string, updatedAt: string, retryAt: string | null, };
+origin: string, status: JobStatus, force: boolean, attempts: number, error: JobError | null, bytesSent: number, bytesTotal: number | null, deduplicated: boolean, media: Array<RemoteMedia>, createdAt: string, updatedAt: string, retryAt: string | null, 
+/**
+ * Above 0 once moved to the top of the queue: the highest starts first.
+ */
+priority: number, };

@@ -9,7 +9,12 @@ export type Rule = {
 /**
  * Short id used by the CLI and the desktop (`w1`, `w2`…).
  */
-id: string, dir: string, account: string, recursive: boolean, 
+id: string, dir: string, account: string, 
+/**
+ * Other destinations every file also goes to (fan-out: a job each). The
+ * after-upload action waits until the file is at all of them.
+ */
+also?: Array<string>, recursive: boolean, 
 /**
  * Globs on the file name (or path relative to the folder). Empty: the media types
  * the destination accepts (checked from the bytes by the queue).

@@ -25,4 +25,17 @@ pauseOnMetered: boolean,
 /**
  * Send nothing while on battery.
  */
-pauseOnBattery: boolean, };
+pauseOnBattery: boolean, 
+/**
+ * All of Ferry's bandwidth limit, rclone syntax (`4M`, `off`, a timetable).
+ * Missing (an older page): kept as it is.
+ */
+bwlimit: string | null, 
+/**
+ * The limit while "Slow down" is on.
+ */
+slowBwlimit: string | null, 
+/**
+ * "Slow down" is on.
+ */
+slowDown: boolean | null, };

@@ -22,6 +22,11 @@ settleSecs?: number,
  */
 existing?: string, 
 /**
- * `"keep"` (default), `"delete"` or `"move:SUBFOLDER"`, after a successful upload only.
+ * `"keep"` (default), `"delete"` or `"move:SUBFOLDER"`, after a successful upload only
+ * (with several destinations, once the file is at every one).
  */
-after?: string, };
+after?: string, 
+/**
+ * Other destinations every file also goes to (fan-out).
+ */
+also?: Array<string>, };

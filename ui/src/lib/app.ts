@@ -1,9 +1,10 @@
 // App-wide state shared by the screens: accounts, providers, the chosen destination, the
 // queue, and the live-region messages.
 import { get, writable } from "svelte/store";
-import type { AccountView, ProviderInfo, RunnerInfo, Settings } from "../bindings";
+import type { AccountView, BandwidthNow, ProviderInfo, RunnerInfo, Settings } from "../bindings";
 import { api, subscribeEvents, toCommandError } from "../platform/tauri";
 import { adding } from "./adding";
+import { pruneAlso } from "./destinations";
 import { announce, createQueueStore } from "./queue";
 
 export const accounts = writable<AccountView[]>([]);
@@ -17,6 +18,15 @@ export const watchVersion = writable(0);
 export const startupError = writable<string>("");
 /** Who sends this home's queue: this app, another Ferry process, or nobody yet. */
 export const runner = writable<RunnerInfo | null>(null);
+/** All of Ferry's bandwidth limit now (polled with `runner`; set at once by the header's
+ * Slow down / Full speed). */
+export const bandwidth = writable<BandwidthNow | null>(null);
+
+/** "Slow down" or "Full speed": saved, held at once. */
+export async function setSlowDown(on: boolean) {
+  bandwidth.set(await api.bandwidthSlowDown(on));
+  settings.set(await api.settingsGet());
+}
 
 /** How often the app asks who runs the queue, and (when another process does) reloads
  * the queue from the journal: that process's progress reaches this window only so. */
@@ -83,6 +93,7 @@ function watchRunner() {
     try {
       const info = await api.appInfo();
       runner.set(info.runner ?? null);
+      bandwidth.set(info.bandwidth ?? null);
       if (info.runner && !info.runner.thisApp) await reloadQueue();
     } catch {
       // The next poll tries again.
@@ -98,6 +109,7 @@ export function say(text: string) {
 
 export function setAccounts(list: AccountView[]) {
   accounts.set(list);
+  pruneAlso(list.map((a) => a.name));
   const cur = get(destination);
   if (!list.some((a) => a.name === cur)) {
     destination.set(list.find((a) => a.default)?.name ?? list[0]?.name ?? "library");
@@ -115,6 +127,7 @@ export async function start() {
     ]);
     providers.set(provs);
     runner.set(info.runner ?? null);
+    bandwidth.set(info.bandwidth ?? null);
     watchRunner();
     destination.set(info.defaultAccount || "library");
     setAccounts(accts);

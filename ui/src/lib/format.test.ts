@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { formatBytes, formatDate, formatEta, formatExpiry, formatSpeed, optionLabel, percent, phaseLabel, secretHelp } from "./format";
+import { formatBytes, formatDate, formatEta, formatExpiry, formatLimit, formatSpeed, optionLabel, percent, phaseLabel, secretHelp } from "./format";
 
 describe("formatters", () => {
   test("bytes use SI units with one decimal below ten", () => {
@@ -14,6 +14,12 @@ describe("formatters", () => {
   test("speed is empty when nothing moves", () => {
     expect(formatSpeed(0)).toBe("");
     expect(formatSpeed(2_500_000)).toBe("2.5 MB/s");
+    // Limits in the binary units rclone's syntax uses: 4M is 4 MiB/s.
+    expect(formatLimit(4 << 20)).toBe("4 MiB/s");
+    expect(formatLimit(512 * 1024)).toBe("512 KiB/s");
+    expect(formatLimit(1.5 * (1 << 20))).toBe("1.5 MiB/s");
+    expect(formatLimit(null)).toBe("no limit");
+    expect(formatLimit(0)).toBe("0 (not sending)");
   });
 
   test("eta reads as seconds, minutes or hours left", () => {

@@ -19,6 +19,21 @@ export function formatSpeed(bytesPerSec: number | null | undefined): string {
   return `${formatBytes(bytesPerSec)}/s`;
 }
 
+/** A bandwidth limit in the binary units it was set in (rclone's 4M is 4 MiB/s). */
+export function formatLimit(bytesPerSec: number | null | undefined): string {
+  if (bytesPerSec == null) return "no limit";
+  if (bytesPerSec <= 0) return "0 (not sending)";
+  const units = ["B/s", "KiB/s", "MiB/s", "GiB/s", "TiB/s"];
+  let v = bytesPerSec;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  const shown = Number.isInteger(v) ? String(v) : v.toFixed(1);
+  return `${shown} ${units[i]}`;
+}
+
 export function formatEta(secs: number | null | undefined): string {
   if (secs == null || !Number.isFinite(secs) || secs < 0) return "";
   const s = Math.round(secs);

@@ -3,14 +3,14 @@ import { get } from "svelte/store";
 import type { Job, JobCursor, QueueSummary } from "../bindings";
 import { phaseLabel } from "./format";
 import {
-  announce, applyEvent, createQueueStore, emptyQueue, emptySummary, fromPage, mergePage, totals, visibleRange,
+  announce, applyEvent, canMoveToTop, createQueueStore, emptyQueue, emptySummary, fromPage, mergePage, totals, visibleRange,
 } from "./queue";
 
 function job(id: number, p: Partial<Job> = {}): Job {
   return {
     id, account: "library", sourceKind: "path", input: `/tmp/${id}.jpg`, name: `${id}.jpg`, origin: "drop",
     status: "queued", force: false, attempts: 0, error: null, bytesSent: 0, bytesTotal: 1000, deduplicated: false,
-    media: [], createdAt: "2026-01-01T00:00:00Z", updatedAt: "2026-01-01T00:00:00Z", retryAt: null, ...p,
+    media: [], createdAt: "2026-01-01T00:00:00Z", updatedAt: "2026-01-01T00:00:00Z", retryAt: null, priority: 0, ...p,
   };
 }
 
@@ -165,5 +165,21 @@ describe("virtual list", () => {
 
   test("clamps at both ends", () => {
     expect(visibleRange(0, 600, 76, 3)).toEqual({ first: 0, last: 3, padTop: 0, padBottom: 0 });
+  });
+});
+
+describe("queue order", () => {
+  test("only jobs that have not started can be moved to the top", () => {
+    for (const s of ["queued", "paused", "waiting_retry"] as const) expect(canMoveToTop(s)).toBe(true);
+    for (const s of ["preparing", "uploading", "processing", "succeeded", "failed", "cancelled"] as const) {
+      expect(canMoveToTop(s)).toBe(false);
+    }
+  });
+
+  test("a job moved to the top keeps its priority through later events", () => {
+    let s = fromJobs([job(1), job(2)]);
+    s = applyEvent(s, { type: "jobChanged", job: job(1, { priority: 3 }) });
+    expect(s.rows.get(1)?.job.priority).toBe(3);
+    expect(s.order).toEqual([2, 1]);
   });
 });

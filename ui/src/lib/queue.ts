@@ -34,6 +34,11 @@ export function emptyQueue(): QueueState {
   return { rows: new Map(), order: [], next: null, summary: emptySummary() };
 }
 
+/** Jobs that have not started (or wait to start again) can be moved to the top. */
+export function canMoveToTop(status: JobStatus): boolean {
+  return status === "queued" || status === "paused" || status === "waiting_retry";
+}
+
 /** Finished = succeeded or cancelled (the engine's second section); failed jobs stay open. */
 export function isFinished(status: JobStatus): boolean {
   return status === "succeeded" || status === "cancelled";

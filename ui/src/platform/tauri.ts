@@ -3,10 +3,11 @@ import { invoke, Channel, convertFileSrc } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import { open as openDialog, save as saveDialog } from "@tauri-apps/plugin-dialog";
 import type {
-  AccountView, AddUrlsResult, AppInfo, ChannelMessage, CommandError, CopyFormat, DiagnosticsSaved, Event, JobPage, LibraryFilter,
-  LibraryItem, LibraryPage, Opened, ProviderInfo, QueuePageRequest, RemoteMedia, Settings, WatchOptions,
+  AccountView, AddUrlsResult, AppInfo, BandwidthNow, ChannelMessage, CommandError, CopyFormat, DiagnosticsSaved, Event, JobPage, LibraryFilter,
+  LibraryItem, LibraryPage, Opened, ProviderInfo, QueueOrder, QueuePageRequest, RemoteMedia, Settings, WatchOptions,
   WatchRuleView,
 } from "../bindings";
+import { alsoFor } from "../lib/destinations";
 
 export type QueueAction = "pause" | "resume" | "cancel" | "retry";
 export type Origin = "drop" | "pick" | "args";
@@ -40,17 +41,25 @@ export const api = {
   accountAdd: (name: string, kind: string, options: Record<string, string>, secret: string | null) =>
     call<AccountView[]>("account_add", { name, kind, options, secret }),
   accountRemove: (name: string) => call<AccountView[]>("account_remove", { name }),
+  /** What a name template makes of a sample file; rejects with why it is refused. */
+  accountNamePreview: (kind: string, template: string, account: string) =>
+    call<string>("account_name_preview", { kind, template, account }),
   accountTest: (name: string) => call<null>("account_test", { name }),
   accountSetDefault: (name: string) => call<AccountView[]>("account_set_default", { name }),
   queueAddPaths: (paths: string[], account: string, origin: Origin) =>
-    call<number[]>("queue_add_paths", { paths, account, origin }),
+    call<number[]>("queue_add_paths", { paths, account, origin, ...alsoFor(account) }),
   queueAddStop: () => call<null>("queue_add_stop"),
-  queueAddUrls: (text: string, account: string) => call<AddUrlsResult>("queue_add_urls", { text, account }),
-  queuePasteImage: (account: string) => call<number>("queue_paste_image", { account }),
+  queueAddUrls: (text: string, account: string) =>
+    call<AddUrlsResult>("queue_add_urls", { text, account, ...alsoFor(account) }),
+  queuePasteImage: (account: string) => call<number>("queue_paste_image", { account, ...alsoFor(account) }),
   clipboardFiles: () => call<string[]>("clipboard_files"),
   /** One page of the queue (open jobs, then finished ones, newest first) and its counts. */
   queueList: (page: QueuePageRequest = {}) => call<JobPage>("queue_list", { page }),
   queueControl: (action: QueueAction, id: number | null) => call<number>("queue_control", { action, id }),
+  /** Make these jobs the next to start, the first given first; how many moved. */
+  queueMoveToTop: (ids: number[]) => call<number>("queue_move_to_top", { ids }),
+  queueOrderGet: () => call<QueueOrder>("queue_order_get"),
+  queueOrderSet: (order: QueueOrder) => call<QueueOrder>("queue_order_set", { order }),
   /** One page of the library, newest first, with how many items match in all. */
   libraryList: (filter: LibraryFilter) => call<LibraryPage>("library_list", { filter }),
   libraryRemote: (account: string) => call<RemoteMedia[]>("library_remote", { account }),
@@ -61,6 +70,7 @@ export const api = {
   libraryReveal: (id: number) => call<null>("library_reveal", { id }),
   settingsGet: () => call<Settings>("settings_get"),
   settingsSet: (settings: Settings) => call<Settings>("settings_set", { settings }),
+  bandwidthSlowDown: (on: boolean) => call<BandwidthNow>("bandwidth_slow_down", { on }),
   watchList: () => call<WatchRuleView[]>("watch_list"),
   watchAdd: (dir: string, account: string, options: WatchOptions = {}) =>
     call<WatchRuleView[]>("watch_add", { dir, account, options }),

@@ -71,6 +71,29 @@ describe("queue", () => {
     await context.close();
   });
 
+  test("a drop goes to every ticked destination too: the overlay names them and the engine gets them", async () => {
+    const { page, context, errors } = await openApp(browser, server.url);
+    await page.getByTestId("destination-picker").selectOption("blog");
+    await page.getByTestId("also-to").locator("summary").click();
+    await page.getByTestId("also-to-library").check();
+    assert.match(await page.getByTestId("also-to").locator("summary").textContent(), /Also send to \(1\)/);
+    await screenshot(page, "queue-also-to");
+    await page.evaluate(() => window.__ferryMock.emit("tauri://drag-enter", { paths: ["/home/ada/a.jpg"], position: { x: 10, y: 10 } }));
+    assert.equal(await page.getByTestId("drop-destination").textContent(), "blog and library");
+    await page.evaluate(() => window.__ferryMock.emit("tauri://drag-drop", { paths: ["/home/ada/a.jpg", "/home/ada/b.jpg"], position: { x: 10, y: 10 } }));
+    const calls = await poll(async () => (await callsOf(page, "queue_add_paths")).length && callsOf(page, "queue_add_paths"), "queue_add_paths");
+    assert.deepEqual(calls, [{ paths: ["/home/ada/a.jpg", "/home/ada/b.jpg"], account: "blog", origin: "drop", also: ["library"] }]);
+    await poll(async () => /Queued 4 jobs for blog and library/.test(await page.getByTestId("live-region").textContent()), "the announcement");
+    // Unticked: the next addition goes to the picked destination alone.
+    await page.getByTestId("also-to-library").uncheck();
+    await page.getByTestId("paste-box").fill("https://example.com/x.jpg");
+    await page.getByTestId("paste-submit").click();
+    const pastes = await poll(async () => (await callsOf(page, "queue_add_urls")).length && callsOf(page, "queue_add_urls"), "queue_add_urls");
+    assert.deepEqual(pastes, [{ text: "https://example.com/x.jpg", account: "blog" }]);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
   test("leaving the window without dropping hides the overlay and queues nothing", async () => {
     const { page, context } = await openApp(browser, server.url);
     await page.evaluate(() => window.__ferryMock.emit("tauri://drag-over", { position: { x: 1, y: 1 } }));
@@ -234,6 +257,30 @@ describe("queue", () => {
     await context.close();
   });
 
+  test("a queued job moves to the top, and small files first is switched from the queue header", async () => {
+    const { page, context } = await openApp(browser, server.url);
+    const queued = page.locator('[data-testid="queue-row"][data-job-id="4"]');
+    await queued.getByTestId("job-top").click();
+    await poll(async () => (await callsOf(page, "queue_move_to_top")).length, "queue_move_to_top");
+    assert.deepEqual(await callsOf(page, "queue_move_to_top"), [{ ids: [4] }]);
+    // Running and finished jobs have no such button.
+    assert.equal(await page.locator('[data-testid="queue-row"][data-job-id="3"]').getByTestId("job-top").count(), 0);
+    assert.equal(await page.locator('[data-testid="queue-row"][data-job-id="1"]').getByTestId("job-top").count(), 0);
+    // The engine says a job moved: the row says so.
+    await page.evaluate(() => {
+      const j = window.__ferryMock.job(4);
+      window.__ferryMock.send({ type: "jobChanged", job: { ...j, priority: 1 } });
+    });
+    await poll(async () => (await queued.getByTestId("job-moved").count()) === 1, "moved badge");
+    const toggle = page.getByTestId("small-first");
+    assert.equal(await toggle.isChecked(), false);
+    await toggle.check();
+    await poll(async () => (await callsOf(page, "queue_order_set")).length, "queue_order_set");
+    assert.deepEqual(await callsOf(page, "queue_order_set"), [{ order: "small-first" }]);
+    assert.equal(await toggle.isChecked(), true);
+    await context.close();
+  });
+
   test("1,000 jobs render as a short window of rows and scroll", async () => {
     const { page, context } = await openApp(browser, server.url, { scenario: { manyJobs: 1000 } });
     await page.getByTestId("queue-list").waitFor();
@@ -361,6 +408,27 @@ describe("accounts", () => {
     await context.close();
   });
 
+  test("the name template shows a live preview of a sample file, and why a bad one is refused", async () => {
+    const { page, context } = await openApp(browser, server.url);
+    await page.getByTestId("nav-accounts").click();
+    await page.getByTestId("account-kind").selectOption("local");
+    await page.getByTestId("account-name").fill("pics");
+    const field = page.getByTestId("account-option-name_template");
+    await field.fill("{account}/{yyyy}/{name}");
+    const preview = page.getByTestId("account-name-preview");
+    await poll(async () => (await preview.count()) === 1 && /pics\/2026\/IMG_2041\.jpg/.test(await preview.textContent()), "preview");
+    await field.fill("{account}/{album}/{name}");
+    const error = page.getByTestId("account-name-preview-error");
+    await poll(async () => (await error.count()) === 1, "preview error");
+    assert.match(await error.textContent(), /`\{album\}`, which is not a token \(config\.invalid\)/);
+    assert.equal(await preview.count(), 0);
+    const asked = await callsOf(page, "account_name_preview");
+    assert.deepEqual(asked.at(-1), { kind: "local", template: "{account}/{album}/{name}", account: "pics" });
+    await field.fill("");
+    await poll(async () => (await error.count()) === 0, "blank: nothing shown");
+    await context.close();
+  });
+
   test("test connection reports the provider's error with its code; set default and remove", async () => {
     const { page, context } = await openApp(browser, server.url);
     await page.getByTestId("nav-accounts").click();
@@ -405,7 +473,7 @@ describe("watch and settings", () => {
     await page.getByTestId("watch-add").click();
     await page.locator('[data-testid="watch-row"]', { hasText: "/home/ada/Incoming" }).waitFor();
     assert.deepEqual(await callsOf(page, "watch_add"), [{ dir: "/home/ada/Incoming", account: "library", options: {
-      recursive: false, include: [], exclude: [], settleSecs: 2, existing: "skip", after: "keep" } }]);
+      recursive: false, include: [], exclude: [], settleSecs: 2, existing: "skip", after: "keep", also: [] } }]);
     await page.locator('[data-rule-id="w1"]').getByRole("button", { name: /Pause watching/ }).click();
     await poll(async () => (await page.locator('[data-rule-id="w1"]').getAttribute("data-state")) === "paused", "paused");
     await page.locator('[data-rule-id="w1"]').getByRole("button", { name: /Stop watching/ }).click();
@@ -425,12 +493,13 @@ describe("watch and settings", () => {
     await page.getByTestId("watch-existing").selectOption("import");
     await page.getByTestId("watch-after").selectOption("move");
     await page.getByTestId("watch-move-to").fill("uploaded");
+    await page.getByTestId("watch-also-blog").check();
     await page.getByTestId("watch-add").click();
     const row = page.locator('[data-testid="watch-row"]', { hasText: "/home/ada/Incoming" });
     await row.waitFor();
     assert.deepEqual(await callsOf(page, "watch_add"), [{ dir: "/home/ada/Incoming", account: "library", options: {
-      recursive: true, include: ["*.jpg", "*.mp4"], exclude: ["draft-*"], settleSecs: 5, existing: "import", after: "move:uploaded" } }]);
-    assert.match(await row.textContent(), /with subfolders · only \*\.jpg, \*\.mp4 · not draft-\* · then moved to uploaded\//);
+      recursive: true, include: ["*.jpg", "*.mp4"], exclude: ["draft-*"], settleSecs: 5, existing: "import", after: "move:uploaded", also: ["blog"] } }]);
+    assert.match(await row.textContent(), /→ library, blog · with subfolders · only \*\.jpg, \*\.mp4 · not draft-\* · then moved to uploaded\//);
     assert.deepEqual(errors, []);
     await context.close();
   });
@@ -454,10 +523,37 @@ describe("watch and settings", () => {
     await page.getByTestId("settings-drop-limit").fill("20000");
     await page.getByTestId("settings-keep-awake").uncheck();
     await page.getByTestId("settings-pause-on-battery").check();
+    await page.getByTestId("settings-bwlimit").fill("08:00,512k 18:00,off");
     await screenshot(page, "settings");
     await page.getByTestId("settings-save").click();
     await page.getByTestId("settings-saved").waitFor();
-    assert.deepEqual(await callsOf(page, "settings_set"), [{ settings: { concurrency: 5, perAccount: 2, defaultAccount: "library", copyFormat: "html", copyAfterUpload: false, startMinimised: true, closeToTray: true, dropLimit: 20000, keepAwake: false, pauseOnMetered: false, pauseOnBattery: true } }]);
+    assert.deepEqual(await callsOf(page, "settings_set"), [{ settings: { concurrency: 5, perAccount: 2, defaultAccount: "library", copyFormat: "html", copyAfterUpload: false, startMinimised: true, closeToTray: true, dropLimit: 20000, bwlimit: "08:00,512k 18:00,off", slowBwlimit: "1M", slowDown: false, keepAwake: false, pauseOnMetered: false, pauseOnBattery: true } }]);
+    await context.close();
+  });
+
+  test("the queue header slows down and back to full speed, and a limit of 0 says when sending starts", async () => {
+    const { page, context } = await openApp(browser, server.url, { scenario: { bandwidthResumesAt: "2026-12-07T09:00:00+00:00" } });
+    const line = page.getByTestId("bandwidth");
+    await poll(async () => (await line.textContent())?.includes("Bandwidth: full speed"), "the header's bandwidth line");
+    await page.getByTestId("bandwidth-slow").click();
+    await poll(async () => (await line.textContent())?.includes("at most 1 MiB/s (slowed down)"), "the slowed-down rate");
+    assert.deepEqual(await callsOf(page, "bandwidth_slow_down"), [{ on: true }]);
+    await page.getByTestId("bandwidth-full").click();
+    await poll(async () => (await line.textContent())?.includes("full speed"), "full speed again");
+
+    // Settings: a mistake is refused with the syntax; a 0 rate makes the queue wait.
+    await page.getByTestId("nav-settings").click();
+    const limit = page.getByTestId("settings-bwlimit");
+    await limit.fill("08:00 512k");
+    await page.getByTestId("settings-save").click();
+    await page.getByRole("alert").filter({ hasText: "08:00,512k 18:00,off" }).waitFor();
+    await limit.fill("Sat-00:00,0 Mon-09:00,2M");
+    await page.getByTestId("settings-save").click();
+    await page.getByTestId("settings-saved").waitFor();
+    await page.getByTestId("nav-queue").click();
+    const waiting = page.getByTestId("bandwidth-waiting");
+    await poll(async () => (await waiting.count()) === 1, "the waiting banner (polled with app_info)");
+    assert.match(await waiting.textContent(), /says not to send now\.\s+Sending starts at /);
     await context.close();
   });
 

@@ -2,13 +2,13 @@
 // app loads. Built to dist-mock/mock.js by vite.mock.config.ts; never part of dist/.
 import { mockIPC, mockWindows } from "@tauri-apps/api/mocks";
 import type {
-  AccountView, Event, Job, JobCursor, JobPage, LibraryItem, LibraryPage, Opened, ProviderInfo, QueueSummary, Settings,
+  AccountView, BandwidthNow, Event, Job, JobCursor, JobPage, LibraryItem, LibraryPage, Opened, ProviderInfo, QueueOrder, QueueSummary, Settings,
   WatchRuleView,
 } from "../../src/bindings";
 
 type Args = Record<string, unknown>;
 interface Call { cmd: string; args: Args }
-interface Scenario { watchUnavailable?: boolean; manyJobs?: number; manyItems?: number; emptyQueue?: boolean; noTray?: boolean }
+interface Scenario { watchUnavailable?: boolean; manyJobs?: number; manyItems?: number; emptyQueue?: boolean; noTray?: boolean; bandwidthResumesAt?: string }
 
 declare global {
   interface Window {
@@ -41,7 +41,10 @@ const features = (f: Partial<ProviderInfo["features"]>): ProviderInfo["features"
 const providers: ProviderInfo[] = [
   { kind: "local", displayName: "Local library", accepts: "*/*", maxBytes: null,
     features: features({ importUrl: true, listRemote: true, deleteRemote: true }),
-    options: [{ name: "dir", help: "Folder the library copies files into.", default: null, required: false, secret: false }] },
+    options: [
+      { name: "dir", help: "Folder the library copies files into.", default: null, required: false, secret: false },
+      { name: "name_template", help: "File names inside the folder.", default: null, required: false, secret: false },
+    ] },
   { kind: "synposter", displayName: "Synposter", accepts: "image/*,video/*", maxBytes: 524288000,
     features: features({ importUrl: true, testCredentials: true }),
     options: [
@@ -72,7 +75,7 @@ function job(id: number, p: Partial<Job>): Job {
     id, account: "library", sourceKind: "path", input: `/home/ada/Pictures/${p.name ?? `file-${id}.jpg`}`,
     name: `file-${id}.jpg`, origin: "drop", status: "queued", force: false, attempts: 0, error: null,
     bytesSent: 0, bytesTotal: 2_400_000, deduplicated: false, media: [], createdAt: iso(60_000),
-    updatedAt: iso(1000), retryAt: null, ...p,
+    updatedAt: iso(1000), retryAt: null, priority: 0, ...p,
   };
 }
 
@@ -165,7 +168,32 @@ let watchRules: WatchRuleView[] = [
     reason: "the folder is gone (unplugged drive?); Ferry rescans when it comes back", lastError: null },
 ];
 
-let settings: Settings = { concurrency: 3, perAccount: 2, defaultAccount: "library", copyFormat: "markdown", copyAfterUpload: true, startMinimised: false, closeToTray: true, dropLimit: 50000, keepAwake: true, pauseOnMetered: false, pauseOnBattery: false };
+let queueOrder: QueueOrder = "added";
+let settings: Settings = { concurrency: 3, perAccount: 2, defaultAccount: "library", copyFormat: "markdown", copyAfterUpload: true, startMinimised: false, closeToTray: true, dropLimit: 50000, bwlimit: "off", slowBwlimit: "1M", slowDown: false, keepAwake: true, pauseOnMetered: false, pauseOnBattery: false };
+
+// The engine parses rclone's syntax (and its tests check it); the mock knows enough to
+// answer the screens: a rate in binary units, off, 0, or TIME,RATE entries.
+const RATE = /^(off|\d+(\.\d+)?[bkmgtp]?)$/i;
+function rateOf(text: string): number | null {
+  const t = text.trim().split(/\s+/)[0].split(",").pop() ?? "off";
+  if (t.toLowerCase() === "off") return null;
+  const units: Record<string, number> = { b: 1, k: 1024, m: 1 << 20, g: 1 << 30 };
+  const m = /^(\d+(?:\.\d+)?)([bkmg]?)$/i.exec(t);
+  return m ? Math.round(Number(m[1]) * (units[m[2].toLowerCase()] ?? 1024)) : null;
+}
+function checkLimit(name: string, text: string | null) {
+  const t = (text ?? "off").trim() || "off";
+  const ok = t.split(/\s+/).every((e) => RATE.test(e.includes(",") ? e.split(",")[1] : e)) && (!t.includes(" ") || t.includes(","));
+  if (!ok) reject("config.invalid", `\`${name}\` = "${t}": give a rate like 4M, 512k or off, or a timetable like "08:00,512k 18:00,off"`);
+}
+function bandwidthNow(): BandwidthNow {
+  const limit = (settings.slowDown ? settings.slowBwlimit : settings.bwlimit) ?? "off";
+  const bps = rateOf(limit);
+  return {
+    limit, rate: bps == null ? "off" : String(bps), bytesPerSec: bps, slowed: Boolean(settings.slowDown),
+    waiting: bps === 0, resumesAt: bps === 0 ? (scenario.bandwidthResumesAt ?? null) : null,
+  };
+}
 
 let autostart = false;
 let openedNotes: Opened[] = [];
@@ -193,8 +221,7 @@ function addJob(p: Partial<Job>): number {
 
 function handle(cmd: string, args: Args): unknown {
   switch (cmd) {
-    case "app_info": return { version: "0.1.0", defaultAccount: "library", accounts: accounts.length, home: "/home/ada/.local/share/ferry", tray: !scenario.noTray,
-      runner: { program: "the Ferry desktop app", pid: 4242, thisApp: true, problem: null, hold: null } };
+    case "app_info": return { version: "0.1.0", defaultAccount: "library", accounts: accounts.length, home: "/home/ada/.local/share/ferry", tray: !scenario.noTray, runner: { program: "the Ferry desktop app", pid: 4242, thisApp: true, problem: null, hold: null }, bandwidth: bandwidthNow() };
     case "providers_list": return providers;
     case "app_opened_take": { const n = openedNotes; openedNotes = []; return n; }
     case "autostart_get": return autostart;
@@ -205,6 +232,12 @@ function handle(cmd: string, args: Args): unknown {
       if (accounts.some((a) => a.name === name)) reject("config.duplicate_account", `an account named ${name} already exists`);
       accounts = [...accounts, { name, kind: args.kind as AccountView["kind"], options: args.options as Record<string, string>, secret: args.secret ? "keychain" : "none", default: false }];
       return accounts;
+    }
+    case "account_name_preview": {
+      const t = String(args.template);
+      const bad = /\{(?!(yyyy|mm|dd|name|stem|ext|hash8|rule|account)\})[^}]*\}/.exec(t);
+      if (bad) throw { code: "config.invalid", message: `name_template \`${t}\` uses \`${bad[0]}\`, which is not a token` };
+      return t.replace("{account}", String(args.account)).replace("{name}", "IMG_2041.jpg").replace("{yyyy}", "2026");
     }
     case "account_remove": accounts = accounts.filter((a) => a.name !== args.name); return accounts;
     case "account_set_default": accounts = accounts.map((a) => ({ ...a, default: a.name === args.name })); return accounts;
@@ -218,7 +251,8 @@ function handle(cmd: string, args: Args): unknown {
     case "queue_add_paths": {
       const paths = args.paths as string[];
       if (paths.some((p) => p.includes("missing"))) reject("input.not_found", "/tmp/missing.jpg does not exist");
-      return paths.map((p) => addJob({ name: p.split("/").pop() ?? p, input: p, account: String(args.account), origin: String(args.origin) }));
+      const to = [String(args.account), ...((args.also as string[] | undefined) ?? [])];
+      return paths.flatMap((p) => to.map((account) => addJob({ name: p.split("/").pop() ?? p, input: p, account, origin: String(args.origin) })));
     }
     case "queue_add_urls": {
       const ids: number[] = [];
@@ -236,6 +270,9 @@ function handle(cmd: string, args: Args): unknown {
     case "queue_add_stop": return null;
     case "queue_paste_image": return addJob({ name: "pasted-image.png", account: String(args.account), origin: "paste" });
     case "queue_control": return args.id == null ? jobs.size : 1;
+    case "queue_move_to_top": return (args.ids as number[]).length;
+    case "queue_order_get": return queueOrder;
+    case "queue_order_set": queueOrder = args.order as QueueOrder; return queueOrder;
     case "events_subscribe": channelId = (args.channel as { id: number }).id; channelIndex = 0; return null;
     case "library_list": return libraryPage((args.filter ?? {}) as Parameters<typeof libraryPage>[0]);
     case "library_remote":
@@ -253,16 +290,23 @@ function handle(cmd: string, args: Args): unknown {
       return it;
     }
     case "settings_get": return settings;
-    case "settings_set": settings = args.settings as Settings; return settings;
+    case "settings_set": {
+      const s = args.settings as Settings;
+      checkLimit("bwlimit", s.bwlimit);
+      checkLimit("slow_bwlimit", s.slowBwlimit);
+      settings = s;
+      return settings;
+    }
+    case "bandwidth_slow_down": settings = { ...settings, slowDown: Boolean(args.on) }; return bandwidthNow();
     case "watch_list":
       if (scenario.watchUnavailable) reject("ipc.unknown_command", "command watch_list not found");
       return watchRules;
     case "watch_add":
       {
-        const o = (args.options ?? {}) as { recursive?: boolean; include?: string[]; exclude?: string[]; settleSecs?: number; existing?: "skip" | "import"; after?: string };
+        const o = (args.options ?? {}) as { recursive?: boolean; include?: string[]; exclude?: string[]; settleSecs?: number; existing?: "skip" | "import"; after?: string; also?: string[] };
         const after = o.after?.startsWith("move:") ? { action: "move" as const, dir: o.after.slice(5) } : o.after === "delete" ? { action: "delete" as const } : { action: "keep" as const };
         watchRules = [...watchRules, {
-          ...watchRules[0], id: `w${watchRules.length + 1}`, dir: String(args.dir), account: String(args.account), waiting: 0,
+          ...watchRules[0], id: `w${watchRules.length + 1}`, dir: String(args.dir), account: String(args.account), also: o.also ?? [], waiting: 0,
           recursive: o.recursive ?? false, include: o.include ?? [], exclude: o.exclude ?? [], settle_secs: o.settleSecs ?? 2, existing: o.existing ?? "skip", after,
         }];
       }

@@ -24,6 +24,9 @@ use crate::transfer::{retry, Ctx, Phase};
 pub const OPTIONS: &[OptionSpec] = &[
     OptionSpec::new("api_url", "FastPix API base URL").default("https://api.fastpix.com/v1"),
     OptionSpec::new("token_id", "Access token ID").required(),
+    super::BWLIMIT_OPTION,
+    super::AFTER_BATCH_OPTION,
+    super::AFTER_COMMAND_OPTION,
     OptionSpec::new("secret_key", "Secret key, kept in the OS keychain").secret(),
 ];
 
@@ -320,14 +323,8 @@ impl FastPix {
                         reqwest::header::CONTENT_RANGE,
                         format!("bytes {start}-{}/{size}", end - 1),
                     );
-                let req = crate::transfer::with_body(
-                    req,
-                    &upload.source,
-                    start,
-                    end - start,
-                    &ctx.progress,
-                )
-                .await?;
+                let req = crate::transfer::with_body(req, &upload.source, start, end - start, ctx)
+                    .await?;
                 let resp = http::send(req, false).await?;
                 match resp.status().as_u16() {
                     200 | 201 => Ok(size),

@@ -150,8 +150,7 @@ async fn put_whole_to(
         if let Some(ct) = content_type {
             req = req.header(reqwest::header::CONTENT_TYPE, ct);
         }
-        let req =
-            crate::transfer::with_body(req, &upload.source, 0, upload.size, &ctx.progress).await?;
+        let req = crate::transfer::with_body(req, &upload.source, 0, upload.size, ctx).await?;
         let resp = send(req, false).await?;
         ctx.progress.phase(crate::transfer::Phase::Processing);
         if resp.status().is_success()

@@ -1,8 +1,9 @@
 //! The local library: a folder on this machine, the default destination, no account
-//! needed. Files land in `dir/YYYY/MM/name`; an existing file is never overwritten (a
-//! ` (2)` suffix is added instead), and a half-copied file never appears under its final
-//! name: bytes go to a hidden temp file that is moved into place only when complete, by a
-//! move that never replaces a file (`place`), hard links or not (exFAT, SMB).
+//! needed. Files land in `dir/YYYY/MM/name`, or where the account's `name_template` says;
+//! an existing file is never overwritten (a ` (2)` suffix is added instead), and a
+//! half-copied file never appears under its final name: bytes go to a hidden temp file
+//! that is moved into place only when complete, by a move that never replaces a file
+//! (`place`), hard links or not (exFAT, SMB).
 
 use std::path::{Path, PathBuf};
 
@@ -14,13 +15,23 @@ use super::{Features, Kind, MediaStatus, OptionSpec, Provider, RemoteMedia, Sett
 use crate::error::{Code, Error, Result};
 use crate::transfer::{Ctx, Phase};
 
-pub const OPTIONS: &[OptionSpec] = &[OptionSpec::new(
-    "dir",
-    "Folder of the library (default: FERRY_HOME/library)",
-)];
+pub const OPTIONS: &[OptionSpec] = &[
+    OptionSpec::new("dir", "Folder of the library (default: FERRY_HOME/library)"),
+    OptionSpec::new(
+        "name_template",
+        "File names inside the folder, e.g. {yyyy}/{mm}/{stem}-{hash8}{ext} \
+         (tokens: {yyyy} {mm} {dd} {name} {stem} {ext} {hash8} {rule} {account}; \
+         default: YYYY/MM/name)",
+    ),
+    super::AFTER_BATCH_OPTION,
+    super::AFTER_COMMAND_OPTION,
+];
 
 pub struct Local {
     dir: PathBuf,
+    /// The account's `name_template`, if it has one.
+    template: Option<crate::naming::Template>,
+    account: String,
 }
 
 impl Local {
@@ -29,7 +40,52 @@ impl Local {
             .get("dir")
             .map(PathBuf::from)
             .unwrap_or_else(|| s.home.join("library"));
-        Ok(Local { dir })
+        let template = crate::naming::from_options(&s.options, Kind::Local)
+            .map_err(|e| e.context(format!("account `{}`", s.account)))?;
+        Ok(Local {
+            dir,
+            template,
+            account: s.account.clone(),
+        })
+    }
+
+    /// The folder and file name an upload goes to. Ferry's own: `YYYY/MM` of now, the
+    /// name as sent. A template's: its folders (each made portable, as names are) under
+    /// `dir`, dated when the job was queued.
+    fn destination(&self, upload: &Upload, ctx: &Ctx) -> (PathBuf, String) {
+        let Some(t) = &self.template else {
+            let now = chrono::Local::now();
+            let folder = self
+                .dir
+                .join(now.format("%Y").to_string())
+                .join(now.format("%m").to_string());
+            return (folder, upload.api_name.clone());
+        };
+        let queued = ctx
+            .stable_ref()
+            .map_or_else(chrono::Utc::now, |r| r.created);
+        let fallback;
+        let hash = match &upload.naming.hash {
+            Some(h) => h.as_str(),
+            None => {
+                fallback = crate::naming::Facts::hash_of_url(&upload.api_name);
+                fallback.as_str()
+            }
+        };
+        let rendered = t.render(&crate::naming::Facts {
+            name: &upload.api_name,
+            hash,
+            rule: upload.naming.rule.as_deref(),
+            account: &self.account,
+            queued,
+        });
+        let mut segments: Vec<String> = rendered
+            .split('/')
+            .map(crate::media::portable_name)
+            .collect();
+        let name = segments.pop().unwrap_or_else(|| upload.api_name.clone());
+        let folder = segments.iter().fold(self.dir.clone(), |d, s| d.join(s));
+        (folder, name)
     }
 
     fn media(&self, path: &Path, name: &str, mime: &str, size: u64) -> RemoteMedia {
@@ -141,6 +197,12 @@ impl Provider for Local {
         }
     }
 
+    fn name_needs_hash(&self) -> bool {
+        self.template
+            .as_ref()
+            .is_some_and(crate::naming::Template::uses_hash)
+    }
+
     async fn upload(&self, upload: &Upload, ctx: &Ctx) -> Result<Vec<RemoteMedia>> {
         if let Some(done) = self.placed_before(upload, ctx).await {
             return Ok(vec![self.media(
@@ -150,19 +212,23 @@ impl Provider for Local {
                 upload.size,
             )]);
         }
-        let now = chrono::Local::now();
-        let folder = self
-            .dir
-            .join(now.format("%Y").to_string())
-            .join(now.format("%m").to_string());
+        let (folder, name) = self.destination(upload, ctx);
         tokio::fs::create_dir_all(&folder)
             .await
             .map_err(|e| Error::io(e, folder.display()))?;
+        // Beside Ferry's own `YYYY/MM` folders; a template's folders may be deeper than
+        // the leftover sweep looks (`import::remove_part_files`), so its temp files stay
+        // at the library's top, on the same disk, and the move still never replaces.
+        let tmp_dir = if self.template.is_some() {
+            &self.dir
+        } else {
+            &folder
+        };
         let tmp = tempfile::Builder::new()
             .prefix(".ferry-")
             .suffix(".part")
-            .tempfile_in(&folder)
-            .map_err(|e| Error::io(e, folder.display()))?;
+            .tempfile_in(tmp_dir)
+            .map_err(|e| Error::io(e, tmp_dir.display()))?;
         ctx.progress.start(upload.size);
         let copy = async {
             let mut out = tokio::fs::File::from_std(
@@ -195,7 +261,7 @@ impl Provider for Local {
         // Closed before it is moved (Windows moves an open file only by its sharing
         // rules); removed on drop if it is still there, the placed final name stays.
         let tmp = tmp.into_temp_path();
-        let placed = self.place(&tmp, &folder, &upload.api_name, ctx, upload.size)?;
+        let placed = self.place(&tmp, &folder, &name, ctx, upload.size)?;
         drop(tmp);
         Ok(vec![self.media(
             &placed,

@@ -123,6 +123,26 @@ impl std::fmt::Display for Kind {
     }
 }
 
+/// Every network account's own bandwidth limit (`queue::bandwidth`), besides all of
+/// Ferry's.
+pub const BWLIMIT_OPTION: OptionSpec = OptionSpec::new(
+    "bwlimit",
+    "Most this account sends a second, in rclone's syntax: 4M, 512k, or a timetable like \"08:00,512k 18:00,off\" (empty: only Ferry's overall limit)",
+);
+
+/// What to do when a batch to the account is finished (`after_batch`).
+pub const AFTER_BATCH_OPTION: OptionSpec = OptionSpec::new(
+    crate::after_batch::ACTIONS_OPTION,
+    "When a batch of uploads here is finished: open (the links in the browser), qr (a QR code image of them to the clipboard), or open,qr",
+);
+
+/// A program run with the links when a batch is finished (`after_command`): set with
+/// `ferry account add` or in config.toml only (the app never offers or accepts it).
+pub const AFTER_COMMAND_OPTION: OptionSpec = OptionSpec::new(
+    crate::after_batch::COMMAND_OPTION,
+    "A command run with the batch's links as arguments (and in FERRY_LINKS) when a batch here is finished; CLI and config.toml only",
+);
+
 /// One row of a provider's option table.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -229,6 +249,18 @@ pub struct Upload {
     pub mime: String,
     pub size: u64,
     pub source: Source,
+    /// What an account's `name_template` needs besides the name (see `naming`).
+    pub naming: Naming,
+}
+
+/// The facts of one upload a name template may use that the provider cannot know.
+#[derive(Debug, Clone, Default)]
+pub struct Naming {
+    /// The content hash (hex), when it is known before the upload starts; for a URL
+    /// import sent as it downloads, a hash of its URL.
+    pub hash: Option<String>,
+    /// The watch rule that took the file.
+    pub rule: Option<String>,
 }
 
 /// What a provider is built from: its options (defaults applied), its secret, and
@@ -283,6 +315,12 @@ pub trait Provider: Send + Sync {
     }
 
     fn features(&self) -> Features;
+
+    /// Whether the account's names need the content hash before sending (its
+    /// `name_template` uses `{hash8}`): the queue then hashes first, whatever the size.
+    fn name_needs_hash(&self) -> bool {
+        false
+    }
 
     /// Send one file; return what now exists remotely (PostSyncer may return several).
     async fn upload(&self, upload: &Upload, ctx: &Ctx) -> Result<Vec<RemoteMedia>>;

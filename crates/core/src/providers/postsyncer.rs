@@ -32,6 +32,9 @@ pub const OPTIONS: &[OptionSpec] = &[
         "folder_id",
         "Folder in that workspace (default: library root)",
     ),
+    super::BWLIMIT_OPTION,
+    super::AFTER_BATCH_OPTION,
+    super::AFTER_COMMAND_OPTION,
     OptionSpec::new("token", "API token (id|secret), kept in the OS keychain").secret(),
 ];
 
@@ -306,7 +309,11 @@ impl Provider for PostSyncer {
             |_| async {
                 ctx.progress.start(upload.size);
                 let stream = upload.source.open_range(0, upload.size).await?;
-                let body = crate::transfer::counted_body(stream, upload.size, ctx.progress.clone());
+                let body = crate::transfer::counted_body(
+                    ctx.throttle.wrap(stream),
+                    upload.size,
+                    ctx.progress.clone(),
+                );
                 let part = reqwest::multipart::Part::stream_with_length(body, upload.size)
                     .file_name(upload.api_name.clone())
                     .mime_str(&upload.mime)

@@ -36,6 +36,12 @@ pub const OPTIONS: &[OptionSpec] = &[
     )
     .default("false"),
     OptionSpec::new("prefix", "Key prefix for uploaded objects (e.g. media/)"),
+    OptionSpec::new(
+        "name_template",
+        "Object keys after the prefix, e.g. {yyyy}/{mm}/{stem}-{hash8}{ext} \
+         (tokens: {yyyy} {mm} {dd} {name} {stem} {ext} {hash8} {rule} {account}; \
+         default: YYYY/MM/DD/<8 hex>/name)",
+    ),
     OptionSpec::new("access_key_id", "Access key ID").required(),
     OptionSpec::new(
         "public_base_url",
@@ -46,6 +52,9 @@ pub const OPTIONS: &[OptionSpec] = &[
         "How long presigned links stay valid (e.g. 7d, 12h; at most 7d)",
     )
     .default("7d"),
+    super::BWLIMIT_OPTION,
+    super::AFTER_BATCH_OPTION,
+    super::AFTER_COMMAND_OPTION,
     OptionSpec::new(
         "secret_access_key",
         "Secret access key, kept in the OS keychain",
@@ -106,6 +115,9 @@ pub struct S3 {
     prefix: String,
     public_base_url: Option<String>,
     link_expiry: Duration,
+    /// The account's `name_template` (keys after the prefix), if it has one.
+    template: Option<crate::naming::Template>,
+    account: String,
 }
 
 /// Parse `7d`, `12h`, `30m`, `3600s` or plain seconds.
@@ -178,15 +190,27 @@ impl S3 {
                 .get("public_base_url")
                 .map(|u| u.trim_end_matches('/').to_string()),
             link_expiry,
+            template: crate::naming::from_options(&s.options, Kind::S3)
+                .map_err(|e| e.context(format!("account `{}`", s.account)))?,
+            account: s.account.clone(),
         })
     }
 
-    /// Keys Ferry makes look like `{prefix}YYYY/MM/DD/xxxxxxxx/name`: only those are
-    /// ever cleaned up, so other tools' uploads in the same bucket are left alone.
+    /// Keys Ferry makes look like `{prefix}YYYY/MM/DD/xxxxxxxx/name`, or what the
+    /// account's name template makes after the prefix: only those are ever cleaned up, so
+    /// other tools' uploads in the same bucket are left alone. Both shapes count, so
+    /// uploads started before a template was set are still recognised.
     fn is_ferry_key(&self, key: &str) -> bool {
         let Some(rest) = key.strip_prefix(&self.prefix) else {
             return false;
         };
+        if self
+            .template
+            .as_ref()
+            .is_some_and(|t| t.matches(rest, &self.account))
+        {
+            return true;
+        }
         let parts: Vec<&str> = rest.splitn(5, '/').collect();
         parts.len() == 5
             && parts[0].len() == 4
@@ -262,7 +286,10 @@ impl S3 {
         }
         // The key is journaled before the upload is started, so an attempt cut off
         // before it heard back still lands on the same object next time.
-        let key = reuse.unwrap_or_else(|| self.key_for(&upload.api_name));
+        let key = reuse.unwrap_or_else(|| match ctx.stable_ref() {
+            Some(r) if self.template.is_some() => self.key_named(upload, &r),
+            _ => self.key_for(upload),
+        });
         save_key(ctx, &key, upload.size)?;
         let created = retry::run(ctx, retry::Idempotency::Safe, |_| async {
             self.client
@@ -354,7 +381,8 @@ impl S3 {
             let md5 = Arc::new(std::sync::Mutex::new(<md5::Md5 as md5::Digest>::new()));
             let stream = open(attempt).await?;
             let progress = ctx.progress.clone();
-            let body = CountedBody::new(stream, len, progress.clone()).with_md5(md5.clone());
+            let body = CountedBody::new(ctx.throttle.wrap(stream), len, progress.clone())
+                .with_md5(md5.clone());
             let sent_before = progress.sent();
             let r = self
                 .client
@@ -535,18 +563,61 @@ impl S3 {
         Ok(st.key)
     }
 
-    fn key_for(&self, name: &str) -> String {
+    fn key_for(&self, upload: &Upload) -> String {
+        if let Some(key) = self.templated_key(upload, chrono::Utc::now()) {
+            return key;
+        }
         // A short random folder keeps two files of the same name from overwriting
         // each other; the date keeps the bucket browsable.
         let day = chrono::Utc::now().format("%Y/%m/%d");
-        self.key_in(&day, &uuid::Uuid::new_v4().simple().to_string()[..8], name)
+        self.key_in(
+            &day,
+            &uuid::Uuid::new_v4().simple().to_string()[..8],
+            &upload.api_name,
+        )
     }
 
     /// [`Self::key_for`] with its date and folder derived from a transfer's stable
     /// reference: the same key in every attempt, a different one for every job.
-    fn key_named(&self, name: &str, r: &crate::transfer::TransferRef) -> String {
+    fn key_named(&self, upload: &Upload, r: &crate::transfer::TransferRef) -> String {
+        if let Some(key) = self.templated_key(upload, r.created) {
+            return key;
+        }
         let day = r.created.format("%Y/%m/%d");
-        self.key_in(&day, &blake3::hash(r.id.as_bytes()).to_hex()[..8], name)
+        self.key_in(
+            &day,
+            &blake3::hash(r.id.as_bytes()).to_hex()[..8],
+            &upload.api_name,
+        )
+    }
+
+    /// The key the account's name template makes, dated `queued`. Without a known
+    /// hash (a bare provider call) `{hash8}` comes from the name.
+    fn templated_key(
+        &self,
+        upload: &Upload,
+        queued: chrono::DateTime<chrono::Utc>,
+    ) -> Option<String> {
+        let t = self.template.as_ref()?;
+        let fallback;
+        let hash = match &upload.naming.hash {
+            Some(h) => h.as_str(),
+            None => {
+                fallback = crate::naming::Facts::hash_of_url(&upload.api_name);
+                fallback.as_str()
+            }
+        };
+        Some(format!(
+            "{}{}",
+            self.prefix,
+            t.render(&crate::naming::Facts {
+                name: &upload.api_name,
+                hash,
+                rule: upload.naming.rule.as_deref(),
+                account: &self.account,
+                queued,
+            })
+        ))
     }
 
     /// `prefix/day/tag/name`: the date keeps the bucket browsable, the tag keeps two
@@ -908,6 +979,12 @@ impl Provider for S3 {
         }
     }
 
+    fn name_needs_hash(&self) -> bool {
+        self.template
+            .as_ref()
+            .is_some_and(crate::naming::Template::uses_hash)
+    }
+
     async fn upload(&self, upload: &Upload, ctx: &Ctx) -> Result<Vec<RemoteMedia>> {
         if upload.size > MULTIPART_THRESHOLD {
             let key = self.multipart(upload, ctx).await?;
@@ -929,9 +1006,9 @@ impl Provider for S3 {
         // call), a random key is journaled before it goes out.
         let key = match (journaled_key(ctx, upload.size), ctx.stable_ref()) {
             (Some(key), _) => key,
-            (None, Some(r)) => self.key_named(&upload.api_name, &r),
+            (None, Some(r)) => self.key_named(upload, &r),
             (None, None) => {
-                let key = self.key_for(&upload.api_name);
+                let key = self.key_for(upload);
                 save_key(ctx, &key, upload.size)?;
                 key
             }
@@ -940,7 +1017,8 @@ impl Provider for S3 {
             ctx.progress.start(upload.size);
             let stream = upload.source.open_range(0, upload.size).await?;
             let body =
-                CountedBody::new(stream, upload.size, ctx.progress.clone()).into_byte_stream();
+                CountedBody::new(ctx.throttle.wrap(stream), upload.size, ctx.progress.clone())
+                    .into_byte_stream();
             self.client
                 .put_object()
                 .bucket(&self.bucket)

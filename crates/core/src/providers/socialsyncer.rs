@@ -18,6 +18,9 @@ use crate::transfer::Ctx;
 pub const OPTIONS: &[OptionSpec] = &[
     OptionSpec::new("api_url", "SocialSyncer API base URL")
         .default("https://api.socialsyncerapi.com/v1"),
+    super::BWLIMIT_OPTION,
+    super::AFTER_BATCH_OPTION,
+    super::AFTER_COMMAND_OPTION,
     OptionSpec::new("api_key", "API key (sk_…), kept in the OS keychain").secret(),
 ];
 

@@ -19,6 +19,9 @@ use crate::transfer::Ctx;
 
 pub const OPTIONS: &[OptionSpec] = &[
     OptionSpec::new("api_url", "Synposter API base URL").default("https://api.synposter.com/v1"),
+    super::BWLIMIT_OPTION,
+    super::AFTER_BATCH_OPTION,
+    super::AFTER_COMMAND_OPTION,
     OptionSpec::new("api_key", "API key (sk_live_…), kept in the OS keychain").secret(),
 ];
 

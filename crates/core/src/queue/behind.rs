@@ -235,6 +235,7 @@ mod tests {
                 name: "clip.mp4".into(),
                 origin: "test".into(),
                 force: false,
+                size: None,
             }])
             .unwrap()[0];
         assert!(jobs.claim(id).unwrap());

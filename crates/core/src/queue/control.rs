@@ -23,31 +23,61 @@ impl Queue {
         origin: &str,
         force: bool,
     ) -> Result<Vec<JobId>> {
-        self.accounts.config().account(account)?;
+        self.enqueue_paths_to(paths, &[account.to_string()], origin, force)
+    }
+
+    /// Add files as jobs to several destinations at once (fan-out): one job per file and
+    /// destination, each with its own progress, retries and dedupe. A file's jobs are
+    /// written next to each other (file by file, then destination by destination), so
+    /// the runner starts them together. Every account is checked before anything is
+    /// written. Ids come in that order.
+    pub fn enqueue_paths_to(
+        &self,
+        paths: &[PathBuf],
+        accounts: &[String],
+        origin: &str,
+        force: bool,
+    ) -> Result<Vec<JobId>> {
+        let cfg = self.accounts.config();
+        for account in accounts {
+            cfg.account(account)?;
+        }
         let jobs: Vec<NewJob> = paths
             .iter()
-            .map(|p| path_job(p, account, origin, force))
+            .flat_map(|p| accounts.iter().map(move |a| (p, a)))
+            .map(|(p, a)| path_job(p, a, origin, force))
             .collect();
         let ids = self.jobs.insert(&jobs)?;
         self.announce(&ids);
         Ok(ids)
     }
 
-    /// Queue the files a watch rule takes and remember them as taken, in one
-    /// transaction: no crash or stop between the two can lose a file or take it twice.
+    /// Queue the files a watch rule takes (a job per file and destination, a file's
+    /// jobs side by side) and remember them as taken, in one transaction: no crash or
+    /// stop between the two can lose a file or take it twice.
     pub(crate) fn enqueue_watched(
         &self,
         rule: &str,
-        account: &str,
+        accounts: &[String],
         files: &[FileInfo],
     ) -> Result<Vec<JobId>> {
-        self.accounts.config().account(account)?;
+        let cfg = self.accounts.config();
+        for account in accounts {
+            cfg.account(account)?;
+        }
         let origin = format!("watch:{rule}");
         let jobs: Vec<NewJob> = files
             .iter()
-            .map(|f| path_job(&f.path, account, &origin, false))
+            .flat_map(|f| accounts.iter().map(move |a| (f, a)))
+            .map(|(f, a)| NewJob {
+                // The scan's size: no second stat.
+                size: Some(f.size),
+                ..path_job(&f.path, a, &origin, false)
+            })
             .collect();
-        let ids = self.jobs.insert_watched(&jobs, rule, files)?;
+        let ids = self
+            .jobs
+            .insert_watched(&jobs, rule, files, accounts.len())?;
         self.announce(&ids);
         Ok(ids)
     }
@@ -73,6 +103,7 @@ impl Queue {
                     input: url.to_string(),
                     origin: origin.to_string(),
                     force: false,
+                    size: None,
                 })
             })
             .collect();
@@ -183,6 +214,23 @@ impl Queue {
         Ok(n)
     }
 
+    /// Make these jobs the next to start, the first given first (still within the
+    /// per-account limits). A job already running or finished stays as it is; an id
+    /// with no job is refused before anything moves. Returns how many moved.
+    pub fn move_to_top(&self, ids: &[JobId]) -> Result<usize> {
+        for id in ids {
+            self.jobs.get(*id)?;
+        }
+        let n = self.jobs.move_to_top(ids)?;
+        if ids.len() <= ANNOUNCE_EACH {
+            for id in ids {
+                self.changed(*id);
+            }
+        }
+        self.notify.notify_waiters();
+        Ok(n)
+    }
+
     /// Send failed or cancelled jobs again.
     pub fn retry(&self, sel: Selector) -> Result<usize> {
         let jobs = match sel {
@@ -250,7 +298,14 @@ impl Queue {
 
 pub(super) fn path_job(p: &std::path::Path, account: &str, origin: &str, force: bool) -> NewJob {
     let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    // One stat for the "small files first" order; a file that cannot be read now is
+    // queued with an unknown size and explains itself when it runs.
+    let size = std::fs::metadata(&abs)
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len());
     NewJob {
+        size,
         account: account.to_string(),
         source_kind: SourceKind::Path,
         name: abs

@@ -76,6 +76,7 @@ pub fn prepare(provider: &dyn Provider, path: &Path) -> Result<Upload> {
         mime,
         size,
         source: Source::file(path.to_path_buf(), &meta),
+        naming: Default::default(),
     })
 }
 
@@ -115,7 +116,7 @@ impl Queue {
         ctx: &Ctx,
     ) -> Result<Done<'_>> {
         let path = PathBuf::from(&job.input);
-        let upload = prepare(provider, &path)?;
+        let mut upload = prepare(provider, &path)?;
         let fp = upload.source.fingerprint().expect("a file source");
         let same_file = job.src_size == Some(upload.size) && job.src_mtime_ns == fp.mtime_ns();
         // A job never prepared has no remote state: resume state is journaled only after
@@ -137,10 +138,12 @@ impl Queue {
         // there — otherwise its hash is computed while its bytes stream out.
         let key = (job.account.clone(), upload.size);
         let mut hash = job.content_hash.clone().filter(|_| same_file);
-        let needs_hash = !job.force
-            && (upload.size <= PREHASH_MAX
-                || self.library.has_size(&job.account, upload.size)?
-                || self.inflight_has(&key));
+        // A name template with {hash8} needs it before the first byte, forced or not.
+        let needs_hash = provider.name_needs_hash()
+            || !job.force
+                && (upload.size <= PREHASH_MAX
+                    || self.library.has_size(&job.account, upload.size)?
+                    || self.inflight_has(&key));
         if needs_hash && hash.is_none() {
             ctx.progress.phase(Phase::Hashing);
             let h = transfer::hash_file(&path, &ctx.cancel).await?;
@@ -162,6 +165,10 @@ impl Queue {
                 });
             }
         }
+        upload.naming = crate::providers::Naming {
+            hash: hash.clone(),
+            rule: job.origin.strip_prefix("watch:").map(str::to_string),
+        };
         let media = provider.upload(&upload, ctx).await?;
         let known = hash.is_some();
         let hash = match hash.or_else(|| upload.source.tapped_hash()) {

@@ -58,19 +58,29 @@ impl Queue {
         self.adding.generation.fetch_add(1, Ordering::SeqCst);
     }
 
-    /// Queue `inputs` (files as given, folders walked for media files) for `account`, at
-    /// most `cap` jobs (the `drop_limit` setting), until [`Queue::stop_adding`]. Each
-    /// batch is announced, and an [`Event::Adding`] reports the counts after every batch
-    /// and at the end. Returns the ids of every job written, and how it ended.
+    /// Queue `inputs` (files as given, folders walked for media files) for each of
+    /// `accounts` (a job per file and account, a file's jobs side by side), at most `cap`
+    /// files (the `drop_limit` setting), until [`Queue::stop_adding`]. Each batch is
+    /// announced, and an [`Event::Adding`] reports the counts (of files) after every
+    /// batch and at the end. Returns the ids of every job written, and how it ended.
     pub fn enqueue_tree(
         &self,
         inputs: &[PathBuf],
-        account: &str,
+        accounts: &[String],
         origin: &str,
         force: bool,
         cap: usize,
     ) -> Result<(Vec<JobId>, Added)> {
-        self.accounts.config().account(account)?;
+        let cfg = self.accounts.config();
+        for account in accounts {
+            cfg.account(account)?;
+        }
+        if accounts.is_empty() {
+            return Err(crate::error::Error::new(
+                crate::error::Code::InputInvalid,
+                "no destination given",
+            ));
+        }
         let id = self.adding.next_id.fetch_add(1, Ordering::SeqCst) + 1;
         let generation = self.adding.generation.load(Ordering::SeqCst);
         let stop = Stop {
@@ -89,7 +99,7 @@ impl Queue {
         let progress = &mut |added: &Added| report(added, false);
         let mut run = Run {
             queue: self,
-            account,
+            accounts,
             origin,
             force,
             cap,
@@ -166,7 +176,7 @@ impl Stop<'_> {
 
 struct Run<'a> {
     queue: &'a Queue,
-    account: &'a str,
+    accounts: &'a [String],
     origin: &'a str,
     force: bool,
     cap: usize,
@@ -187,16 +197,18 @@ impl Run<'_> {
             self.added.stopped = true;
             return Ok(false);
         }
-        if self.added.queued + self.batch.len() >= self.cap {
+        if self.added.queued + self.batch.len() / self.accounts.len() >= self.cap {
             self.added.capped = true;
             return Ok(false);
         }
-        self.batch.push(super::control::path_job(
-            path,
-            self.account,
-            self.origin,
-            self.force,
-        ));
+        for account in self.accounts {
+            self.batch.push(super::control::path_job(
+                path,
+                account,
+                self.origin,
+                self.force,
+            ));
+        }
         if self.batch.len() >= BATCH {
             self.flush(progress)?;
         }
@@ -209,7 +221,8 @@ impl Run<'_> {
         }
         let ids = self.queue.jobs.insert(&self.batch)?;
         self.queue.announce(&ids);
-        self.added.queued += ids.len();
+        // Files, not jobs: each file has a job per destination.
+        self.added.queued += ids.len() / self.accounts.len();
         self.ids.extend(ids);
         self.batch.clear();
         progress(&self.added);

@@ -8,7 +8,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Row};
 
 use super::behind::{self, Behind, Prepared};
-use super::{Job, JobCursor, JobError, JobId, JobStatus, NewJob, QueueSummary, SourceKind};
+use super::{
+    Job, JobCursor, JobError, JobId, JobStatus, NewJob, QueueOrder, QueueSummary, SourceKind,
+};
 use crate::db::Db;
 use crate::error::{Code, Error, Result};
 use crate::providers::RemoteMedia;
@@ -23,7 +25,7 @@ pub struct JobsTable {
 
 const COLUMNS: &str = "id, account, source_kind, input, name, origin, status, force, attempts, error_code, \
                        error_message, bytes_sent, bytes_total, deduplicated, result, created_at, updated_at, \
-                       retry_at, src_size, src_mtime_ns, content_hash, mime_type";
+                       retry_at, src_size, src_mtime_ns, content_hash, mime_type, priority";
 
 fn ts(s: Option<String>) -> Option<DateTime<Utc>> {
     s.and_then(|s| {
@@ -71,6 +73,7 @@ fn row(r: &Row<'_>) -> rusqlite::Result<Job> {
         src_mtime_ns: r.get(19)?,
         content_hash: r.get(20)?,
         mime_type: r.get(21)?,
+        priority: r.get(22)?,
     })
 }
 
@@ -86,8 +89,9 @@ fn now() -> String {
 fn insert_in(tx: &rusqlite::Connection, jobs: &[NewJob]) -> rusqlite::Result<Vec<JobId>> {
     let mut ids = Vec::with_capacity(jobs.len());
     let mut stmt = tx.prepare_cached(
-        "INSERT INTO jobs (account, source_kind, input, name, origin, status, force, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7, ?7)",
+        "INSERT INTO jobs (account, source_kind, input, name, origin, status, force, created_at, updated_at,
+                           queued_size)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7, ?7, ?8)",
     )?;
     for j in jobs {
         let t = now();
@@ -98,7 +102,11 @@ fn insert_in(tx: &rusqlite::Connection, jobs: &[NewJob]) -> rusqlite::Result<Vec
             j.name,
             j.origin,
             j.force,
-            t
+            t,
+            // Unknown sizes sort after every known one (migration 7).
+            j.size
+                .and_then(|n| i64::try_from(n).ok())
+                .unwrap_or(i64::MAX)
         ])?;
         ids.push(tx.last_insert_rowid());
     }
@@ -183,18 +191,23 @@ impl JobsTable {
 
     /// Insert a watch rule's jobs and mark their files as taken by the rule, in one
     /// transaction.
+    /// `jobs` are `per_file` for each of `files`, in order; a file is marked taken with
+    /// its first job.
     pub fn insert_watched(
         &self,
         jobs: &[NewJob],
         rule: &str,
         files: &[crate::watch::scan::FileInfo],
+        per_file: usize,
     ) -> Result<Vec<JobId>> {
         self.write(|tx| {
             let ids = insert_in(tx, jobs)?;
             crate::watch::store::mark_in(
                 tx,
                 rule,
-                files.iter().zip(ids.iter().copied().map(Some)),
+                files
+                    .iter()
+                    .zip(ids.iter().step_by(per_file.max(1)).copied().map(Some)),
             )?;
             Ok(ids)
         })
@@ -364,19 +377,35 @@ impl JobsTable {
     }
 
     /// The next job that may start: queued, or waiting for a retry whose time has come;
-    /// among `scope` if given, skipping `busy_accounts`.
+    /// among `scope` if given, skipping `busy_accounts`; in `order`, jobs moved to the
+    /// top first.
     pub fn next_runnable(
         &self,
         scope: Option<&[JobId]>,
         busy_accounts: &[String],
+        order: QueueOrder,
     ) -> Result<Option<Job>> {
         let conn = self.db.conn();
-        // Two simple queries rather than one with OR, so each walks the status index in
-        // id order instead of scanning every finished job (this runs once per job).
+        // Two simple queries rather than one with OR, so each walks its order's index
+        // (migration 7) from the first job to start and stops at the first that fits,
+        // instead of sorting every waiting job (this runs once per job). INDEXED BY:
+        // without statistics SQLite might pick the plain status index and sort.
+        let (index, by) = match order {
+            QueueOrder::Added => ("jobs_next_added", "priority DESC, id"),
+            QueueOrder::SmallFirst => ("jobs_next_small", "priority DESC, queued_size, id"),
+        };
         let queries = [
-            (format!("SELECT {COLUMNS} FROM jobs WHERE status = 'queued' ORDER BY id"), None),
             (
-                format!("SELECT {COLUMNS} FROM jobs WHERE status = 'waiting_retry' AND retry_at <= ?1 ORDER BY id"),
+                format!(
+                    "SELECT {COLUMNS} FROM jobs INDEXED BY {index} WHERE status = 'queued' ORDER BY {by}"
+                ),
+                None,
+            ),
+            (
+                format!(
+                    "SELECT {COLUMNS} FROM jobs INDEXED BY {index} \
+                     WHERE status = 'waiting_retry' AND retry_at <= ?1 ORDER BY {by}"
+                ),
                 Some(now()),
             ),
         ];
@@ -398,6 +427,38 @@ impl JobsTable {
             }
         }
         Ok(None)
+    }
+
+    /// Make `ids` the next jobs to start, in the order given, ahead of every job moved
+    /// before. Only jobs not started yet move (queued, paused, waiting for a retry; a
+    /// paused one keeps its place for when it is resumed); returns how many did.
+    pub fn move_to_top(&self, ids: &[JobId]) -> Result<usize> {
+        self.write(|tx| {
+            // The highest priority any waiting job holds: one probe of the order index
+            // per status (the first entry of each is its highest).
+            let mut top = 0i64;
+            for status in ["queued", "paused", "waiting_retry"] {
+                let p: Option<i64> = tx
+                    .prepare_cached(
+                        "SELECT priority FROM jobs INDEXED BY jobs_next_added WHERE status = ?1 \
+                         ORDER BY priority DESC LIMIT 1",
+                    )?
+                    .query_row([status], |r| r.get(0))
+                    .optional()?;
+                top = top.max(p.unwrap_or(0));
+            }
+            let mut stmt = tx.prepare_cached(
+                "UPDATE jobs SET priority = ?2, updated_at = ?3
+                 WHERE id = ?1 AND status IN ('queued', 'paused', 'waiting_retry')",
+            )?;
+            let mut moved = 0;
+            let t = now();
+            // The first id given gets the highest priority: it starts first.
+            for (i, id) in ids.iter().enumerate() {
+                moved += stmt.execute(params![id, top + (ids.len() - i) as i64, t])?;
+            }
+            Ok(moved)
+        })
     }
 
     /// Take a runnable job for this process. False if someone else took it first.

@@ -22,6 +22,7 @@ use crate::library::Library;
 use crate::providers::RemoteMedia;
 use crate::transfer::Phase;
 
+pub mod bandwidth;
 mod behind;
 pub mod control;
 pub mod exec;
@@ -53,13 +54,15 @@ pub struct Queue {
     pub(crate) holds: hold::Holds,
     /// The D-Bus system bus asked about the network (Linux).
     pub(crate) bus: Arc<crate::sysbus::SystemBus>,
+    /// Bandwidth limits, followed as the config changes.
+    pub(crate) bandwidth: bandwidth::Bandwidth,
 }
 
 impl Queue {
     pub fn new(accounts: Arc<Accounts>, db: Arc<Db>) -> Queue {
         let (events, _) = broadcast::channel(4096);
         let per_account = accounts.config().settings.per_account.max(1);
-        Queue {
+        let queue = Queue {
             jobs: journal::JobsTable::new(db.clone()),
             library: Library::new(db.clone()),
             accounts,
@@ -68,11 +71,14 @@ impl Queue {
             running: Mutex::new(HashMap::new()),
             notify: Notify::new(),
             adding: Default::default(),
+            bandwidth: Default::default(),
             inflight: Mutex::new(HashMap::new()),
             owner: Mutex::new(None),
             holds: Default::default(),
             bus: Default::default(),
-        }
+        };
+        queue.bandwidth.refresh(&queue.accounts.config());
+        queue
     }
 
     /// Everything the queue (and the watch rules, through it) reports, from now on.
@@ -214,6 +220,8 @@ pub struct Job {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub retry_at: Option<DateTime<Utc>>,
+    /// Above 0 once moved to the top of the queue: the highest starts first.
+    pub priority: i64,
     #[serde(skip)]
     pub src_size: Option<u64>,
     #[serde(skip)]
@@ -281,6 +289,43 @@ pub struct NewJob {
     pub name: String,
     pub origin: String,
     pub force: bool,
+    /// The file's size when it was queued (`None`: not known, a URL import), for the
+    /// "small files first" order.
+    pub size: Option<u64>,
+}
+
+/// Which waiting job starts next (the `queue_order` setting). Jobs moved to the top
+/// ([`Queue::move_to_top`]) come first in either order, the last moved first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "kebab-case")]
+pub enum QueueOrder {
+    /// In the order they were added.
+    #[default]
+    Added,
+    /// The smallest file first (ties in the order added); URL imports, whose size is
+    /// not known until they are fetched, after every file.
+    SmallFirst,
+}
+
+impl QueueOrder {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueOrder::Added => "added",
+            QueueOrder::SmallFirst => "small-first",
+        }
+    }
+
+    pub fn parse(s: &str) -> crate::Result<QueueOrder> {
+        match s {
+            "added" => Ok(QueueOrder::Added),
+            "small-first" => Ok(QueueOrder::SmallFirst),
+            other => Err(crate::Error::new(
+                crate::error::Code::InputInvalid,
+                format!("the queue order must be `added` or `small-first` (got `{other}`)"),
+            )),
+        }
+    }
 }
 
 /// Which jobs a control action applies to.

@@ -46,6 +46,7 @@ pub struct RunOptions {
 pub struct Running {
     pub cancel: CancellationToken,
     pub stop: Arc<Mutex<Option<String>>>,
+    /// Its account, so a bandwidth timetable's "do not send" or a metered pause can stop its jobs.
     pub account: String,
 }
 
@@ -98,6 +99,9 @@ pub async fn run(queue: &Arc<Queue>, opts: RunOptions) -> Result<()> {
         }
         check_conditions(queue, &mut next_conditions).await;
         probe_offline(queue, &opts.stop).await;
+        // Follow the bandwidth settings as they change; a rate of 0 puts the jobs it
+        // covers back in the queue (resume state kept, attempt given back).
+        hold_for_bandwidth(queue);
         // Start what the limits allow.
         let started = start_jobs(queue, &mut tasks, &mut per_account, global, scope);
         let idle = match started.and_then(|()| {
@@ -281,7 +285,7 @@ fn probe_target(queue: &Queue, job: &super::Job, err: &Error) -> Option<String> 
 /// Accounts whose jobs must not start now: on battery (with `pause_on_battery`) every
 /// one; offline or metered, every one that needs the network (all but local library
 /// folders).
-fn held_accounts(queue: &Queue) -> Vec<String> {
+fn paused_accounts(queue: &Queue) -> Vec<String> {
     let power = queue.holds.power();
     let all = power.is_some_and(|r| r.holds_local());
     if !all && power.is_none() && !queue.holds.is_offline() {
@@ -312,7 +316,10 @@ fn start_jobs(
     global: usize,
     scope: Option<&[JobId]>,
 ) -> Result<()> {
-    let held = held_accounts(queue);
+    let held = paused_accounts(queue);
+    // Read each round: a change of the setting (here or in another process) applies
+    // from the next job that starts.
+    let order = queue.accounts.config().settings.queue_order;
     while tasks.len() < global {
         let mut busy: Vec<String> = per_account
             .iter()
@@ -320,7 +327,8 @@ fn start_jobs(
             .map(|(a, _)| a.clone())
             .collect();
         busy.extend(held.iter().cloned());
-        let Some(mut job) = queue.jobs.next_runnable(scope, &busy)? else {
+        busy.extend(held_accounts(queue));
+        let Some(mut job) = queue.jobs.next_runnable(scope, &busy, order)? else {
             break;
         };
         if !queue.jobs.claim(job.id)? {
@@ -338,6 +346,40 @@ fn start_jobs(
         });
     }
     Ok(())
+}
+
+/// Take the config's bandwidth limits, and stop the running jobs whose account may not
+/// send now (a timetable's or a setting's rate of 0).
+fn hold_for_bandwidth(queue: &Arc<Queue>) {
+    queue.bandwidth.refresh(&queue.accounts.config());
+    let held = held_accounts(queue);
+    if held.is_empty() {
+        return;
+    }
+    let ids: Vec<JobId> = queue
+        .running
+        .lock()
+        .expect("running lock")
+        .iter()
+        .filter(|(_, r)| held.contains(&r.account))
+        .map(|(id, _)| *id)
+        .collect();
+    for id in ids {
+        tracing::info!("job {id}: the bandwidth limit is 0 now; back to the queue until it lifts");
+        queue.stop_running(id, "stop");
+    }
+}
+
+/// Accounts whose jobs wait for the bandwidth limit now.
+fn held_accounts(queue: &Queue) -> Vec<String> {
+    queue
+        .accounts
+        .config()
+        .accounts
+        .iter()
+        .filter(|(name, a)| queue.bandwidth.holds(name, a.kind))
+        .map(|(name, _)| name.clone())
+        .collect()
 }
 
 /// Jobs a person cancelled while no runner ran them still hold what they started
@@ -517,6 +559,9 @@ async fn run_job(queue: &Arc<Queue>, job: super::Job) {
         .accounts
         .ctx(progress_for(queue, id, job.account.clone()));
     ctx.cancel = cancel;
+    if let Ok(account) = queue.accounts.config().account(&job.account) {
+        ctx.throttle = queue.bandwidth.throttle(&job.account, account.kind);
+    }
     ctx.journal = Some(Arc::new(JobJournal {
         queue: Arc::downgrade(queue),
         id,

@@ -23,7 +23,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::{Code, Error, Result};
 
+pub mod bwlimit;
 pub mod retry;
+pub mod throttle;
 
 pub use retry::RetryPolicy;
 
@@ -194,6 +196,8 @@ pub struct Ctx {
     pub cancel: CancellationToken,
     pub retry: RetryPolicy,
     pub journal: Option<Arc<dyn Journal>>,
+    /// The job's bandwidth limits; every network body goes through it.
+    pub throttle: throttle::Throttle,
 }
 
 impl Ctx {
@@ -204,6 +208,7 @@ impl Ctx {
             cancel: CancellationToken::new(),
             retry: RetryPolicy::default(),
             journal: None,
+            throttle: throttle::Throttle::none(),
         }
     }
 
@@ -904,18 +909,19 @@ pub fn counted_body(stream: ByteStream, len: u64, progress: Progress) -> reqwest
     reqwest::Body::wrap_stream(counted)
 }
 
-/// Attach a counted body with an explicit Content-Length to a request.
+/// Attach a counted body with an explicit Content-Length to a request, held to the
+/// job's bandwidth limits.
 pub async fn with_body(
     req: reqwest::RequestBuilder,
     source: &Source,
     offset: u64,
     len: u64,
-    progress: &Progress,
+    ctx: &Ctx,
 ) -> Result<reqwest::RequestBuilder> {
-    let stream = source.open_range(offset, len).await?;
+    let stream = ctx.throttle.wrap(source.open_range(offset, len).await?);
     Ok(req
         .header(http::header::CONTENT_LENGTH, len)
-        .body(counted_body(stream, len, progress.clone())))
+        .body(counted_body(stream, len, ctx.progress.clone())))
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@
 //!   a newer version saved after the upload stays, and the rule sends it;
 //! - every copy must be safe at the destination: a copy still processing (FastPix) waits
 //!   until it is ready, one that failed keeps the source;
+//! - a rule with several destinations acts only once the file is at every one of them
+//!   (its jobs are side by side in the journal); a copy that was cancelled keeps it;
 //! - a move never overwrites: a name already taken in SUBDIR gets ` (2)`.
 //!
 //! If in doubt, the file is kept, and the job says why.
@@ -22,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 use super::{After, Watch};
 use crate::library::Provenance;
 use crate::providers::{MediaStatus, RemoteMedia};
-use crate::queue::{Event, Job};
+use crate::queue::{Event, Job, JobStatus};
 
 /// How often items still processing at their destination are asked again.
 const PROCESSING_POLL: Duration = Duration::from_secs(5);
@@ -96,6 +98,9 @@ async fn decide(watch: &Arc<Watch>, job: &Job, asked: &mut HashMap<i64, Instant>
     if rule.after == After::Keep {
         return Verdict::Done("keep".into());
     }
+    if let Some(verdict) = wait_for_the_other_copies(watch, job, rule.accounts().len()) {
+        return verdict;
+    }
     let src = PathBuf::from(&job.input);
     if !inside(&src, &rule.dir) {
         return Verdict::Kept(format!(
@@ -135,6 +140,42 @@ async fn decide(watch: &Arc<Watch>, job: &Job, asked: &mut HashMap<i64, Instant>
             Verdict::Kept(format!("the action failed: {e}"))
         }
     }
+}
+
+/// With several destinations, the file's other jobs (written next to this one): `None`
+/// when every one succeeded, else what to do meanwhile — wait while one is still on its
+/// way or failed (a person may retry it), keep the file if one was cancelled.
+fn wait_for_the_other_copies(
+    watch: &Arc<Watch>,
+    job: &Job,
+    destinations: usize,
+) -> Option<Verdict> {
+    if destinations < 2 {
+        return None;
+    }
+    let reach = destinations as i64 - 1;
+    for id in (job.id - reach)..=(job.id + reach) {
+        if id == job.id || id < 1 {
+            continue;
+        }
+        let Ok(other) = watch.queue.jobs.get(id) else {
+            continue;
+        };
+        if other.origin != job.origin || other.input != job.input {
+            continue;
+        }
+        match other.status {
+            JobStatus::Succeeded => {}
+            JobStatus::Cancelled => {
+                return Some(Verdict::Kept(format!(
+                    "its copy to {} was cancelled",
+                    other.account
+                )))
+            }
+            _ => return Some(Verdict::Later),
+        }
+    }
+    None
 }
 
 /// Whether `path` lies inside `dir`, compared after resolving links, so `..` or a link

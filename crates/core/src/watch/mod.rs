@@ -90,6 +90,10 @@ pub struct Rule {
     pub id: String,
     pub dir: PathBuf,
     pub account: String,
+    /// Other destinations every file also goes to (fan-out: a job each). The
+    /// after-upload action waits until the file is at all of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<String>,
     #[serde(default)]
     pub recursive: bool,
     /// Globs on the file name (or path relative to the folder). Empty: the media types
@@ -112,6 +116,15 @@ pub struct Rule {
     pub rescan_secs: u64,
 }
 
+impl Rule {
+    /// Every destination of the rule: `account`, then `also`.
+    pub fn accounts(&self) -> Vec<String> {
+        let mut out = vec![self.account.clone()];
+        out.extend(self.also.iter().filter(|a| **a != self.account).cloned());
+        out
+    }
+}
+
 fn default_settle() -> f64 {
     2.0
 }
@@ -124,6 +137,8 @@ fn default_rescan() -> u64 {
 pub struct NewRule {
     pub dir: PathBuf,
     pub account: String,
+    /// Other destinations (fan-out).
+    pub also: Vec<String>,
     pub recursive: bool,
     pub include: Vec<String>,
     pub exclude: Vec<String>,
@@ -137,6 +152,7 @@ impl NewRule {
         NewRule {
             dir: dir.into(),
             account: account.to_string(),
+            also: vec![],
             recursive: false,
             include: vec![],
             exclude: vec![],
@@ -180,7 +196,17 @@ impl Watch {
     /// Add a rule. Files already there are taken now (`import`) or remembered as seen
     /// (`skip`), so only new files are uploaded.
     pub fn add(&self, new: NewRule) -> Result<Rule> {
-        self.config().account(&new.account)?;
+        let cfg = self.config();
+        cfg.account(&new.account)?;
+        for a in &new.also {
+            cfg.account(a)?;
+        }
+        let mut also: Vec<String> = Vec::new();
+        for a in &new.also {
+            if *a != new.account && !also.contains(a) {
+                also.push(a.clone());
+            }
+        }
         let dir = std::path::absolute(&new.dir).unwrap_or(new.dir.clone());
         if !dir.is_dir() {
             return Err(Error::new(
@@ -222,6 +248,7 @@ impl Watch {
                 id: format!("w{n}"),
                 dir: dir.clone(),
                 account: new.account.clone(),
+                also: also.clone(),
                 recursive: new.recursive,
                 include: new.include.clone(),
                 exclude: new.exclude.clone(),

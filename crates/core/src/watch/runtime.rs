@@ -496,7 +496,7 @@ async fn take_settled(
     // neither lose a file nor take it twice.
     if let Err(e) = engine
         .queue
-        .enqueue_watched(&rule.id, &rule.account, &ready)
+        .enqueue_watched(&rule.id, &rule.accounts(), &ready)
     {
         tracing::warn!("rule {}: could not queue files: {}", rule.id, e.message);
         // Put them back: nothing is dropped.

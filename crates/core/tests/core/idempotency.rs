@@ -183,6 +183,7 @@ fn upload_of(path: &Path, mime: &str) -> Upload {
         mime: mime.to_string(),
         size: meta.len(),
         source: Source::file(path.to_path_buf(), &meta),
+        naming: Default::default(),
     }
 }
 

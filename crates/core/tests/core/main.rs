@@ -2,6 +2,7 @@
 //! (ferry-fakes), S3 against a real S3 server (s3s-fs), the keychain against a real
 //! Secret Service, and the wire format of request bodies on a raw socket.
 
+mod bandwidth;
 mod conformance;
 mod diagnostics;
 mod drops;
@@ -10,6 +11,8 @@ mod hygiene;
 mod idempotency;
 mod import;
 mod keychain;
+mod naming;
+mod order;
 mod paging;
 #[cfg(target_os = "linux")]
 mod power;

@@ -205,6 +205,7 @@ fn add_jobs(t: &JobsTable, n: usize) -> Vec<i64> {
             name: format!("{i}.jpg"),
             origin: "cli".into(),
             force: false,
+            size: None,
         })
         .collect();
     t.insert(&new).unwrap()

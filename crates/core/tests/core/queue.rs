@@ -20,11 +20,11 @@ use crate::support::{noise, outcome};
 use crate::support::{png, TestEngine};
 
 #[cfg(not(windows))]
-const MIB: usize = 1024 * 1024;
+pub(crate) const MIB: usize = 1024 * 1024;
 
 /// A PNG-headed file whose every MiB differs (so each part's MD5 differs).
 #[cfg(not(windows))]
-fn big_png(len: usize) -> Vec<u8> {
+pub(crate) fn big_png(len: usize) -> Vec<u8> {
     let block = noise(MIB);
     let mut v = png(0);
     let mut i: u32 = 0;
@@ -51,7 +51,7 @@ fn pending_uploads(server: &S3Server) -> usize {
 }
 
 #[cfg(not(windows))] // s3s-fs (a Linux program) cannot be started under Wine
-async fn s3_via_proxy() -> (S3Server, Proxy) {
+pub(crate) async fn s3_via_proxy() -> (S3Server, Proxy) {
     let server = S3Server::start("media");
     let proxy = Proxy::start(([127, 0, 0, 1], server.port).into()).await;
     (server, proxy)

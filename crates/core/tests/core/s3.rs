@@ -205,6 +205,7 @@ async fn a_multipart_upload_holds_no_more_of_the_file_than_the_read_budget() {
         mime: "image/png".into(),
         size,
         source: Source::file(path, &meta),
+        naming: Default::default(),
     };
     let provider = t.engine.provider("dest").unwrap();
     let media = provider.upload(&upload, &s3_ctx(&t)).await.unwrap();

@@ -834,3 +834,93 @@ fn a_rule_never_watches_ferrys_own_folders() {
     t.engine.watch_remove("w1").unwrap();
     assert!(refused(parent, true, &["home/**"]).is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_with_several_destinations_sends_each_file_to_each_and_moves_it_only_once_all_have_it(
+) {
+    let f = ferry_fakes::Fakes::start(ferry_fakes::Options::default()).await;
+    let mut h = Harness::new();
+    let add = |name: &str, key: &str| {
+        h.engine()
+            .account_add(
+                name,
+                Kind::Synposter,
+                &[("api_url".into(), f.synposter.api_url())],
+                ferry_core::SecretInput::Value(ferry_core::secrets::Secret::new(key)),
+            )
+            .unwrap();
+    };
+    add("sp", ferry_fakes::SYNPOSTER_KEY);
+    add("bad", "sk_live_wrongwrongwrongwrongwrongwrong00");
+    let id = h.add(|r| {
+        r.also = vec!["sp".into(), "dest".into()];
+        r.after = After::Move("done".into());
+    });
+    let rule = h
+        .engine()
+        .watch_rules()
+        .into_iter()
+        .find(|r| r.id == id)
+        .unwrap();
+    assert_eq!(rule.accounts(), ["dest", "sp"], "each destination once");
+    h.start();
+    h.wait_watching(&id).await;
+    write(&h.dir.join("m.png"), &png(3000));
+    wait_for("moved", Duration::from_secs(15), || {
+        h.dir.join("done/m.png").exists()
+    })
+    .await;
+    let jobs = h.engine().jobs(false).unwrap();
+    let mut to: Vec<(&str, JobStatus)> = jobs
+        .iter()
+        .map(|j| (j.account.as_str(), j.status))
+        .collect();
+    to.sort_by_key(|(a, _)| a.to_string());
+    assert_eq!(
+        to,
+        [("dest", JobStatus::Succeeded), ("sp", JobStatus::Succeeded)]
+    );
+    assert_eq!(f.synposter.objects().len(), 1);
+    assert_eq!(
+        h.uploaded(),
+        vec!["m.png", "m.png"],
+        "one item at each destination"
+    );
+    assert_eq!(h.library_files().len(), 1);
+    h.stop().await;
+
+    // One destination refuses: the other has the file, but it is not deleted.
+    let mut h2 = Harness::new();
+    h2.engine()
+        .account_add(
+            "bad",
+            Kind::Synposter,
+            &[("api_url".into(), f.synposter.api_url())],
+            ferry_core::SecretInput::Value(ferry_core::secrets::Secret::new(
+                "sk_live_wrongwrongwrongwrongwrongwrong00",
+            )),
+        )
+        .unwrap();
+    let id = h2.add(|r| {
+        r.also = vec!["bad".into()];
+        r.after = After::Delete;
+    });
+    h2.start();
+    h2.wait_watching(&id).await;
+    write(&h2.dir.join("d.png"), &png(3000));
+    wait_for("both jobs to end", Duration::from_secs(15), || {
+        let jobs = h2.engine().jobs(false).unwrap();
+        jobs.len() == 2
+            && jobs
+                .iter()
+                .all(|j| j.status.is_final() || j.status == JobStatus::Failed)
+    })
+    .await;
+    quiet().await;
+    assert_eq!(h2.uploaded(), vec!["d.png"], "at the library");
+    assert!(
+        h2.dir.join("d.png").exists(),
+        "kept: not at every destination"
+    );
+    h2.stop().await;
+}

@@ -247,6 +247,64 @@ async fn cleanup_aborts_only_ferrys_orphaned_multipart_uploads() {
     );
 }
 
+/// With a name template, cleanup knows Ferry's keys by the template's shape (and still
+/// by Ferry's own, for uploads started before the template was set); another tool's
+/// upload under the same prefix is left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cleanup_recognises_keys_made_by_the_accounts_name_template() {
+    let (port, log) = raw_server(|method, path, _| {
+        match method {
+        "GET" if path.contains("uploads") => (
+            200,
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>b</Bucket><MaxUploads>1000</MaxUploads><IsTruncated>false</IsTruncated>
+<Upload><Key>ferry/2026/11/clip-0a1b2c3d.mp4</Key><UploadId>templated-1</UploadId></Upload>
+<Upload><Key>ferry/2026/11/24/0a1b2c3d/a.mp4</Key><UploadId>legacy-1</UploadId></Upload>
+<Upload><Key>ferry/2026/11/clip-final.mp4</Key><UploadId>foreign-1</UploadId></Upload>
+<Upload><Key>ferry/other-tool/c.mp4</Key><UploadId>foreign-2</UploadId></Upload>
+</ListMultipartUploadsResult>"#
+                .to_string(),
+        ),
+        "DELETE" => (204, String::new()),
+        _ => (404, String::new()),
+    }
+    });
+    let t = TestEngine::with_account(
+        Kind::S3,
+        &[
+            ("bucket", "b".into()),
+            ("endpoint", format!("http://127.0.0.1:{port}")),
+            ("path_style", "true".into()),
+            ("prefix", "ferry/".into()),
+            ("access_key_id", "AK".into()),
+            ("name_template", "{yyyy}/{mm}/{stem}-{hash8}{ext}".into()),
+        ],
+        Some("SK"),
+    );
+    let mut cleaned = t.engine.account_cleanup("dest").await.unwrap();
+    cleaned.sort();
+    assert_eq!(cleaned.len(), 2, "{cleaned:?}");
+    assert!(
+        cleaned[0].contains("2026/11/24/0a1b2c3d/a.mp4"),
+        "{cleaned:?}"
+    );
+    assert!(
+        cleaned[1].contains("2026/11/clip-0a1b2c3d.mp4"),
+        "{cleaned:?}"
+    );
+    let log = log.lock().unwrap().clone();
+    let deletes: Vec<&str> = log
+        .iter()
+        .filter(|c| c.method == "DELETE")
+        .map(|c| c.head.as_str())
+        .collect();
+    assert_eq!(deletes.len(), 2);
+    assert!(
+        deletes.iter().all(|h| !h.contains("foreign")),
+        "{deletes:?}"
+    );
+}
+
 fn rusqlite_params(id: i64) -> (String, i64) {
     (
         serde_json::json!({
