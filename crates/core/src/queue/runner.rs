@@ -688,10 +688,11 @@ async fn finish(
             let at = chrono::Utc::now()
                 + chrono::Duration::from_std(OFFLINE_FALLBACK).unwrap_or_default();
             jobs.wait_offline(job.id, &waiting, at)?;
+            // Said once, when the hold begins (every job that follows adds only its host).
             if queue.holds.go_offline(probe_target(queue, job, e)) {
                 tracing::warn!("offline: {}; waiting for the network", e.message);
+                queue.publish_hold();
             }
-            queue.publish_hold();
             queue.emit_job(job.id, |job| Event::JobChanged { job })?;
         }
         Err(e) if e.code == Code::InputChanged && job.attempts < MAX_CHANGED_RETRIES => {
