@@ -33,8 +33,8 @@ pub fn render_files() -> Result<BTreeMap<String, String>, String> {
         use ferry_core::transfer::Phase;
         use ferry_core::watch::{After, Existing, Rule, RuleView};
         use ferry_core::{
-            AccountView, CopyFormat, Event, Job, JobCursor, JobPage, JobStatus, QueueOrder,
-            QueueSummary,
+            AccountView, CopyFormat, Event, Hold, HoldReason, Job, JobCursor, JobPage, JobStatus,
+            QueueOrder, QueueSummary,
         };
         render_all!(
             &cfg,
@@ -76,6 +76,8 @@ pub fn render_files() -> Result<BTreeMap<String, String>, String> {
             JobPage,
             JobCursor,
             QueueSummary,
+            Hold,
+            HoldReason,
             ferry_core::queue::bandwidth::BandwidthNow,
             QueueOrder,
             CopyFormat,

@@ -52,6 +52,8 @@ pub struct RunnerInfo {
     pub this_app: bool,
     /// A problem the runner is retrying (the database cannot be written), if any.
     pub problem: Option<String>,
+    /// Why sending is held although jobs wait (offline), if it is: the queue header.
+    pub hold: Option<ferry_core::Hold>,
 }
 
 /// A destination kind as the account form needs it.
@@ -128,6 +130,15 @@ pub struct Settings {
     /// Missing (an older page): the default.
     #[serde(default = "default_drop_limit")]
     pub drop_limit: usize,
+    /// Keep the machine awake while files are being sent. Missing (an older page): on.
+    #[serde(default = "default_true")]
+    pub keep_awake: bool,
+    /// Send nothing over a metered connection (Linux only; elsewhere it is not known).
+    #[serde(default)]
+    pub pause_on_metered: bool,
+    /// Send nothing while on battery.
+    #[serde(default)]
+    pub pause_on_battery: bool,
     /// All of Ferry's bandwidth limit, rclone syntax (`4M`, `off`, a timetable).
     /// Missing (an older page): kept as it is.
     #[serde(default)]
@@ -144,6 +155,10 @@ fn default_drop_limit() -> usize {
     ferry_core::config::DEFAULT_DROP_LIMIT
 }
 
+fn default_true() -> bool {
+    true
+}
+
 impl From<&CoreSettings> for Settings {
     fn from(s: &CoreSettings) -> Self {
         Settings {
@@ -155,6 +170,9 @@ impl From<&CoreSettings> for Settings {
             start_minimised: s.start_minimised,
             close_to_tray: s.close_to_tray,
             drop_limit: s.drop_limit,
+            keep_awake: s.keep_awake,
+            pause_on_metered: s.pause_on_metered,
+            pause_on_battery: s.pause_on_battery,
             bwlimit: Some(s.bwlimit.clone()),
             slow_bwlimit: Some(s.slow_bwlimit.clone()),
             slow_down: Some(s.slow_down),

@@ -564,3 +564,153 @@ fn queue_move_to_top_and_queue_order_set_decide_what_starts_next() {
     assert_eq!(sent, expected);
     assert_ne!(expected, ids, "the order differs from the order added");
 }
+
+/// The machine goes offline (NetworkManager, a stand-in on a private system bus, says
+/// disconnected) and the destination cannot be reached: the job waits as offline and the
+/// queue header has the reason; the network's return resumes it.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_offline_machine_holds_the_queue_with_the_reason_and_its_return_resumes_sending() {
+    let bus = ferry_fakes::sysbus::SystemBus::start();
+    bus.set("nm_state", serde_json::json!(20));
+    let t = TestApp::on_system_bus(&bus.address);
+    // A port nothing listens on, until the "network" comes back.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = closed.local_addr().unwrap();
+    drop(closed);
+    t.ok(
+        "account_add",
+        json!({
+            "name": "sp",
+            "kind": "synposter",
+            "options": { "api_url": format!("http://{addr}/v1") },
+            "secret": ferry_fakes::SYNPOSTER_KEY,
+        }),
+    );
+    let src = tempfile::tempdir().unwrap();
+    let file = png(src.path(), "a.png", 4, 4);
+    t.ok(
+        "queue_add_paths",
+        json!({ "paths": [file], "account": "sp", "origin": "pick" }),
+    );
+    let jobs = t.wait_jobs(30, |j| j[0]["error"]["code"] == "network.offline");
+    assert_eq!(jobs[0]["status"], "waiting_retry");
+    assert_eq!(jobs[0]["attempts"], 0, "offline used no attempt");
+    let info = t.ok("app_info", json!({}));
+    assert_eq!(info["runner"]["hold"]["reason"], "offline", "{info}");
+    assert_eq!(
+        info["runner"]["hold"]["message"],
+        "Offline — waiting for the network"
+    );
+    // Something answers there again: the probe notices, the hold ends and the job runs
+    // (and fails for good here — this listener speaks no HTTP — using its one attempt).
+    let back = std::net::TcpListener::bind(addr).unwrap();
+    bus.set("nm_state", serde_json::json!(70));
+    std::thread::spawn(move || {
+        for conn in back.incoming().flatten() {
+            drop(conn);
+        }
+    });
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while t.ok("app_info", json!({}))["runner"]["hold"] != serde_json::Value::Null {
+        assert!(std::time::Instant::now() < end, "the hold did not end");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let jobs = t.wait_jobs(30, |j| j[0]["status"] == "failed");
+    assert_eq!(jobs[0]["attempts"], 1, "{:?}", jobs[0]);
+    assert_ne!(jobs[0]["error"]["code"], "network.offline", "{:?}", jobs[0]);
+}
+
+/// The app keeps the machine awake while it sends (logind, a stand-in on a private
+/// system bus, holds Ferry's inhibitor) and lets it sleep once the queue is idle, the
+/// app still running.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_app_keeps_the_machine_awake_while_sending_and_not_once_idle() {
+    let bus = ferry_fakes::sysbus::SystemBus::start();
+    // A fake of this test's own: its slow storage must not slow anyone else's upload.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let f = rt.block_on(ferry_fakes::Fakes::start(ferry_fakes::Options::default()));
+    f.synposter.push_fault(
+        ferry_fakes::Fault::new(
+            "/storage/",
+            ferry_fakes::FaultKind::Delay(std::time::Duration::from_secs(3)),
+        )
+        .method("PUT"),
+    );
+    let t = TestApp::on_system_bus(&bus.address);
+    t.ok(
+        "account_add",
+        json!({
+            "name": "sp",
+            "kind": "synposter",
+            "options": { "api_url": f.synposter.api_url() },
+            "secret": ferry_fakes::SYNPOSTER_KEY,
+        }),
+    );
+    let src = tempfile::tempdir().unwrap();
+    let file = png(src.path(), "a.png", 40, 40);
+    t.ok(
+        "queue_add_paths",
+        json!({ "paths": [file], "account": "sp", "origin": "pick" }),
+    );
+    assert!(
+        bus.wait_for(std::time::Duration::from_secs(20), |b| b.inhibitors_held()
+            == 1),
+        "an inhibitor while sending: {:?}",
+        bus.events()
+    );
+    assert!(
+        t.jobs()[0]["status"] != "succeeded",
+        "held while the job runs"
+    );
+    let jobs = t.wait_jobs(30, all_final);
+    assert_eq!(jobs[0]["status"], "succeeded");
+    assert!(
+        bus.wait_for(std::time::Duration::from_secs(20), |b| b.inhibitors_held()
+            == 0),
+        "released once idle: {:?}",
+        bus.events()
+    );
+    assert_eq!(bus.events().len(), 2, "{:?}", bus.events());
+}
+
+/// With "Pause sending while on battery" on, going on battery (UPower, a stand-in on a
+/// private system bus) holds the queue with the reason, and mains power lifts it.
+#[cfg(target_os = "linux")]
+#[test]
+fn pause_on_battery_holds_the_queue_with_the_reason_until_mains_power() {
+    let bus = ferry_fakes::sysbus::SystemBus::start();
+    let t = TestApp::on_system_bus(&bus.address);
+    let mut s = t.ok("settings_get", json!({}));
+    s["pauseOnBattery"] = json!(true);
+    t.ok("settings_set", json!({ "settings": s }));
+    bus.set("on_battery", serde_json::json!(true));
+    let hold = |t: &TestApp| t.ok("app_info", json!({}))["runner"]["hold"].clone();
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while hold(&t)["reason"] != "battery" {
+        assert!(
+            std::time::Instant::now() < end,
+            "no battery hold: {}",
+            hold(&t)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(
+        hold(&t)["message"],
+        "Paused on battery power — sending resumes when plugged in"
+    );
+    // Even the local library waits on battery; plugged in, it is sent.
+    let src = tempfile::tempdir().unwrap();
+    let file = png(src.path(), "a.png", 4, 4);
+    t.ok(
+        "queue_add_paths",
+        json!({ "paths": [file], "account": "library", "origin": "pick" }),
+    );
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(t.jobs()[0]["status"], "queued");
+    bus.set("on_battery", serde_json::json!(false));
+    let jobs = t.wait_jobs(20, all_final);
+    assert_eq!(jobs[0]["status"], "succeeded");
+    assert_eq!(hold(&t), serde_json::Value::Null);
+}

@@ -13,14 +13,16 @@ fn settings_start_with_defaults_and_save_every_field() {
         json!({
             "concurrency": 8, "perAccount": 8, "defaultAccount": "library",
             "copyFormat": "plain", "copyAfterUpload": true, "startMinimised": false,
-            "closeToTray": false, "dropLimit": 50000,
+            "closeToTray": false, "dropLimit": 50000, "keepAwake": true,
+            "pauseOnMetered": false, "pauseOnBattery": false,
             "bwlimit": "off", "slowBwlimit": "1M", "slowDown": false,
         })
     );
     let new = json!({
         "concurrency": 3, "perAccount": 2, "defaultAccount": "library",
         "copyFormat": "html", "copyAfterUpload": false, "startMinimised": true,
-        "closeToTray": true, "dropLimit": 1200,
+        "closeToTray": true, "dropLimit": 1200, "keepAwake": false,
+        "pauseOnMetered": true, "pauseOnBattery": true,
         "bwlimit": "08:00,512k 18:00,off", "slowBwlimit": "256k", "slowDown": false,
     });
     assert_eq!(t.ok("settings_set", json!({ "settings": new })), new);
@@ -30,6 +32,9 @@ fn settings_start_with_defaults_and_save_every_field() {
     assert!(config.contains("close_to_tray = true"), "{config}");
     assert!(config.contains("copy_after_upload = false"), "{config}");
     assert!(config.contains("drop_limit = 1200"), "{config}");
+    assert!(config.contains("keep_awake = false"), "{config}");
+    assert!(config.contains("pause_on_metered = true"), "{config}");
+    assert!(config.contains("pause_on_battery = true"), "{config}");
     assert!(
         config.contains("bwlimit = \"08:00,512k 18:00,off\""),
         "{config}"

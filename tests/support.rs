@@ -30,7 +30,18 @@ impl TestApp {
         Self::build(None)
     }
 
+    /// An app whose engine asks the D-Bus system bus at `address` (stand-in
+    /// NetworkManager, UPower, logind: `ferry_fakes::sysbus`).
+    #[cfg(target_os = "linux")]
+    pub fn on_system_bus(address: &str) -> Self {
+        Self::build_with(Some(false), Some(address.to_string()))
+    }
+
     fn build(copy_after_upload: Option<bool>) -> Self {
+        Self::build_with(copy_after_upload, None)
+    }
+
+    fn build_with(copy_after_upload: Option<bool>, bus: Option<String>) -> Self {
         static LOG: std::sync::Once = std::sync::Once::new();
         LOG.call_once(|| {
             let _ = tracing_subscriber::fmt()
@@ -45,21 +56,30 @@ impl TestApp {
         // refuse outside tests.
         ferry_core::public_net::allow_any_address_for_tests();
         let secrets = Arc::new(MemoryStore::default());
-        Self::build_in(tempfile::tempdir().unwrap(), copy_after_upload, secrets)
+        Self::build_in(
+            tempfile::tempdir().unwrap(),
+            copy_after_upload,
+            secrets,
+            bus,
+        )
     }
 
     /// An app on a FERRY_HOME prepared beforehand (say, one another process runs).
     pub fn in_home(home: tempfile::TempDir) -> Self {
-        Self::build_in(home, Some(false), Arc::new(MemoryStore::default()))
+        Self::build_in(home, Some(false), Arc::new(MemoryStore::default()), None)
     }
 
     fn build_in(
         home: tempfile::TempDir,
         copy_after_upload: Option<bool>,
         secrets: Arc<MemoryStore>,
+        bus: Option<String>,
     ) -> Self {
         let engine = ferry_core::Engine::with_secret_store(Home::at(home.path()), secrets.clone())
             .expect("engine");
+        if bus.is_some() {
+            engine.use_system_bus(bus);
+        }
         if let Some(copy) = copy_after_upload {
             engine
                 .update_settings(|s| s.copy_after_upload = copy)
@@ -94,7 +114,7 @@ impl TestApp {
         } = self;
         drop(webview);
         drop(app);
-        Self::build_in(home, None, secrets)
+        Self::build_in(home, None, secrets, None)
     }
 
     /// Invoke a command with JSON arguments (camelCase, as `invoke()` sends them).

@@ -26,6 +26,7 @@ pub async fn app_info<R: Runtime>(app: AppHandle<R>) -> CmdResult<AppInfo> {
                 program: h.program,
                 pid: h.pid,
                 problem: h.problem,
+                hold: h.hold,
             }),
             bandwidth: state.engine.bandwidth(),
         })

@@ -63,6 +63,9 @@ pub fn settings_set(
         s.start_minimised = settings.start_minimised;
         s.close_to_tray = settings.close_to_tray;
         s.drop_limit = drop_limit;
+        s.keep_awake = settings.keep_awake;
+        s.pause_on_metered = settings.pause_on_metered;
+        s.pause_on_battery = settings.pause_on_battery;
         if let Some(b) = settings.bwlimit {
             s.bwlimit = b.trim().to_string();
         }

@@ -93,6 +93,13 @@ pub async fn run(engine: Arc<Engine>, cmd: QueueCmd) -> ExitCode {
                             if let Some(p) = &h.problem {
                                 println!("problem: {p}");
                             }
+                            if let Some(hold) = &h.hold {
+                                println!(
+                                    "held: {} (since {})",
+                                    hold.message,
+                                    hold.since.format("%Y-%m-%d %H:%M:%S UTC")
+                                );
+                            }
 
                         }
                         None if jobs.iter().any(|j| !j.status.is_final()) => println!(

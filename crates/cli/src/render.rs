@@ -104,6 +104,19 @@ pub fn item_row(i: &LibraryItem) {
     );
 }
 
+/// A job's status in words: `waiting retry`, or `offline` for a job waiting for the
+/// network (the journal's `waiting_retry` with `network.offline`).
+pub fn status_words(j: &Job) -> String {
+    if j.status == ferry_core::JobStatus::WaitingRetry
+        && j.error
+            .as_ref()
+            .is_some_and(|e| e.code == ferry_core::Code::NetworkOffline.as_str())
+    {
+        return "offline".to_string();
+    }
+    j.status.as_str().replace('_', " ")
+}
+
 /// The bandwidth limit in one line for `ferry queue list` and the sending commands;
 /// nothing when there is none.
 pub fn bandwidth(b: &ferry_core::queue::bandwidth::BandwidthNow) -> Option<String> {
@@ -145,7 +158,7 @@ pub fn job_row(j: &Job) {
     println!(
         "{}\t{}\t{progress}\t{}\t{}{err}",
         j.id,
-        j.status.as_str(),
+        status_words(j).replace(' ', "_"),
         j.account,
         shown(&j.name)
     );

@@ -473,7 +473,7 @@ impl Bars {
                 b.set_length(total);
             }
             b.set_position(job.bytes_sent);
-            b.set_message(job.status.as_str().replace('_', " "));
+            b.set_message(render::status_words(&job));
         }
     }
 
@@ -497,7 +497,7 @@ impl Bars {
                     }
                     Event::JobChanged { job } => {
                         if let Some(b) = bars.get(&job.id) {
-                            b.set_message(job.status.as_str().replace('_', " "));
+                            b.set_message(render::status_words(&job));
                         }
                     }
                     Event::JobRetrying {

@@ -276,3 +276,255 @@ async fn queue_top_and_queue_order_decide_what_queue_run_sends_first() {
     sent.reverse();
     assert_eq!(sent, vec![ids[2], ids[0], ids[1], ids[3]]);
 }
+
+/// `host:port` and path of a fake's base URL (`http://127.0.0.1:PORT/api/v1`).
+#[cfg(target_os = "linux")]
+fn split_base(url: &str) -> (std::net::SocketAddr, String) {
+    let rest = url.strip_prefix("http://").unwrap();
+    let (addr, path) = rest.split_once('/').unwrap_or((rest, ""));
+    (addr.parse().unwrap(), format!("/{path}"))
+}
+
+/// Poll `ferry queue list --json` (at most `secs`) until the first job matches.
+#[cfg(target_os = "linux")]
+async fn wait_job(home: &Path, secs: u64, what: &str, ok: impl Fn(&Value) -> bool) -> Value {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let mut c = ferry(home);
+        c.args(["queue", "list", "--all", "--json"]);
+        let list = json(&run(c).await);
+        if list.get(0).is_some_and(&ok) {
+            return list[0].clone();
+        }
+        assert!(std::time::Instant::now() < end, "{what}: {list}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// The network goes away (the destination's port closes and NetworkManager, a stand-in
+/// on a private system bus, says disconnected) and comes back on the same port.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_waits_offline_without_using_attempts_and_finishes_once_the_network_returns() {
+    let f = Fakes::start(Options::default()).await;
+    let (upstream, path) = split_base(&f.synposter.api_url());
+    let proxy = ferry_fakes::proxy::Proxy::start(upstream).await;
+    let port = proxy.port;
+    let bus = ferry_fakes::sysbus::SystemBus::start();
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let mut c = ferry(&home);
+    c.args(["account", "add", "sp", "synposter"])
+        .arg(format!("api_url={}{path}", proxy.url()))
+        .args(["--secret-env", "K"]);
+    assert!(run(c).await.status.success());
+    proxy.stop().await;
+    bus.set("nm_state", 20.into());
+
+    let p = png(dir.path(), "a.png", 500);
+    let upload = std::process::Command::new(assert_cmd::cargo::cargo_bin("ferry"))
+        .arg("--home")
+        .arg(&home)
+        .env_remove("FERRY_HOME")
+        .args(["upload", "--to", "sp", "--json"])
+        .arg(&p)
+        .env("K", ferry_fakes::SYNPOSTER_KEY)
+        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let job = wait_job(&home, 30, "the job waits as offline", |j| {
+        j["status"] == "waiting_retry" && j["error"]["code"] == "network.offline"
+    })
+    .await;
+    assert_eq!(job["attempts"], 0, "being offline used no attempt: {job}");
+    let mut c = ferry(&home);
+    c.args(["queue", "list"]);
+    let text = String::from_utf8_lossy(&run(c).await.stdout).into_owned();
+    assert!(
+        text.contains("held: Offline — waiting for the network"),
+        "{text}"
+    );
+    assert!(text.contains("\toffline\t"), "{text}");
+    // Several probes go by while it is down; still waiting, still no attempt used.
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    let job = wait_job(&home, 1, "still offline", |j| {
+        j["status"] == "waiting_retry"
+    })
+    .await;
+    assert_eq!(job["attempts"], 0, "{job}");
+
+    let _back = ferry_fakes::proxy::Proxy::start_on(port, upstream).await;
+    bus.set("nm_state", 70.into());
+    let out = tokio::task::spawn_blocking(move || upload.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let job = wait_job(&home, 5, "done", |j| j["status"] == "succeeded").await;
+    assert_eq!(job["attempts"], 1, "sent once: {job}");
+    assert_eq!(f.synposter.objects().len(), 1);
+    let mut c = ferry(&home);
+    c.args(["queue", "list"]);
+    let text = String::from_utf8_lossy(&run(c).await.stdout).into_owned();
+    assert!(!text.contains("held:"), "{text}");
+}
+
+/// A destination that is down while the machine is online is not "offline": the job
+/// fails as before, for a person to retry.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_is_down_while_the_machine_is_online_fails_the_job_as_before() {
+    let f = Fakes::start(Options::default()).await;
+    let (upstream, path) = split_base(&f.synposter.api_url());
+    let proxy = ferry_fakes::proxy::Proxy::start(upstream).await;
+    let bus = ferry_fakes::sysbus::SystemBus::start();
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let mut c = ferry(&home);
+    c.args(["account", "add", "sp", "synposter"])
+        .arg(format!("api_url={}{path}", proxy.url()))
+        .args(["--secret-env", "K"]);
+    assert!(run(c).await.status.success());
+    proxy.stop().await;
+    let p = png(dir.path(), "a.png", 500);
+    let mut c = ferry(&home);
+    c.args(["upload", "--to", "sp", "--json"])
+        .arg(&p)
+        .env("K", ferry_fakes::SYNPOSTER_KEY)
+        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address);
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json(&out)[0]["error"]["code"], "network.connect");
+}
+
+/// `ferry upload` keeps the machine awake while it sends: logind (a stand-in on a
+/// private system bus) sees a sleep inhibitor from Ferry until the upload is done.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_holds_a_sleep_inhibitor_while_it_sends() {
+    let f = Fakes::start(Options::default()).await;
+    let bus = ferry_fakes::sysbus::SystemBus::start();
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let mut c = ferry(&home);
+    c.args(["account", "add", "sp", "synposter"])
+        .arg(format!("api_url={}", f.synposter.api_url()))
+        .args(["--secret-env", "K"]);
+    assert!(run(c).await.status.success());
+    f.synposter.push_fault(
+        Fault::new(
+            "/storage/",
+            FaultKind::Delay(std::time::Duration::from_secs(3)),
+        )
+        .method("PUT"),
+    );
+    let p = png(dir.path(), "a.png", 5000);
+    let upload = std::process::Command::new(assert_cmd::cargo::cargo_bin("ferry"))
+        .arg("--home")
+        .arg(&home)
+        .env_remove("FERRY_HOME")
+        .args(["upload", "--to", "sp", "--json"])
+        .arg(&p)
+        .env("K", ferry_fakes::SYNPOSTER_KEY)
+        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let held = tokio::task::block_in_place(|| {
+        bus.wait_for(std::time::Duration::from_secs(20), |b| {
+            b.inhibitors_held() == 1
+        })
+    });
+    assert!(held, "an inhibitor while sending: {:?}", bus.events());
+    assert_eq!(bus.events()[0]["who"], "Ferry");
+    let out = tokio::task::spawn_blocking(move || upload.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let released = tokio::task::block_in_place(|| {
+        bus.wait_for(std::time::Duration::from_secs(5), |b| {
+            b.inhibitors_held() == 0
+        })
+    });
+    assert!(released, "{:?}", bus.events());
+    assert_eq!(f.synposter.objects().len(), 1);
+}
+
+/// With `pause_on_battery` in config.toml, `ferry upload` on battery (UPower, a stand-in
+/// on a private system bus) waits, says why in `queue list`, and sends once the machine
+/// is on mains power again.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_battery_with_pause_on_battery_an_upload_waits_and_sends_on_mains_power() {
+    let f = Fakes::start(Options::default()).await;
+    let bus = ferry_fakes::sysbus::SystemBus::start();
+    bus.set("on_battery", true.into());
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let mut c = ferry(&home);
+    c.args(["account", "add", "sp", "synposter"])
+        .arg(format!("api_url={}", f.synposter.api_url()))
+        .args(["--secret-env", "K"]);
+    assert!(run(c).await.status.success());
+    let config = home.join("config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("pause_on_battery = false\n"), "{text}");
+    std::fs::write(
+        &config,
+        text.replace("pause_on_battery = false\n", "pause_on_battery = true\n"),
+    )
+    .unwrap();
+    let p = png(dir.path(), "a.png", 500);
+    let upload = std::process::Command::new(assert_cmd::cargo::cargo_bin("ferry"))
+        .arg("--home")
+        .arg(&home)
+        .env_remove("FERRY_HOME")
+        .args(["upload", "--to", "sp", "--json"])
+        .arg(&p)
+        .env("K", ferry_fakes::SYNPOSTER_KEY)
+        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let text = loop {
+        let mut c = ferry(&home);
+        c.args(["queue", "list"]);
+        let text = String::from_utf8_lossy(&run(c).await.stdout).into_owned();
+        if text.contains("held:") {
+            break text;
+        }
+        assert!(std::time::Instant::now() < end, "{text}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert!(
+        text.contains("held: Paused on battery power — sending resumes when plugged in"),
+        "{text}"
+    );
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let job = wait_job(&home, 1, "still waiting", |j| j["status"] == "queued").await;
+    assert_eq!(job["attempts"], 0, "{job}");
+    assert!(f.synposter.objects().is_empty());
+    bus.set("on_battery", false.into());
+    let out = tokio::task::spawn_blocking(move || upload.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json(&out)[0]["ok"], true);
+    assert_eq!(f.synposter.objects().len(), 1);
+}

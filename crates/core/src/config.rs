@@ -146,6 +146,17 @@ pub struct Settings {
     /// by mistake stops there, with a message, instead of queueing millions.
     #[serde(default = "default_drop_limit")]
     pub drop_limit: usize,
+    /// Keep the machine from sleeping while files are being sent (released when the
+    /// queue is idle; see `power`).
+    #[serde(default = "default_true")]
+    pub keep_awake: bool,
+    /// Send nothing over a metered connection (Linux: NetworkManager's `Metered`); jobs
+    /// wait and resume by themselves when it is not metered.
+    #[serde(default)]
+    pub pause_on_metered: bool,
+    /// Send nothing while the machine runs on battery; jobs resume on mains power.
+    #[serde(default)]
+    pub pause_on_battery: bool,
     /// All of Ferry's bandwidth limit, in rclone's `--bwlimit` syntax: a rate (`4M`,
     /// `512k`, `off`) or a weekly timetable (`"08:00,512k 18:00,off"`; a rate of `0`
     /// means do not send then). Each account may also have its own (`bwlimit` option).
@@ -228,6 +239,9 @@ impl Default for Settings {
             spool_max_bytes: default_spool_max_bytes(),
             spool_keep_free_bytes: default_spool_keep_free_bytes(),
             drop_limit: default_drop_limit(),
+            keep_awake: true,
+            pause_on_metered: false,
+            pause_on_battery: false,
             bwlimit: default_bwlimit(),
             slow_bwlimit: default_slow_bwlimit(),
             slow_down: false,

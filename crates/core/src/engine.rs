@@ -306,6 +306,13 @@ impl Engine {
         self.queue.runner()
     }
 
+    /// Ask the D-Bus system bus at `address` (NetworkManager, UPower, logind) instead of
+    /// the machine's; `None` goes back to it. Linux only; elsewhere nothing asks D-Bus.
+    /// For tests and sandboxes with stand-in services on a private bus.
+    pub fn use_system_bus(&self, address: Option<String>) {
+        self.queue.bus.use_address(address)
+    }
+
     /// Run jobs until the run's end condition (see [`RunOptions`]). Only the home's
     /// owner runs jobs: take the home first.
     pub async fn run(&self, opts: RunOptions) -> Result<()> {

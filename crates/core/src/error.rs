@@ -43,6 +43,7 @@ pub enum Code {
     NetworkConnect,
     NetworkReset,
     NetworkTimeout,
+    NetworkOffline,
     Cancelled,
     Io,
     DiskFull,
@@ -83,6 +84,7 @@ impl Code {
         Code::NetworkConnect,
         Code::NetworkReset,
         Code::NetworkTimeout,
+        Code::NetworkOffline,
         Code::Cancelled,
         Code::Io,
         Code::DiskFull,
@@ -129,6 +131,7 @@ impl Code {
             NetworkConnect => "network.connect",
             NetworkReset => "network.reset",
             NetworkTimeout => "network.timeout",
+            NetworkOffline => "network.offline",
             Cancelled => "cancelled",
             Io => "io.error",
             DiskFull => "io.disk_full",
@@ -168,6 +171,9 @@ pub struct Error {
     pub body_sent: bool,
     /// HTTP status when the error came from a response.
     pub status: Option<u16>,
+    /// `host:port` of a connection that could not be made: what the offline probe
+    /// (`crate::net`) tries until the network is back. Never a path or a query.
+    pub peer: Option<String>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -187,6 +193,7 @@ impl Error {
             retry_after: None,
             body_sent: false,
             status: None,
+            peer: None,
         }
     }
 
@@ -258,6 +265,13 @@ impl Error {
     /// URLs carry credentials in their query. Nested sources can still name one (the
     /// final URL of a redirect): `Error::new` redacts those.
     pub fn from_reqwest(err: reqwest::Error, body_sent: bool) -> Self {
+        // Only the host and port are kept, for the offline probe.
+        let peer = err.url().and_then(|u| {
+            let host = u.host_str()?;
+            let port = u.port_or_known_default()?;
+            // An IPv6 host comes bracketed already.
+            Some(format!("{host}:{port}"))
+        });
         let err = err.without_url();
         let text = chain(&err);
         let code = if err.is_timeout() {
@@ -275,7 +289,11 @@ impl Error {
             Code::ProviderProtocol => "the server's answer could not be read",
             _ => "the connection was interrupted",
         };
-        Error::new(code, format!("{what} ({text})")).body_sent(body_sent)
+        let mut out = Error::new(code, format!("{what} ({text})")).body_sent(body_sent);
+        if code == Code::NetworkConnect {
+            out.peer = peer;
+        }
+        out
     }
 }
 

@@ -2,6 +2,9 @@
 //! (PostSyncer, Synposter, SocialSyncer, FastPix) plus a static "origin" web
 //! server that URL imports can pull from.
 //!
+//! On Linux, `sysbus` also starts stand-ins for the system-bus services Ferry asks
+//! (NetworkManager, UPower, logind) on a private D-Bus daemon, never the machine's.
+//!
 //! What it is for: Ferry's engine and CLI tests talk to these over real
 //! sockets on 127.0.0.1, exactly as they would talk to the providers. Each
 //! fake follows `/work/shared/providers.md` §6: the same auth style, the same
@@ -25,6 +28,8 @@ pub mod proxy;
 pub mod s3s;
 pub mod socialsyncer;
 pub mod synposter;
+#[cfg(target_os = "linux")]
+pub mod sysbus;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,6 +1,8 @@
 //! A TCP proxy on 127.0.0.1 for tests and benchmarks: forwards to an upstream server and
 //! counts what the client sent (bytes, and S3 `UploadPart` requests), optionally
-//! throttling the upload direction so a test can stop a transfer midway.
+//! throttling the upload direction so a test can stop a transfer midway. It can go away
+//! and come back on the same port ([`Proxy::stop`], [`Proxy::start_on`]): a server that
+//! cannot be reached for a while.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,6 +19,8 @@ struct Stats {
     /// Upload rate limit in bytes a second (0 = none).
     throttle: AtomicU64,
     window: Mutex<Option<(Instant, u64)>>,
+    /// The connections being forwarded, ended by [`Proxy::stop`].
+    conns: Mutex<Vec<tokio::task::AbortHandle>>,
 }
 
 #[derive(Clone)]
@@ -39,14 +43,32 @@ const MARK: &[u8] = b"partNumber=";
 impl Proxy {
     /// Listen on 127.0.0.1 (ephemeral port) and forward every connection to `upstream`.
     pub async fn start(upstream: SocketAddr) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        Proxy::start_on(0, upstream).await
+    }
+
+    /// Listen on 127.0.0.1:`port` (0 = any): a proxy [`stop`](Proxy::stop)ped a moment
+    /// ago comes back on its port (the bind is tried for up to 5 s while the old
+    /// listener closes).
+    pub async fn start_on(port: u16, upstream: SocketAddr) -> Proxy {
+        let mut tries = 0;
+        let listener = loop {
+            match TcpListener::bind(("127.0.0.1", port)).await {
+                Ok(l) => break l,
+                Err(_) if tries < 100 => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("bind proxy on {port}: {e}"),
+            }
+        };
         let port = listener.local_addr().expect("addr").port();
         let stats = Arc::new(Stats::default());
         let s = stats.clone();
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let s = s.clone();
-                tokio::spawn(async move {
+                let conns = s.clone();
+                let conn = tokio::spawn(async move {
                     let Ok(server) = TcpStream::connect(upstream).await else {
                         return;
                     };
@@ -84,6 +106,9 @@ impl Proxy {
                     };
                     tokio::join!(up, down);
                 });
+                let mut list = conns.conns.lock().expect("conns lock");
+                list.retain(|c| !c.is_finished());
+                list.push(conn.abort_handle());
             }
         });
         Proxy {
@@ -91,6 +116,24 @@ impl Proxy {
             stats,
             task: Arc::new(task),
         }
+    }
+
+    /// Go away: stop listening (connecting is refused) and cut every forwarded
+    /// connection. Resolves once the port is closed.
+    pub async fn stop(self) {
+        self.task.abort();
+        for c in self.stats.conns.lock().expect("conns lock").drain(..) {
+            c.abort();
+        }
+        let port = self.port;
+        drop(self);
+        for _ in 0..100 {
+            if TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the proxy on {port} did not stop");
     }
 
     pub fn url(&self) -> String {

@@ -15,6 +15,18 @@ copyAfterUpload: boolean, startMinimised: boolean, closeToTray: boolean,
  */
 dropLimit: number, 
 /**
+ * Keep the machine awake while files are being sent. Missing (an older page): on.
+ */
+keepAwake: boolean, 
+/**
+ * Send nothing over a metered connection (Linux only; elsewhere it is not known).
+ */
+pauseOnMetered: boolean, 
+/**
+ * Send nothing while on battery.
+ */
+pauseOnBattery: boolean, 
+/**
  * All of Ferry's bandwidth limit, rclone syntax (`4M`, `off`, a timetable).
  * Missing (an older page): kept as it is.
  */

@@ -14,6 +14,8 @@ export type { DiagnosticsSaved } from "./DiagnosticsSaved";
 export type { Event } from "./Event";
 export type { Existing } from "./Existing";
 export type { Features } from "./Features";
+export type { Hold } from "./Hold";
+export type { HoldReason } from "./HoldReason";
 export type { InvalidLine } from "./InvalidLine";
 export type { Job } from "./Job";
 export type { JobCursor } from "./JobCursor";

@@ -139,6 +139,8 @@ export async function start() {
       if (a) say(a.text);
       if (e.type === "libraryChanged" || e.type === "jobSucceeded") libraryVersion.update((n) => n + 1);
       if (e.type === "watchChanged") watchVersion.update((n) => n + 1);
+      // Offline and back: the queue header says so at once (the runner poll would, later).
+      if (e.type === "holdChanged") runner.update((r) => (r ? { ...r, hold: e.hold } : r));
       if (e.type === "adding") adding.set(e);
       // Many jobs at once (a big drop or paste) come as one event: reload the queue.
       if (e.type === "jobsAdded") reloadQueueSoon();

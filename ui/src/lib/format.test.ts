@@ -53,6 +53,8 @@ describe("formatters", () => {
     expect(phaseLabel("uploading", "processing")).toBe("processing");
     expect(phaseLabel("succeeded")).toBe("done");
     expect(phaseLabel("waiting_retry")).toBe("retrying");
+    expect(phaseLabel("waiting_retry", undefined, "network.connect")).toBe("retrying");
+    expect(phaseLabel("waiting_retry", undefined, "network.offline")).toBe("offline");
   });
 });
 

@@ -71,9 +71,11 @@ export function formatExpiry(expiresAt: string | null, now: Date = new Date()): 
  * asking the destination for an upload. */
 export type PhaseLabel =
   | "waiting" | "preparing" | "hashing" | "uploading" | "processing" | "done" | "failed" | "paused" | "cancelled"
-  | "retrying";
+  | "retrying" | "offline";
 
-export function phaseLabel(status: JobStatus, phase?: Phase): PhaseLabel {
+/** `errorCode`: the job's error; `network.offline` on a waiting job reads "offline". */
+export function phaseLabel(status: JobStatus, phase?: Phase, errorCode?: string): PhaseLabel {
+  if (status === "waiting_retry" && errorCode === "network.offline") return "offline";
   switch (status) {
     case "queued": return "waiting";
     case "preparing": return phase === "hashing" ? "hashing" : "preparing";

@@ -81,6 +81,9 @@ describe("queue events", () => {
 
   test("successes and failures are announced; progress is not", () => {
     expect(announce({ type: "jobSucceeded", job: job(1) })).toEqual({ kind: "done", text: "Uploaded 1.jpg" });
+    const hold = { reason: "offline" as const, message: "Offline — waiting for the network", since: "2026-01-01T00:00:00Z" };
+    expect(announce({ type: "holdChanged", hold })).toEqual({ kind: "held", text: "Offline — waiting for the network" });
+    expect(announce({ type: "holdChanged", hold: null })).toEqual({ kind: "held", text: "Sending resumes" });
     expect(announce({ type: "jobFailed", job: job(1), code: "x.y", message: "no", retryable: false })?.text).toBe("Failed: 1.jpg — no (x.y)");
     expect(announce({ type: "jobProgress", id: 1, phase: "uploading", bytesSent: 1, bytesTotal: 2, speed: 1, etaSecs: 1 })).toBeNull();
   });

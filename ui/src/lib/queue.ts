@@ -24,7 +24,7 @@ export interface QueueState {
   summary: QueueSummary;
 }
 
-export type Announcement = { kind: "done" | "failed"; text: string };
+export type Announcement = { kind: "done" | "failed" | "held"; text: string };
 
 export function emptySummary(): QueueSummary {
   return { total: 0, queued: 0, running: 0, paused: 0, waitingRetry: 0, failed: 0, succeeded: 0, cancelled: 0, bytesSent: 0, bytesTotal: 0 };
@@ -147,6 +147,7 @@ export function applyEvent(s: QueueState, e: Event): QueueState {
 export function announce(e: Event): Announcement | null {
   if (e.type === "jobSucceeded") return { kind: "done", text: `Uploaded ${e.job.name}` };
   if (e.type === "jobFailed") return { kind: "failed", text: `Failed: ${e.job.name} — ${e.message} (${e.code})` };
+  if (e.type === "holdChanged") return { kind: "held", text: e.hold ? e.hold.message : "Sending resumes" };
   return null;
 }
 

@@ -29,6 +29,29 @@ async function poll(fn, what, ms = 5000) {
 }
 
 describe("queue", () => {
+  test("offline holds the queue with its reason in the header and on the job, until the network is back", async () => {
+    const { page, context } = await openApp(browser, server.url);
+    assert.equal(await page.getByTestId("runner-hold").count(), 0);
+    await page.evaluate(() => {
+      const since = new Date().toISOString();
+      window.__ferryMock.send({ type: "holdChanged", hold: { reason: "offline", message: "Offline — waiting for the network", since } });
+      const j = window.__ferryMock.job(4);
+      window.__ferryMock.send({ type: "jobChanged", job: { ...j, status: "waiting_retry", attempts: 0,
+        error: { code: "network.offline", message: "Offline — waiting for the network: could not connect to the server" } } });
+    });
+    const hold = page.getByTestId("runner-hold");
+    await hold.waitFor();
+    assert.equal(await hold.textContent(), "Offline — waiting for the network");
+    assert.equal(await hold.getAttribute("data-reason"), "offline");
+    const row = page.locator('[data-testid="queue-row"][data-job-id="4"]');
+    await poll(async () => (await row.getAttribute("data-phase")) === "offline", "offline row");
+    assert.match(await row.getByTestId("job-offline").textContent(), /waits for the network/);
+    await poll(async () => /Offline — waiting for the network/.test(await page.getByTestId("live-region").textContent()), "announcement");
+    await page.evaluate(() => window.__ferryMock.send({ type: "holdChanged", hold: null }));
+    await poll(async () => (await page.getByTestId("runner-hold").count()) === 0, "the hold ends");
+    await context.close();
+  });
+
   test("dropping files shows the overlay naming the destination and queues the dropped paths", async () => {
     const { page, context, errors } = await openApp(browser, server.url);
     await page.getByTestId("destination-picker").selectOption("blog");
@@ -498,11 +521,13 @@ describe("watch and settings", () => {
     await page.getByTestId("settings-copy-after-upload").uncheck();
     await page.getByTestId("settings-start-minimised").check();
     await page.getByTestId("settings-drop-limit").fill("20000");
+    await page.getByTestId("settings-keep-awake").uncheck();
+    await page.getByTestId("settings-pause-on-battery").check();
     await page.getByTestId("settings-bwlimit").fill("08:00,512k 18:00,off");
     await screenshot(page, "settings");
     await page.getByTestId("settings-save").click();
     await page.getByTestId("settings-saved").waitFor();
-    assert.deepEqual(await callsOf(page, "settings_set"), [{ settings: { concurrency: 5, perAccount: 2, defaultAccount: "library", copyFormat: "html", copyAfterUpload: false, startMinimised: true, closeToTray: true, dropLimit: 20000, bwlimit: "08:00,512k 18:00,off", slowBwlimit: "1M", slowDown: false } }]);
+    assert.deepEqual(await callsOf(page, "settings_set"), [{ settings: { concurrency: 5, perAccount: 2, defaultAccount: "library", copyFormat: "html", copyAfterUpload: false, startMinimised: true, closeToTray: true, dropLimit: 20000, bwlimit: "08:00,512k 18:00,off", slowBwlimit: "1M", slowDown: false, keepAwake: false, pauseOnMetered: false, pauseOnBattery: true } }]);
     await context.close();
   });
 

@@ -182,7 +182,7 @@ let watchRules: WatchRuleView[] = [
 
 let proxy: ProxyView = { proxy: "system", user: null, password: "none" };
 let queueOrder: QueueOrder = "added";
-let settings: Settings = { concurrency: 3, perAccount: 2, defaultAccount: "library", copyFormat: "markdown", copyAfterUpload: true, startMinimised: false, closeToTray: true, dropLimit: 50000, bwlimit: "off", slowBwlimit: "1M", slowDown: false };
+let settings: Settings = { concurrency: 3, perAccount: 2, defaultAccount: "library", copyFormat: "markdown", copyAfterUpload: true, startMinimised: false, closeToTray: true, dropLimit: 50000, bwlimit: "off", slowBwlimit: "1M", slowDown: false, keepAwake: true, pauseOnMetered: false, pauseOnBattery: false };
 
 // The engine parses rclone's syntax (and its tests check it); the mock knows enough to
 // answer the screens: a rate in binary units, off, 0, or TIME,RATE entries.
@@ -234,7 +234,7 @@ function addJob(p: Partial<Job>): number {
 
 function handle(cmd: string, args: Args): unknown {
   switch (cmd) {
-    case "app_info": return { version: "0.1.0", defaultAccount: "library", accounts: accounts.length, home: "/home/ada/.local/share/ferry", tray: !scenario.noTray, runner: null, bandwidth: bandwidthNow() };
+    case "app_info": return { version: "0.1.0", defaultAccount: "library", accounts: accounts.length, home: "/home/ada/.local/share/ferry", tray: !scenario.noTray, runner: { program: "the Ferry desktop app", pid: 4242, thisApp: true, problem: null, hold: null }, bandwidth: bandwidthNow() };
     case "providers_list": return providers;
     case "app_opened_take": { const n = openedNotes; openedNotes = []; return n; }
     case "autostart_get": return autostart;

@@ -618,6 +618,36 @@ impl JobsTable {
         Ok(())
     }
 
+    /// The job could not reach the network: it waits as offline (`err` is
+    /// `network.offline`) and the attempt it used is given back — being offline is not
+    /// the job's failure. `retry_at` is a fallback for a runner that dies meanwhile;
+    /// the runner that noticed wakes it as soon as the network is back.
+    pub fn wait_offline(&self, id: JobId, err: &Error, retry_at: DateTime<Utc>) -> Result<()> {
+        self.exec(
+            "UPDATE jobs SET status = 'waiting_retry', error_code = ?2, error_message = ?3,
+                        retry_at = ?4, owner_pid = NULL,
+                        attempts = MAX(attempts - 1, 0), updated_at = ?5
+                 WHERE id = ?1",
+            params![
+                id,
+                err.code.as_str(),
+                err.message,
+                retry_at.to_rfc3339(),
+                now()
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The network is back: every job waiting as offline may run now. How many.
+    pub fn wake_offline(&self) -> Result<usize> {
+        self.exec(
+            "UPDATE jobs SET retry_at = ?1
+                 WHERE status = 'waiting_retry' AND error_code = 'network.offline'",
+            params![now()],
+        )
+    }
+
     /// Record a failure; `retry_at` makes it wait and start again by itself.
     pub fn fail(&self, id: JobId, err: &Error, retry_at: Option<DateTime<Utc>>) -> Result<()> {
         let status = if retry_at.is_some() {

@@ -4,7 +4,8 @@
 //! `File::try_lock`: `flock` on Unix, `LockFileEx` on Windows), which the OS releases when
 //! the process dies however it dies — so "a job found running when the lock is taken
 //! belonged to a dead process" holds without pids or heartbeats. Who holds it (pid,
-//! program, since when, and a problem the runner is retrying, if any) is written beside it
+//! program, since when, a problem the runner is retrying and why it holds sending, if
+//! any) is written beside it
 //! in `runner.json`, because on Windows a locked file cannot be read by others.
 //!
 //! This module only takes, describes and releases the lock; what the owner does with it
@@ -34,6 +35,9 @@ pub struct Holder {
     /// recovers.
     #[serde(default)]
     pub problem: Option<String>,
+    /// Why sending is held although jobs wait (offline), shown in the queue header.
+    #[serde(default)]
+    pub hold: Option<super::hold::Hold>,
 }
 
 impl Holder {
@@ -71,6 +75,7 @@ impl HomeLock {
                         program: program.to_string(),
                         since: Utc::now(),
                         problem: None,
+                        hold: None,
                     };
                     let lock = HomeLock {
                         _file: file,
@@ -101,6 +106,7 @@ impl HomeLock {
             program: "another Ferry process".into(),
             since: Utc::now(),
             problem: None,
+            hold: None,
         })))
     }
 
@@ -112,6 +118,16 @@ impl HomeLock {
     pub fn set_problem(&mut self, problem: Option<String>) {
         if self.holder.problem != problem {
             self.holder.problem = problem;
+            if let Err(e) = self.write_holder() {
+                tracing::warn!("{}", e.message);
+            }
+        }
+    }
+
+    /// Say (or stop saying) why sending is held.
+    pub fn set_hold(&mut self, hold: Option<super::hold::Hold>) {
+        if self.holder.hold != hold {
+            self.holder.hold = hold;
             if let Err(e) = self.write_holder() {
                 tracing::warn!("{}", e.message);
             }

@@ -28,6 +28,7 @@ pub mod control;
 pub mod exec;
 pub mod expand;
 mod hashes;
+pub mod hold;
 pub mod journal;
 pub mod lock;
 pub mod owner;
@@ -50,6 +51,10 @@ pub struct Queue {
     /// Additions of dropped folders in progress (`expand`): their count, for ids, and the
     /// stop generation every one of them watches.
     pub(crate) adding: expand::Adding,
+    /// Why the runner holds sending (offline), in memory (`hold`).
+    pub(crate) holds: hold::Holds,
+    /// The D-Bus system bus asked about the network (Linux).
+    pub(crate) bus: Arc<crate::sysbus::SystemBus>,
     /// Bandwidth limits, followed as the config changes.
     pub(crate) bandwidth: bandwidth::Bandwidth,
     /// Content hashes shared by a file's jobs (fan-out hashes a file once).
@@ -73,6 +78,8 @@ impl Queue {
             hashes: Default::default(),
             inflight: Mutex::new(HashMap::new()),
             owner: Mutex::new(None),
+            holds: Default::default(),
+            bus: Default::default(),
         };
         queue.bandwidth.refresh(&queue.accounts.config());
         queue
@@ -396,6 +403,10 @@ pub enum Event {
     /// A watch rule's state changed (see `watch`).
     WatchChanged {
         rule: String,
+    },
+    /// Sending was held (offline) or is no longer (`hold` is `null`).
+    HoldChanged {
+        hold: Option<hold::Hold>,
     },
 }
 

@@ -92,6 +92,15 @@ impl Queue {
         lock::holder(&self.accounts.home().data_dir)
     }
 
+    /// Publish why sending is held (offline…) in the runner note and to listeners.
+    pub(crate) fn publish_hold(&self) {
+        let hold = self.holds.current();
+        if let Some(l) = self.owner.lock().expect("owner lock").as_mut() {
+            l.set_hold(hold.clone());
+        }
+        self.emit(super::Event::HoldChanged { hold });
+    }
+
     /// Say what the runner is struggling with (shown by `queue list` and the app).
     pub(crate) fn set_problem(&self, problem: Option<String>) {
         if let Some(l) = self.owner.lock().expect("owner lock").as_mut() {

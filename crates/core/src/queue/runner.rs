@@ -7,6 +7,16 @@
 //!
 //! A database that cannot be written for a while (busy, disk full) never ends the runner:
 //! it backs off, retries, and says so through the home's runner note until it recovers.
+//!
+//! With `pause_on_metered` / `pause_on_battery`, the machine's state is read every few
+//! seconds; while it is metered (or on battery) the runner starts nothing it holds and
+//! sends the running jobs back to the queue with their resume state and their attempt
+//! given back; they start again by themselves when it clears.
+//!
+//! Offline (see `net` for the rule) is not a failure: the job waits as offline with its
+//! attempt given back, the runner starts nothing that needs the network, probes the
+//! hosts it could not reach every few seconds (backing off), and wakes the waiting jobs
+//! when one answers.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -36,7 +46,7 @@ pub struct RunOptions {
 pub struct Running {
     pub cancel: CancellationToken,
     pub stop: Arc<Mutex<Option<String>>>,
-    /// Its account, so a bandwidth timetable's "do not send" can stop its jobs.
+    /// Its account, so a bandwidth timetable's "do not send" or a metered pause can stop its jobs.
     pub account: String,
 }
 
@@ -51,6 +61,11 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 /// The longest wait between tries while the database cannot be written.
 const DB_BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// How often the machine's metered and battery state is read while a pause wants it.
+const CONDITIONS_POLL: Duration = Duration::from_secs(2);
+/// An offline job's own retry time, for a runner that dies before the network is back
+/// (the next one tries it then); the runner that is there wakes it sooner.
+const OFFLINE_FALLBACK: Duration = Duration::from_secs(60);
 
 pub async fn run(queue: &Arc<Queue>, opts: RunOptions) -> Result<()> {
     queue.require_owner()?;
@@ -62,6 +77,9 @@ pub async fn run(queue: &Arc<Queue>, opts: RunOptions) -> Result<()> {
     let mut per_account: HashMap<String, usize> = HashMap::new();
     let scope = opts.scope.as_deref();
     let mut failures = 0u32;
+    // Held while this run sends, released when it idles and when it ends.
+    let mut awake = crate::power::KeepAwake::new(queue.bus.clone());
+    let mut next_conditions = Instant::now();
     abandon_cancelled(queue).await;
     loop {
         if opts.stop.as_ref().is_some_and(|s| s.is_cancelled()) {
@@ -79,6 +97,8 @@ pub async fn run(queue: &Arc<Queue>, opts: RunOptions) -> Result<()> {
             while tasks.join_next().await.is_some() {}
             return Ok(());
         }
+        check_conditions(queue, &mut next_conditions).await;
+        probe_offline(queue, &opts.stop).await;
         // Follow the bandwidth settings as they change; a rate of 0 puts the jobs it
         // covers back in the queue (resume state kept, attempt given back).
         hold_for_bandwidth(queue);
@@ -120,6 +140,12 @@ pub async fn run(queue: &Arc<Queue>, opts: RunOptions) -> Result<()> {
         if idle {
             return Ok(());
         }
+        awake
+            .sending(
+                !tasks.is_empty(),
+                queue.accounts.config().settings.keep_awake,
+            )
+            .await;
         let notified = queue.notify.notified();
         tokio::select! {
             Some(done) = tasks.join_next() => {
@@ -134,6 +160,145 @@ pub async fn run(queue: &Arc<Queue>, opts: RunOptions) -> Result<()> {
             _ = stopped(&opts.stop) => {}
         }
     }
+}
+
+/// Read the metered and battery state when a pause wants it (every
+/// [`CONDITIONS_POLL`]); when it begins, send the running jobs it holds back to the
+/// queue; when it ends, let the queue go on.
+async fn check_conditions(queue: &Arc<Queue>, next: &mut Instant) {
+    if Instant::now() < *next {
+        return;
+    }
+    *next = Instant::now() + CONDITIONS_POLL;
+    let (metered, battery) = {
+        let s = &queue.accounts.config().settings;
+        (s.pause_on_metered, s.pause_on_battery)
+    };
+    let reason = if !metered && !battery {
+        None
+    } else {
+        let bus = queue.bus.clone();
+        tokio::task::spawn_blocking(move || {
+            use super::hold::HoldReason;
+            if battery && crate::power::on_battery(&bus) == Some(true) {
+                Some(HoldReason::Battery)
+            } else if metered && crate::connectivity::metered(&bus) == Some(true) {
+                Some(HoldReason::Metered)
+            } else {
+                None
+            }
+        })
+        .await
+        .ok()
+        .flatten()
+    };
+    if !queue.holds.set_power(reason) {
+        return;
+    }
+    match reason {
+        Some(r) => {
+            tracing::info!("{}", r.message());
+            let held: Vec<JobId> = queue
+                .running
+                .lock()
+                .expect("running lock")
+                .iter()
+                .filter(|(_, run)| r.holds_local() || !is_local(queue, &run.account))
+                .map(|(id, _)| *id)
+                .collect();
+            for id in held {
+                queue.stop_running(id, "hold");
+            }
+        }
+        None => tracing::info!("no longer metered or on battery; sending resumes"),
+    }
+    queue.publish_hold();
+    queue.notify.notify_waiters();
+}
+
+fn is_local(queue: &Queue, account: &str) -> bool {
+    queue
+        .accounts
+        .config()
+        .accounts
+        .get(account)
+        .is_some_and(|a| a.kind == crate::providers::Kind::Local)
+}
+
+/// While offline, and a probe is due: try the hosts that could not be reached, and
+/// wake the jobs waiting as offline when one answers.
+async fn probe_offline(queue: &Arc<Queue>, stop: &Option<CancellationToken>) {
+    let Some(targets) = queue.holds.probe_due() else {
+        return;
+    };
+    let back = tokio::select! {
+        back = async {
+            if targets.is_empty() {
+                // No host known: believe the machine.
+                let bus = queue.bus.clone();
+                tokio::task::spawn_blocking(move || crate::connectivity::machine_connectivity(&bus))
+                    .await
+                    .is_ok_and(|c| c == crate::connectivity::Connectivity::Online)
+            } else {
+                crate::connectivity::reachable(&targets).await
+            }
+        } => back,
+        _ = stopped(stop) => false,
+    };
+    if !back {
+        return;
+    }
+    tracing::info!("the network is back; sending resumes");
+    queue.holds.back_online();
+    if let Err(e) = queue.jobs.wake_offline() {
+        // They still run at their own retry time.
+        tracing::warn!("could not wake the offline jobs: {}", e.message);
+    }
+    queue.publish_hold();
+    queue.notify.notify_waiters();
+}
+
+/// Whether a connection failure means the machine is offline (see `net`): already
+/// known to be, or the machine says so now.
+async fn offline_now(queue: &Arc<Queue>) -> bool {
+    if queue.holds.is_offline() {
+        return true;
+    }
+    let bus = queue.bus.clone();
+    tokio::task::spawn_blocking(move || crate::connectivity::machine_connectivity(&bus))
+        .await
+        .is_ok_and(|c| c == crate::connectivity::Connectivity::Offline)
+}
+
+/// The host to probe for a job that could not connect: the one it tried, else its
+/// account's base URL.
+fn probe_target(queue: &Queue, job: &super::Job, err: &Error) -> Option<String> {
+    err.peer.clone().or_else(|| {
+        let cfg = queue.accounts.config();
+        let account = cfg.accounts.get(&job.account)?;
+        let mut urls: Vec<&String> = account.options.values().collect();
+        urls.sort();
+        urls.into_iter().find_map(|v| crate::connectivity::target_of(v))
+    })
+}
+
+/// Accounts whose jobs must not start now: on battery (with `pause_on_battery`) every
+/// one; offline or metered, every one that needs the network (all but local library
+/// folders).
+fn paused_accounts(queue: &Queue) -> Vec<String> {
+    let power = queue.holds.power();
+    let all = power.is_some_and(|r| r.holds_local());
+    if !all && power.is_none() && !queue.holds.is_offline() {
+        return Vec::new();
+    }
+    queue
+        .accounts
+        .config()
+        .accounts
+        .iter()
+        .filter(|(_, a)| all || a.kind != crate::providers::Kind::Local)
+        .map(|(name, _)| name.clone())
+        .collect()
 }
 
 /// Resolves when the run is stopped; never for a run without a stop.
@@ -151,6 +316,7 @@ fn start_jobs(
     global: usize,
     scope: Option<&[JobId]>,
 ) -> Result<()> {
+    let held = paused_accounts(queue);
     // Read each round: a change of the setting (here or in another process) applies
     // from the next job that starts.
     let order = queue.accounts.config().settings.queue_order;
@@ -160,6 +326,7 @@ fn start_jobs(
             .filter(|(a, n)| **n >= queue.aimd.limit(a))
             .map(|(a, _)| a.clone())
             .collect();
+        busy.extend(held.iter().cloned());
         busy.extend(held_accounts(queue));
         let Some(mut job) = queue.jobs.next_runnable(scope, &busy, order)? else {
             break;
@@ -500,9 +667,9 @@ async fn finish(
             jobs.request_clear(job.id)?;
             queue.emit_job(job.id, |job| Event::JobChanged { job })?;
         }
-        // A stop (quit, SIGTERM): back to the queue, resume state kept, for the next
-        // start. The attempt it used is given back.
-        Err(_) if stop == Some("stop") => {
+        // A stop (quit, SIGTERM) or a metered/battery pause: back to the queue, resume
+        // state kept, for the next start. The attempt it used is given back.
+        Err(_) if matches!(stop, Some("stop") | Some("hold")) => {
             jobs.interrupt(job.id)?;
             queue.emit_job(job.id, |job| Event::JobChanged { job })?;
         }
@@ -511,6 +678,22 @@ async fn finish(
             jobs.set_status(job.id, JobStatus::Cancelled)?;
             jobs.request_clear(job.id)?;
             queue.emit_job(job.id, |job| Event::JobCancelled { job })?;
+        }
+        // Offline (see `net`): the job waits for the network, its attempt given back.
+        Err(e) if e.code == Code::NetworkConnect && offline_now(queue).await => {
+            let waiting = Error::new(
+                Code::NetworkOffline,
+                format!("{}: {}", super::hold::OFFLINE_MESSAGE, e.message),
+            );
+            let at = chrono::Utc::now()
+                + chrono::Duration::from_std(OFFLINE_FALLBACK).unwrap_or_default();
+            jobs.wait_offline(job.id, &waiting, at)?;
+            // Said once, when the hold begins (every job that follows adds only its host).
+            if queue.holds.go_offline(probe_target(queue, job, e)) {
+                tracing::warn!("offline: {}; waiting for the network", e.message);
+                queue.publish_hold();
+            }
+            queue.emit_job(job.id, |job| Event::JobChanged { job })?;
         }
         Err(e) if e.code == Code::InputChanged && job.attempts < MAX_CHANGED_RETRIES => {
             let at = chrono::Utc::now()

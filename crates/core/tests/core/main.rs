@@ -15,6 +15,8 @@ mod naming;
 mod order;
 mod paging;
 mod proxy;
+#[cfg(target_os = "linux")]
+mod power;
 mod queue;
 // s3s-fs (a Linux program) cannot be started under Wine.
 #[cfg(not(windows))]
