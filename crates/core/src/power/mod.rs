@@ -125,9 +125,11 @@ impl KeepAwake {
             }
             Ok(Err(e)) => {
                 self.failed_at = Some(Instant::now());
+                // Info, not a warning: machines without logind (containers, servers,
+                // CI) are normal, and the CLI shows warnings on every run.
                 if !self.warned {
                     self.warned = true;
-                    tracing::warn!("cannot keep the machine awake while sending: {e}");
+                    tracing::info!("cannot keep the machine awake while sending: {e}");
                 }
             }
             Err(e) => tracing::warn!("cannot keep the machine awake: {e}"),
