@@ -278,7 +278,8 @@ fn probe_target(queue: &Queue, job: &super::Job, err: &Error) -> Option<String> 
         let account = cfg.accounts.get(&job.account)?;
         let mut urls: Vec<&String> = account.options.values().collect();
         urls.sort();
-        urls.into_iter().find_map(|v| crate::connectivity::target_of(v))
+        urls.into_iter()
+            .find_map(|v| crate::connectivity::target_of(v))
     })
 }
 

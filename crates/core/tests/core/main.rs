@@ -14,9 +14,9 @@ mod keychain;
 mod naming;
 mod order;
 mod paging;
-mod proxy;
 #[cfg(target_os = "linux")]
 mod power;
+mod proxy;
 mod queue;
 // s3s-fs (a Linux program) cannot be started under Wine.
 #[cfg(not(windows))]
