@@ -425,6 +425,16 @@ fn finish_batch<R: Runtime>(app: &AppHandle<R>, engine: &Engine, batch: Batch) {
         }
     }
     for url in &steps.open {
+        // Only web links and the local library's files: a provider's answer must not
+        // make the app launch another scheme's handler.
+        let lower = url.to_ascii_lowercase();
+        if !(lower.starts_with("https://")
+            || lower.starts_with("http://")
+            || lower.starts_with("file://"))
+        {
+            tracing::warn!("not opening a link that is not http(s) or a local file");
+            continue;
+        }
         if let Err(e) = app.opener().open_url(url, None::<&str>) {
             tracing::warn!("could not open a link after the batch: {e}");
         }

@@ -96,9 +96,11 @@ impl Bandwidth {
                 .get(ACCOUNT_OPTION)
                 .and_then(|t| Schedule::parse(ACCOUNT_OPTION, t).ok())
                 .unwrap_or_default();
+            // Every network account has its limiter, unlimited or not: a limit set
+            // later reaches the jobs already sending (they hold this limiter).
             match accounts.get(name) {
                 Some(l) => l.set(schedule),
-                None if schedule != Schedule::unlimited() => {
+                None if account.kind != Kind::Local => {
                     accounts.insert(name.clone(), Limiter::new(schedule));
                 }
                 None => {}

@@ -16,7 +16,7 @@ use crate::error::{Code, Error, Result};
 use crate::import;
 use crate::media;
 use crate::providers::{Kind, Provider, RemoteMedia, Upload};
-use crate::transfer::{Ctx, Phase, Progress, Source};
+use crate::transfer::{self, Ctx, Phase, Progress, Source};
 
 /// Files up to this size are hashed before sending, for dedupe; larger ones only when a
 /// duplicate is possible.
@@ -140,15 +140,18 @@ impl Queue {
         // only when something of its size is already at this account or on its way
         // there — otherwise its hash is computed while its bytes stream out.
         let key = (job.account.clone(), upload.size);
+        // A file going to several destinations at once (its jobs side by side) is hashed
+        // once, before sending, for all of them: each then checks its own destination
+        // for the bytes and none reads the file to hash it again. The shared hash is
+        // that addition's only (its first job's id is in the key): a later addition of
+        // a file rewritten with the same size and mtime is hashed anew.
+        let group = (!job.force).then(|| self.fan_out_group(job)).flatten();
         let mut hash = job
             .content_hash
             .clone()
             .filter(|_| same_file)
-            .or_else(|| self.hashes.known(&path, &fp));
-        // A file going to several destinations at once (its jobs side by side) is hashed
-        // once, before sending, for all of them: each then checks its own destination
-        // for the bytes and none reads the file to hash it again.
-        let fanned_out = !job.force && self.has_siblings(job);
+            .or_else(|| group.and_then(|g| self.hashes.known(&path, &fp, g)));
+        let fanned_out = group.is_some();
         // A name template with {hash8} needs it before the first byte, forced or not.
         let needs_hash = provider.name_needs_hash()
             || fanned_out
@@ -158,7 +161,10 @@ impl Queue {
                     || self.inflight_has(&key));
         if needs_hash && hash.is_none() {
             ctx.progress.phase(Phase::Hashing);
-            let h = self.hashes.get_or_hash(&path, &fp, &ctx.cancel).await?;
+            let h = match group {
+                Some(g) => self.hashes.get_or_hash(&path, &fp, g, &ctx.cancel).await?,
+                None => transfer::hash_file(&path, &ctx.cancel).await?,
+            };
             ctx.progress.phase(Phase::Preparing);
             self.jobs.set_hash(job.id, &h);
             hash = Some(h);
@@ -185,9 +191,11 @@ impl Queue {
         let known = hash.is_some();
         let hash = match hash.or_else(|| upload.source.tapped_hash()) {
             Some(h) => h,
-            None => self.hashes.get_or_hash(&path, &fp, &ctx.cancel).await?,
+            None => transfer::hash_file(&path, &ctx.cancel).await?,
         };
-        self.hashes.remember(&path, &fp, &hash);
+        if let Some(g) = group {
+            self.hashes.remember(&path, &fp, g, &hash);
+        }
         if !known {
             self.jobs.set_hash(job.id, &hash);
         }
@@ -335,14 +343,29 @@ impl Queue {
     }
 
     /// A context with no progress, for calls outside a job (cleanup, checks).
-    /// Whether other jobs of the same file from the same addition are still to finish:
-    /// a fan-out (its jobs are written side by side, so a few ids around this one tell).
-    fn has_siblings(&self, job: &Job) -> bool {
+    /// When other jobs of the same file from the same addition are still to finish (a
+    /// fan-out: its jobs are written side by side, so a few ids around this one tell),
+    /// the group's first job id; `None` for a job on its own.
+    fn fan_out_group(&self, job: &Job) -> Option<JobId> {
         const NEAR: i64 = 8;
-        ((job.id - NEAR).max(1)..=job.id + NEAR)
+        let siblings: Vec<JobId> = ((job.id - NEAR).max(1)..=job.id + NEAR)
             .filter(|id| *id != job.id)
             .filter_map(|id| self.jobs.get(id).ok())
-            .any(|j| j.input == job.input && j.origin == job.origin && !j.status.is_final())
+            .filter(|j| j.input == job.input && j.origin == job.origin)
+            .map(|j| j.id)
+            .collect();
+        // Siblings found, not all of them finished: sharing the hash still helps one.
+        let open = siblings
+            .iter()
+            .any(|id| self.jobs.get(*id).is_ok_and(|j| !j.status.is_final()));
+        (open && !siblings.is_empty()).then(|| {
+            siblings
+                .iter()
+                .copied()
+                .chain([job.id])
+                .min()
+                .unwrap_or(job.id)
+        })
     }
 
     pub(crate) fn quiet_ctx(&self) -> Ctx {

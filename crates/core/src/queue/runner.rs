@@ -264,6 +264,11 @@ async fn offline_now(queue: &Arc<Queue>) -> bool {
     if queue.holds.is_offline() {
         return true;
     }
+    // Behind a proxy the way out may be the proxy alone (a "limited" network), which a
+    // direct probe would never see come back: such failures go through the retry policy.
+    if queue.accounts.config().settings.proxy.may_proxy() {
+        return false;
+    }
     let bus = queue.bus.clone();
     tokio::task::spawn_blocking(move || crate::connectivity::machine_connectivity(&bus))
         .await

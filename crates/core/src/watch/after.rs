@@ -98,9 +98,10 @@ async fn decide(watch: &Arc<Watch>, job: &Job, asked: &mut HashMap<i64, Instant>
     if rule.after == After::Keep {
         return Verdict::Done("keep".into());
     }
-    if let Some(verdict) = wait_for_the_other_copies(watch, job, rule.accounts().len()) {
-        return verdict;
-    }
+    let others = match the_other_copies(watch, job, rule.accounts().len()) {
+        Ok(others) => others,
+        Err(verdict) => return verdict,
+    };
     let src = PathBuf::from(&job.input);
     if !inside(&src, &rule.dir) {
         return Verdict::Kept(format!(
@@ -115,12 +116,15 @@ async fn decide(watch: &Arc<Watch>, job: &Job, asked: &mut HashMap<i64, Instant>
         }
         Err(missing) => return Verdict::Done(missing),
     }
-    // Every copy must be safe at the destination.
-    for m in &job.media {
-        match safe_at_destination(watch, job, m, asked).await {
-            Some(Ok(())) => {}
-            Some(Err(why)) => return Verdict::Kept(why),
-            None => return Verdict::Later,
+    // Every copy must be safe at its destination: this job's, and with several
+    // destinations every other one's (a video still processing elsewhere may yet fail).
+    for j in std::iter::once(job).chain(others.iter()) {
+        for m in &j.media {
+            match safe_at_destination(watch, j, m, asked).await {
+                Some(Ok(())) => {}
+                Some(Err(why)) => return Verdict::Kept(why),
+                None => return Verdict::Later,
+            }
         }
     }
     let result = match &rule.after {
@@ -142,16 +146,18 @@ async fn decide(watch: &Arc<Watch>, job: &Job, asked: &mut HashMap<i64, Instant>
     }
 }
 
-/// With several destinations, the file's other jobs (written next to this one): `None`
-/// when every one succeeded, else what to do meanwhile — wait while one is still on its
-/// way or failed (a person may retry it), keep the file if one was cancelled.
-fn wait_for_the_other_copies(
+/// With several destinations, the file's other jobs (written next to this one):
+/// `Ok(them)` when every one succeeded (their copies must be safe too), else what to do
+/// meanwhile — wait while one is still on its way, keep the file if one failed or was
+/// cancelled (a failed copy retried later is sent from the file, which stays).
+fn the_other_copies(
     watch: &Arc<Watch>,
     job: &Job,
     destinations: usize,
-) -> Option<Verdict> {
+) -> Result<Vec<Job>, Verdict> {
+    let mut others = Vec::new();
     if destinations < 2 {
-        return None;
+        return Ok(others);
     }
     let reach = destinations as i64 - 1;
     for id in (job.id - reach)..=(job.id + reach) {
@@ -165,17 +171,23 @@ fn wait_for_the_other_copies(
             continue;
         }
         match other.status {
-            JobStatus::Succeeded => {}
+            JobStatus::Succeeded => others.push(other),
             JobStatus::Cancelled => {
-                return Some(Verdict::Kept(format!(
+                return Err(Verdict::Kept(format!(
                     "its copy to {} was cancelled",
                     other.account
                 )))
             }
-            _ => return Some(Verdict::Later),
+            JobStatus::Failed => {
+                return Err(Verdict::Kept(format!(
+                    "its copy to {} failed",
+                    other.account
+                )))
+            }
+            _ => return Err(Verdict::Later),
         }
     }
-    None
+    Ok(others)
 }
 
 /// Whether `path` lies inside `dir`, compared after resolving links, so `..` or a link

@@ -924,3 +924,56 @@ async fn a_rule_with_several_destinations_sends_each_file_to_each_and_moves_it_o
     );
     h2.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_with_several_destinations_deletes_only_once_every_copy_is_ready() {
+    let f = ferry_fakes::Fakes::start(ferry_fakes::Options {
+        fastpix_processing_steps: 2,
+        ..Default::default()
+    })
+    .await;
+    let mut h = Harness::new();
+    h.engine()
+        .account_add(
+            "fp",
+            Kind::Fastpix,
+            &[
+                ("api_url".into(), f.fastpix.api_url()),
+                ("token_id".into(), ferry_fakes::FASTPIX_TOKEN_ID.to_string()),
+            ],
+            ferry_core::SecretInput::Value(ferry_core::secrets::Secret::new(
+                ferry_fakes::FASTPIX_SECRET,
+            )),
+        )
+        .unwrap();
+    let id = h.add(|r| {
+        r.also = vec!["fp".into()];
+        r.after = After::Delete;
+    });
+    h.start();
+    h.wait_watching(&id).await;
+    let clip = h.dir.join("clip.mp4");
+    write(&clip, &crate::support::mp4(300_000));
+    wait_for("both uploads", Duration::from_secs(20), || {
+        let jobs = h.engine().jobs(false).unwrap();
+        jobs.len() == 2 && jobs.iter().all(|j| j.status == JobStatus::Succeeded)
+    })
+    .await;
+    // At the library (ready) and at FastPix (still processing): the original stays.
+    let fp = h
+        .engine()
+        .library(&Filter::default())
+        .unwrap()
+        .into_iter()
+        .find(|i| i.account == "fp")
+        .unwrap();
+    assert_eq!(fp.status, ferry_core::library::ItemStatus::Processing);
+    assert!(clip.exists(), "kept while a copy is processing");
+    wait_for(
+        "FastPix ready, then deleted",
+        Duration::from_secs(30),
+        || !clip.exists(),
+    )
+    .await;
+    h.stop().await;
+}
