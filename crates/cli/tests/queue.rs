@@ -37,16 +37,21 @@ fn png(dir: &Path, name: &str, n: usize) -> PathBuf {
     p
 }
 
+/// The account `sp` at the Synposter fake, its key read from `$K` when used.
+async fn add_synposter(home: &Path, f: &Fakes) {
+    let mut c = ferry(home);
+    c.args(["account", "add", "sp", "synposter"])
+        .arg(format!("api_url={}", f.synposter.api_url()))
+        .args(["--secret-env", "K"]);
+    assert!(run(c).await.status.success());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_jobs_are_listed_retried_and_finish_with_queue_run() {
     let f = Fakes::start(Options::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
-    let mut c = ferry(&home);
-    c.args(["account", "add", "sp", "synposter"])
-        .arg(format!("api_url={}", f.synposter.api_url()))
-        .args(["--secret-env", "K"]);
-    assert!(run(c).await.status.success());
+    add_synposter(&home, &f).await;
     // Storage is down for longer than the retry policy waits: the job fails.
     f.synposter
         .push_fault(Fault::new("/storage/", FaultKind::Status(503)).times(4));
@@ -183,11 +188,7 @@ async fn queue_top_and_queue_order_decide_what_queue_run_sends_first() {
     let f = Fakes::start(Options::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
-    let mut c = ferry(&home);
-    c.args(["account", "add", "sp", "synposter"])
-        .arg(format!("api_url={}", f.synposter.api_url()))
-        .args(["--secret-env", "K"]);
-    assert!(run(c).await.status.success());
+    add_synposter(&home, &f).await;
     // The API refuses the first four creates (not retried): four failed jobs, none sent.
     f.synposter
         .push_fault(Fault::new("/media", FaultKind::Status(400)).times(4));
@@ -411,11 +412,7 @@ async fn an_upload_holds_a_sleep_inhibitor_while_it_sends() {
     let bus = ferry_fakes::sysbus::SystemBus::start();
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
-    let mut c = ferry(&home);
-    c.args(["account", "add", "sp", "synposter"])
-        .arg(format!("api_url={}", f.synposter.api_url()))
-        .args(["--secret-env", "K"]);
-    assert!(run(c).await.status.success());
+    add_synposter(&home, &f).await;
     f.synposter.push_fault(
         Fault::new(
             "/storage/",
@@ -471,11 +468,7 @@ async fn on_battery_with_pause_on_battery_an_upload_waits_and_sends_on_mains_pow
     bus.set("on_battery", true.into());
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
-    let mut c = ferry(&home);
-    c.args(["account", "add", "sp", "synposter"])
-        .arg(format!("api_url={}", f.synposter.api_url()))
-        .args(["--secret-env", "K"]);
-    assert!(run(c).await.status.success());
+    add_synposter(&home, &f).await;
     let config = home.join("config.toml");
     let text = std::fs::read_to_string(&config).unwrap();
     assert!(text.contains("pause_on_battery = false\n"), "{text}");

@@ -2,12 +2,10 @@
 //! jobs, a rate of 0 keeps jobs queued and puts a running one back (its S3 multipart
 //! upload kept), and lifting it sends them — each change taking effect while the queue runs.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ferry_core::{Engine, JobId, JobStatus, Kind, RunOptions};
 use ferry_fakes::{Fakes, Options};
-use tokio_util::sync::CancellationToken;
 
 use crate::support::{png, TestEngine};
 
@@ -17,24 +15,6 @@ fn socialsyncer(f: &Fakes) -> TestEngine {
         &[("api_url", f.socialsyncer.api_url())],
         Some(ferry_fakes::SOCIALSYNCER_KEY),
     )
-}
-
-/// The runner as the desktop app runs it, until the token is cancelled.
-fn run_forever(engine: &Arc<Engine>) -> (CancellationToken, tokio::task::JoinHandle<()>) {
-    let stop = CancellationToken::new();
-    let task = tokio::spawn({
-        let (e, s) = (engine.clone(), stop.clone());
-        async move {
-            e.run(RunOptions {
-                forever: true,
-                stop: Some(s),
-                ..RunOptions::default()
-            })
-            .await
-            .unwrap()
-        }
-    });
-    (stop, task)
 }
 
 async fn wait_for(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
@@ -116,7 +96,7 @@ async fn a_zero_rate_keeps_jobs_queued_until_the_limit_lifts() {
         .engine
         .enqueue_paths(&[path], "dest", "test", false)
         .unwrap()[0];
-    let (stop, task) = run_forever(&t.engine);
+    let (stop, task) = crate::support::run_forever(&t.engine);
     wait_for("the local copy", 10, || {
         status(&t.engine, kept) == JobStatus::Succeeded
     })
@@ -142,7 +122,7 @@ async fn a_zero_rate_keeps_jobs_queued_until_the_limit_lifts() {
     .await;
     assert_eq!(puts(&f), 1);
     stop.cancel();
-    task.await.unwrap();
+    task.await.unwrap().unwrap();
 }
 
 #[cfg(not(windows))] // s3s-fs (a Linux program) cannot be started under Wine
@@ -159,7 +139,7 @@ async fn a_limit_of_zero_puts_a_running_upload_back_and_it_resumes_when_lifted()
     t.engine
         .update_settings(|s| s.bwlimit = "8M".into())
         .unwrap();
-    let (stop, task) = run_forever(&t.engine);
+    let (stop, task) = crate::support::run_forever(&t.engine);
     wait_for("the upload to get going", 30, || {
         t.engine.job(id).unwrap().bytes_sent >= 12 * MIB as u64
     })
@@ -211,7 +191,7 @@ async fn a_limit_of_zero_puts_a_running_upload_back_and_it_resumes_when_lifted()
         proxy.up_bytes()
     );
     stop.cancel();
-    task.await.unwrap();
+    task.await.unwrap().unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -38,20 +38,7 @@ async fn sending_holds_a_sleep_inhibitor_that_is_released_when_the_queue_is_idle
     f.synposter.push_fault(
         Fault::new("/storage/", FaultKind::Delay(Duration::from_secs(3))).method("PUT"),
     );
-    let stop = CancellationToken::new();
-    let runner = {
-        let engine = t.engine.clone();
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            engine
-                .run(RunOptions {
-                    forever: true,
-                    stop: Some(stop),
-                    ..RunOptions::default()
-                })
-                .await
-        })
-    };
+    let (stop, runner) = crate::support::run_forever(&t.engine);
     let a = t.file("a.png", &png(20_000));
     let id = t.engine.enqueue_paths(&[a], "dest", "test", false).unwrap()[0];
     wait_until(20, "an inhibitor while sending", || {
@@ -114,20 +101,7 @@ async fn offline_jobs_wait_without_attempts_while_a_local_library_job_still_runs
     bus.set("nm_state", 20.into());
     let a = t.file("a.png", &png(1_000));
     let id = t.engine.enqueue_paths(&[a], "gone", "test", false).unwrap()[0];
-    let stop = CancellationToken::new();
-    let runner = {
-        let engine = t.engine.clone();
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            engine
-                .run(RunOptions {
-                    forever: true,
-                    stop: Some(stop),
-                    ..RunOptions::default()
-                })
-                .await
-        })
-    };
+    let (stop, runner) = crate::support::run_forever(&t.engine);
     wait_until(30, "offline", || {
         t.engine
             .job(id)

@@ -158,3 +158,25 @@ pub fn outcome(engine: &Engine, id: JobId) -> Result<Vec<RemoteMedia>, Error> {
         }
     }
 }
+
+/// The runner as the desktop app runs it (`forever`), until the token is cancelled.
+pub fn run_forever(
+    engine: &Arc<Engine>,
+) -> (
+    tokio_util::sync::CancellationToken,
+    tokio::task::JoinHandle<Result<(), Error>>,
+) {
+    let stop = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn({
+        let (e, s) = (engine.clone(), stop.clone());
+        async move {
+            e.run(RunOptions {
+                forever: true,
+                stop: Some(s),
+                ..RunOptions::default()
+            })
+            .await
+        }
+    });
+    (stop, task)
+}
