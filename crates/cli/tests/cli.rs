@@ -778,13 +778,12 @@ async fn one_upload_to_several_destinations_is_a_job_each_and_dedupe_stays_per_d
         .iter()
         .map(|o| {
             (
-                o["input"]
-                    .as_str()
+                // The file name, whatever the platform's separator.
+                Path::new(o["input"].as_str().unwrap())
+                    .file_name()
                     .unwrap()
-                    .rsplit('/')
-                    .next()
-                    .unwrap()
-                    .to_string(),
+                    .to_string_lossy()
+                    .into_owned(),
                 o["account"].as_str().unwrap().to_string(),
                 o["ok"].as_bool().unwrap(),
             )
