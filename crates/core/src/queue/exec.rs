@@ -348,24 +348,13 @@ impl Queue {
     /// the group's first job id; `None` for a job on its own.
     fn fan_out_group(&self, job: &Job) -> Option<JobId> {
         const NEAR: i64 = 8;
-        let siblings: Vec<JobId> = ((job.id - NEAR).max(1)..=job.id + NEAR)
-            .filter(|id| *id != job.id)
-            .filter_map(|id| self.jobs.get(id).ok())
-            .filter(|j| j.input == job.input && j.origin == job.origin)
-            .map(|j| j.id)
-            .collect();
-        // Siblings found, not all of them finished: sharing the hash still helps one.
-        let open = siblings
+        let siblings = self.jobs.siblings(job, NEAR);
+        // Siblings not all finished: sharing the hash still helps one.
+        siblings
             .iter()
-            .any(|id| self.jobs.get(*id).is_ok_and(|j| !j.status.is_final()));
-        (open && !siblings.is_empty()).then(|| {
-            siblings
-                .iter()
-                .copied()
-                .chain([job.id])
-                .min()
-                .unwrap_or(job.id)
-        })
+            .any(|j| !j.status.is_final())
+            .then(|| siblings.iter().map(|j| j.id).chain([job.id]).min())
+            .flatten()
     }
 
     pub(crate) fn quiet_ctx(&self) -> Ctx {

@@ -213,6 +213,17 @@ impl JobsTable {
         })
     }
 
+    /// The other jobs of `job`'s file from the same addition (a fan-out to several
+    /// destinations): same input and origin, within `reach` ids of it — an addition
+    /// writes a file's jobs side by side.
+    pub fn siblings(&self, job: &Job, reach: i64) -> Vec<Job> {
+        ((job.id - reach).max(1)..=job.id + reach)
+            .filter(|id| *id != job.id)
+            .filter_map(|id| self.get(id).ok())
+            .filter(|j| j.input == job.input && j.origin == job.origin)
+            .collect()
+    }
+
     pub fn get(&self, id: JobId) -> Result<Job> {
         let job = self
             .db

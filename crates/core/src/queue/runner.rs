@@ -84,16 +84,7 @@ pub async fn run(queue: &Arc<Queue>, opts: RunOptions) -> Result<()> {
     loop {
         if opts.stop.as_ref().is_some_and(|s| s.is_cancelled()) {
             // A stop, not a cancel: every running job goes back to the queue.
-            let ids: Vec<JobId> = queue
-                .running
-                .lock()
-                .expect("running lock")
-                .keys()
-                .copied()
-                .collect();
-            for id in ids {
-                queue.stop_running(id, "stop");
-            }
+            send_back(queue, "stop", |_| true);
             while tasks.join_next().await.is_some() {}
             return Ok(());
         }
@@ -198,17 +189,9 @@ async fn check_conditions(queue: &Arc<Queue>, next: &mut Instant) {
     match reason {
         Some(r) => {
             tracing::info!("{}", r.message());
-            let held: Vec<JobId> = queue
-                .running
-                .lock()
-                .expect("running lock")
-                .iter()
-                .filter(|(_, run)| r.holds_local() || !is_local(queue, &run.account))
-                .map(|(id, _)| *id)
-                .collect();
-            for id in held {
-                queue.stop_running(id, "hold");
-            }
+            send_back(queue, "hold", |run| {
+                r.holds_local() || !is_local(queue, &run.account)
+            });
         }
         None => tracing::info!("no longer metered or on battery; sending resumes"),
     }
@@ -322,10 +305,14 @@ fn start_jobs(
     global: usize,
     scope: Option<&[JobId]>,
 ) -> Result<()> {
-    let held = paused_accounts(queue);
+    // Accounts that may not start a job now: paused (offline, metered, battery) or held
+    // by a bandwidth limit of 0; the same for every start of this round.
+    let cfg = queue.accounts.config();
+    let mut held = paused_accounts(queue);
+    held.extend(held_accounts(queue, &cfg));
     // Read each round: a change of the setting (here or in another process) applies
     // from the next job that starts.
-    let order = queue.accounts.config().settings.queue_order;
+    let order = cfg.settings.queue_order;
     while tasks.len() < global {
         let mut busy: Vec<String> = per_account
             .iter()
@@ -333,7 +320,6 @@ fn start_jobs(
             .map(|(a, _)| a.clone())
             .collect();
         busy.extend(held.iter().cloned());
-        busy.extend(held_accounts(queue));
         let Some(mut job) = queue.jobs.next_runnable(scope, &busy, order)? else {
             break;
         };
@@ -357,31 +343,44 @@ fn start_jobs(
 /// Take the config's bandwidth limits, and stop the running jobs whose account may not
 /// send now (a timetable's or a setting's rate of 0).
 fn hold_for_bandwidth(queue: &Arc<Queue>) {
-    queue.bandwidth.refresh(&queue.accounts.config());
-    let held = held_accounts(queue);
+    let cfg = queue.accounts.config();
+    queue.bandwidth.refresh(&cfg);
+    let held = held_accounts(queue, &cfg);
     if held.is_empty() {
         return;
     }
+    send_back(queue, "hold", |r| {
+        let stop = held.contains(&r.account);
+        if stop {
+            tracing::info!(
+                "the bandwidth limit of {} is 0 now; its job goes back to the queue until it lifts",
+                r.account
+            );
+        }
+        stop
+    });
+}
+
+/// Stop the running jobs `which` picks, for `why` (`stop`: quitting, `hold`: a pause
+/// that lifts by itself): they go back to the queue with their resume state, and the
+/// attempt they used is given back.
+fn send_back(queue: &Queue, why: &str, which: impl Fn(&Running) -> bool) {
     let ids: Vec<JobId> = queue
         .running
         .lock()
         .expect("running lock")
         .iter()
-        .filter(|(_, r)| held.contains(&r.account))
+        .filter(|(_, r)| which(r))
         .map(|(id, _)| *id)
         .collect();
     for id in ids {
-        tracing::info!("job {id}: the bandwidth limit is 0 now; back to the queue until it lifts");
-        queue.stop_running(id, "stop");
+        queue.stop_running(id, why);
     }
 }
 
 /// Accounts whose jobs wait for the bandwidth limit now.
-fn held_accounts(queue: &Queue) -> Vec<String> {
-    queue
-        .accounts
-        .config()
-        .accounts
+fn held_accounts(queue: &Queue, cfg: &crate::config::Config) -> Vec<String> {
+    cfg.accounts
         .iter()
         .filter(|(name, a)| queue.bandwidth.holds(name, a.kind))
         .map(|(name, _)| name.clone())

@@ -155,21 +155,11 @@ fn the_other_copies(
     job: &Job,
     destinations: usize,
 ) -> Result<Vec<Job>, Verdict> {
-    let mut others = Vec::new();
     if destinations < 2 {
-        return Ok(others);
+        return Ok(Vec::new());
     }
-    let reach = destinations as i64 - 1;
-    for id in (job.id - reach)..=(job.id + reach) {
-        if id == job.id || id < 1 {
-            continue;
-        }
-        let Ok(other) = watch.queue.jobs.get(id) else {
-            continue;
-        };
-        if other.origin != job.origin || other.input != job.input {
-            continue;
-        }
+    let mut others = Vec::new();
+    for other in watch.queue.jobs.siblings(job, destinations as i64 - 1) {
         match other.status {
             JobStatus::Succeeded => others.push(other),
             JobStatus::Cancelled => {
