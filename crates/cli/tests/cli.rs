@@ -839,6 +839,64 @@ async fn one_upload_to_several_destinations_is_a_job_each_and_dedupe_stays_per_d
     assert_eq!(json(&run(c).await), serde_json::json!([]));
 }
 
+/// A file sent to three destinations at once is read from disk once between its jobs
+/// (the shared read's own count, logged when it ends), and every copy is the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_file_to_three_destinations_is_read_from_disk_once() {
+    let h = Home::new();
+    // Above the size hashed before sending, so nothing reads it but the sending.
+    let size: usize = 80 * 1024 * 1024 + 4321;
+    let mut x = 5u64;
+    let mut bytes = png(64);
+    bytes.extend((bytes.len()..size).map(|_| {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (x >> 56) as u8
+    }));
+    let p = h.file("clip.png", &bytes);
+    let libs = ["l1", "l2", "l3"];
+    for l in libs {
+        let mut c = h.cmd();
+        c.args(["account", "add", l, "local"])
+            .arg(format!("dir={}", h.dir.path().join(l).display()));
+        let out = run(c).await;
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let mut c = h.cmd();
+    c.args(["-v", "upload", "--to", "l1,l2,l3", "--json"])
+        .arg(&p);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v.as_array().unwrap().len(), 3);
+    let err = stderr(&out);
+    let want = format!(
+        "shared read: {size} bytes read from disk for a file of {size} bytes sent by 3 jobs"
+    );
+    assert!(err.contains(&want), "{err}");
+    for (l, o) in libs.iter().zip(v.as_array().unwrap()) {
+        assert!(o["ok"].as_bool().unwrap(), "{o}");
+        // The library's tree (YYYY/MM/clip.png) holds one file.
+        let (mut copies, mut dirs) = (Vec::new(), vec![h.dir.path().join(l)]);
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(d).unwrap().map(Result::unwrap) {
+                let is_dir = e.file_type().unwrap().is_dir();
+                if is_dir {
+                    dirs.push(e.path())
+                } else {
+                    copies.push(e.path())
+                }
+            }
+        }
+        assert_eq!(copies.len(), 1, "{copies:?}");
+        assert!(
+            std::fs::read(&copies[0]).unwrap() == bytes,
+            "{l}: a whole copy"
+        );
+    }
+}
+
 /// `name_template` is set like any account option, refused at `account add` when it is
 /// bad (exit 2, nothing saved), previewed with `account preview-name`, and followed by
 /// `ferry upload`.

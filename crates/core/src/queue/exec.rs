@@ -140,21 +140,20 @@ impl Queue {
         // only when something of its size is already at this account or on its way
         // there — otherwise its hash is computed while its bytes stream out.
         let key = (job.account.clone(), upload.size);
-        // A file going to several destinations at once (its jobs side by side) is hashed
-        // once, before sending, for all of them: each then checks its own destination
-        // for the bytes and none reads the file to hash it again. The shared hash is
-        // that addition's only (its first job's id is in the key): a later addition of
-        // a file rewritten with the same size and mtime is hashed anew.
+        // A file going to several destinations at once (its jobs side by side) is read
+        // once for all of them (`shares`) and hashed once: a hash one of them computed
+        // before sending serves the others, and the shared read hashes the bytes it
+        // passes on. Both are that addition's only (its first job's id is in the key):
+        // a later addition of a file rewritten with the same size and mtime is read and
+        // hashed anew.
         let group = (!job.force).then(|| self.fan_out_group(job)).flatten();
         let mut hash = job
             .content_hash
             .clone()
             .filter(|_| same_file)
             .or_else(|| group.and_then(|g| self.hashes.known(&path, &fp, g)));
-        let fanned_out = group.is_some();
         // A name template with {hash8} needs it before the first byte, forced or not.
         let needs_hash = provider.name_needs_hash()
-            || fanned_out
             || !job.force
                 && (upload.size <= PREHASH_MAX
                     || self.library.has_size(&job.account, upload.size)?
@@ -187,13 +186,20 @@ impl Queue {
             hash: hash.clone(),
             rule: job.origin.strip_prefix("watch:").map(str::to_string),
         };
+        let fan_out = group.or_else(|| self.fan_out_group(job));
+        if let Some(member) = fan_out.and_then(|g| self.shares.join(&path, &fp, g)) {
+            upload.source.share_read(member);
+        }
         let media = provider.upload(&upload, ctx).await?;
         let known = hash.is_some();
         let hash = match hash.or_else(|| upload.source.tapped_hash()) {
             Some(h) => h,
-            None => transfer::hash_file(&path, &ctx.cancel).await?,
+            None => match fan_out {
+                Some(g) => self.hashes.get_or_hash(&path, &fp, g, &ctx.cancel).await?,
+                None => transfer::hash_file(&path, &ctx.cancel).await?,
+            },
         };
-        if let Some(g) = group {
+        if let Some(g) = fan_out {
             self.hashes.remember(&path, &fp, g, &hash);
         }
         if !known {

@@ -33,6 +33,7 @@ pub mod journal;
 pub mod lock;
 pub mod owner;
 pub mod runner;
+mod shares;
 
 /// The durable queue of one home: the journal, what this process runs, and (when this
 /// process owns the home) the lock that makes it the one runner.
@@ -59,6 +60,8 @@ pub struct Queue {
     pub(crate) bandwidth: bandwidth::Bandwidth,
     /// Content hashes shared by a file's jobs (fan-out hashes a file once).
     pub(crate) hashes: hashes::Hashes,
+    /// Reads shared by a file's jobs sending at once (fan-out reads a file once).
+    pub(crate) shares: shares::Shares,
 }
 
 impl Queue {
@@ -76,6 +79,7 @@ impl Queue {
             adding: Default::default(),
             bandwidth: Default::default(),
             hashes: Default::default(),
+            shares: Default::default(),
             inflight: Mutex::new(HashMap::new()),
             owner: Mutex::new(None),
             holds: Default::default(),

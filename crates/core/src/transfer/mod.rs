@@ -25,6 +25,7 @@ use crate::error::{Code, Error, Result};
 
 pub mod bwlimit;
 pub mod retry;
+pub mod shared;
 pub mod throttle;
 
 pub use retry::RetryPolicy;
@@ -289,6 +290,8 @@ pub enum Source {
         fingerprint: Fingerprint,
         tap: Arc<Mutex<HashTap>>,
         pool: Arc<Pool>,
+        /// The read shared with the other jobs sending this file now (fan-out), if any.
+        share: Option<Arc<shared::Member>>,
     },
     /// A download being forwarded (see [`Remote`]).
     Remote(Arc<Remote>),
@@ -405,6 +408,19 @@ impl Pool {
         }
     }
 
+    /// A buffer if fewer than `limit` are out (read and not yet dropped); never waits.
+    fn try_take(&self, limit: usize) -> Option<Buf> {
+        let mut st = self.state.lock().expect("pool lock");
+        if st.made - st.free.len() >= limit {
+            return None;
+        }
+        if let Some(b) = st.free.pop() {
+            return Some(b);
+        }
+        st.made += 1;
+        Some(Buf::new())
+    }
+
     fn give(&self, buf: Buf) {
         self.state.lock().expect("pool lock").free.push(buf);
         self.returned.notify_one();
@@ -483,7 +499,8 @@ pub struct Remote {
 
 /// Read `len` bytes of a file from `offset` on one blocking thread that stays ahead of
 /// the sender by a few chunks (a bounded channel keeps memory flat), hashing them for the
-/// tap as it goes. One thread per range beats a thread hand-off per chunk: reading a
+/// tap as it goes — or, for a file several jobs send at once, taking its chunks from
+/// their shared read. One thread per range beats a thread hand-off per chunk: reading a
 /// GiB this way is markedly faster than through `tokio::fs`.
 fn read_ahead(
     mut f: std::fs::File,
@@ -491,38 +508,64 @@ fn read_ahead(
     len: u64,
     tap: Arc<Mutex<HashTap>>,
     pool: Arc<Pool>,
+    share: Option<Arc<shared::Member>>,
 ) -> ByteStream {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(READ_AHEAD);
     tokio::task::spawn_blocking(move || {
         use std::io::Read;
         let mut at = offset;
         let mut left = len;
+        let unwanted = || tx.is_closed();
         while left > 0 {
-            let want = (READ_CHUNK as u64).min(left) as usize;
-            let Some(mut buf) = pool.take(|| tx.is_closed()) else {
-                // The request was dropped while every buffer was out: stop reading.
-                return;
-            };
-            let mut got = 0;
-            while got < want {
-                match f.read(&mut buf.as_mut_slice()[got..want]) {
-                    Ok(0) => break,
-                    Ok(k) => got += k,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            let chunk = if let Some(member) = &share {
+                // Whole chunks of the file from the share, cut to this range (which
+                // need not start or end on a chunk's boundary).
+                let i = at / READ_CHUNK as u64;
+                let skip = (at % READ_CHUNK as u64) as usize;
+                match member.chunk(i, &f, &pool, &unwanted) {
+                    Ok(None) => return,
+                    Ok(Some(whole)) => {
+                        let end = whole.len().min(skip + left.min(READ_CHUNK as u64) as usize);
+                        if end <= skip {
+                            // The file ended early; the stream's tail check reports it.
+                            return;
+                        }
+                        whole.slice(skip..end)
+                    }
                     Err(e) => {
-                        pool.give(buf);
                         let _ = tx.blocking_send(Err(e));
                         return;
                     }
                 }
-            }
-            if got == 0 {
-                // The file ended early; the stream's tail check reports it.
-                pool.give(buf);
-                return;
-            }
-            let chunk = pool.chunk(buf, got);
-            tap.lock().expect("tap lock").feed(at, &chunk);
+            } else {
+                let want = (READ_CHUNK as u64).min(left) as usize;
+                let Some(mut buf) = pool.take(unwanted) else {
+                    // The request was dropped while every buffer was out: stop reading.
+                    return;
+                };
+                let mut got = 0;
+                while got < want {
+                    match f.read(&mut buf.as_mut_slice()[got..want]) {
+                        Ok(0) => break,
+                        Ok(k) => got += k,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => {
+                            pool.give(buf);
+                            let _ = tx.blocking_send(Err(e));
+                            return;
+                        }
+                    }
+                }
+                if got == 0 {
+                    // The file ended early; the stream's tail check reports it.
+                    pool.give(buf);
+                    return;
+                }
+                let chunk = pool.chunk(buf, got);
+                tap.lock().expect("tap lock").feed(at, &chunk);
+                chunk
+            };
+            let got = chunk.len();
             at += got as u64;
             left -= got as u64;
             if tx.blocking_send(Ok(chunk)).is_err() {
@@ -630,6 +673,15 @@ impl Source {
             fingerprint: Fingerprint::of(meta),
             tap: Arc::new(Mutex::new(HashTap::new(meta.len()))),
             pool: Pool::new(),
+            share: None,
+        }
+    }
+
+    /// Read this file's bytes through `member`'s share (see [`shared`]): chunks another
+    /// job sending it has read already come from memory instead of the disk.
+    pub fn share_read(&mut self, member: shared::Member) {
+        if let Source::File { share, .. } = self {
+            *share = Some(Arc::new(member));
         }
     }
 
@@ -663,6 +715,7 @@ impl Source {
     /// pass over the file is needed).
     pub fn tapped_hash(&self) -> Option<String> {
         match self {
+            Source::File { share: Some(m), .. } => m.share().hash(),
             Source::File { tap, .. } => tap.lock().expect("tap lock").finish(),
             Source::Remote(_) => None,
         }
@@ -690,6 +743,7 @@ impl Source {
                 fingerprint,
                 tap,
                 pool,
+                share,
             } => {
                 check_unchanged(path, fingerprint)?;
                 let mut f = std::fs::File::open(path).map_err(|e| Error::io(e, path.display()))?;
@@ -705,8 +759,8 @@ impl Source {
                 // two versions at the destination: check again before the LAST chunk goes
                 // out (HTTP stacks stop reading a body once its Content-Length is met, so
                 // a check after it would never run).
-                let reader =
-                    read_ahead(f, offset, len, tap.clone(), pool.clone()).map(move |chunk| {
+                let reader = read_ahead(f, offset, len, tap.clone(), pool.clone(), share.clone())
+                    .map(move |chunk| {
                         let b = chunk?;
                         let at = p2.fetch_add(b.len() as u64, Ordering::SeqCst);
                         if at + b.len() as u64 == end {

@@ -17,6 +17,11 @@
 //!
 //! Nothing here touches the journal or decides retries.
 
+#[cfg(target_os = "macos")]
+mod macos;
+#[cfg(windows)]
+mod windows;
+
 use std::net::UdpSocket;
 use std::time::Duration;
 
@@ -88,9 +93,9 @@ pub async fn reachable(targets: &[String]) -> bool {
 
 /// Whether the connection is metered (a phone's hotspot, a capped plan), `None` when the
 /// system does not say. Linux: NetworkManager's `Metered` (1 yes and 3 guessed yes are
-/// metered). macOS and Windows: not known (`None`) — Windows has it only through WinRT's
-/// NetworkInformation, which Ferry does not bind. Blocking: call it from a blocking
-/// thread.
+/// metered). Windows: the Network List Manager's cost of the connection (`windows`).
+/// macOS: Network.framework's expensive or constrained path (`macos`). Blocking: call
+/// it from a blocking thread.
 pub fn metered(bus: &SystemBus) -> Option<bool> {
     #[cfg(target_os = "linux")]
     {
@@ -99,8 +104,17 @@ pub fn metered(bus: &SystemBus) -> Option<bool> {
             .map(|v| v == 1 || v == 3)
     }
     #[cfg(not(target_os = "linux"))]
+    let _ = bus;
+    #[cfg(windows)]
     {
-        let _ = bus;
+        windows::metered()
+    }
+    #[cfg(target_os = "macos")]
+    {
+        macos::metered()
+    }
+    #[cfg(not(any(target_os = "linux", windows, target_os = "macos")))]
+    {
         None
     }
 }
