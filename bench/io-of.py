@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """bench/io-of.py CMD...: run CMD (its stdout and stderr are this one's) and print, on fd 3,
-`WALL_NS RCHAR READ_BYTES`: its wall time, the bytes it read through read syscalls
-(files whether cached or not, sockets), and the bytes it had the kernel read from
+`WALL_NS RCHAR READ_BYTES MAXRSS_KIB`: its wall time, the bytes it read through read
+syscalls (files whether cached or not, sockets), the bytes it had the kernel read from
 storage — its /proc/PID/io when it has exited and is not reaped yet (so nothing is
-missed). Exits with CMD's status."""
+missed) — and its peak RSS. Exits with CMD's status."""
 
 import os
 import subprocess
@@ -22,10 +22,11 @@ def main():
         for line in f:
             k, v = line.split(":")
             io[k] = int(v)
-    rc = child.wait()
+    _, status, usage = os.wait4(child.pid, 0)
+    rc = os.waitstatus_to_exitcode(status)
     with os.fdopen(3, "w") as out:
-        out.write(f"{wall} {io['rchar']} {io['read_bytes']}\n")
-    sys.exit(rc)
+        out.write(f"{wall} {io['rchar']} {io['read_bytes']} {usage.ru_maxrss}\n")
+    sys.exit(rc if rc >= 0 else 128 - rc)
 
 
 if __name__ == "__main__":

@@ -92,6 +92,7 @@ mod tests {
     #[test]
     fn windows_answers_whether_the_connection_is_metered() {
         let answer = std::thread::spawn(metered).join().unwrap();
+        eprintln!("metered: {answer:?}");
         assert!(answer.is_some(), "GetCost gave no answer");
     }
 }

@@ -1,6 +1,8 @@
 //! Content hashes shared by the jobs of one file: a file sent to several destinations at
-//! once (fan-out) is hashed once, by whichever of its jobs gets there first, while the
-//! others wait for that answer instead of reading the file again. Keyed by the file's
+//! once (fan-out) that must be hashed before sending (it is small, or a duplicate is
+//! possible) is hashed once, by whichever of its jobs gets there first, while the others
+//! wait for that answer instead of reading the file again; otherwise its shared read
+//! (`shares`) hashes it, and the answer is remembered here. Keyed by the file's
 //! path, size and mtime and by the addition (its first job's id), so a file that changed
 //! — or was rewritten with the same size and mtime and added again — is hashed anew.
 //!
