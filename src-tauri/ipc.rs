@@ -133,7 +133,8 @@ pub struct Settings {
     /// Keep the machine awake while files are being sent. Missing (an older page): on.
     #[serde(default = "default_true")]
     pub keep_awake: bool,
-    /// Send nothing over a metered connection (Linux only; elsewhere it is not known).
+    /// Send nothing over a metered connection (NetworkManager on Linux, the connection
+    /// cost on Windows, an expensive or Low Data Mode path on macOS).
     #[serde(default)]
     pub pause_on_metered: bool,
     /// Send nothing while on battery.

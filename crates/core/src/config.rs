@@ -150,7 +150,8 @@ pub struct Settings {
     /// queue is idle; see `power`).
     #[serde(default = "default_true")]
     pub keep_awake: bool,
-    /// Send nothing over a metered connection (Linux: NetworkManager's `Metered`); jobs
+    /// Send nothing over a metered connection (Linux: NetworkManager's `Metered`; Windows:
+    /// the connection cost; macOS: an expensive or constrained path); jobs
     /// wait and resume by themselves when it is not metered.
     #[serde(default)]
     pub pause_on_metered: bool,

@@ -19,7 +19,8 @@ dropLimit: number,
  */
 keepAwake: boolean, 
 /**
- * Send nothing over a metered connection (Linux only; elsewhere it is not known).
+ * Send nothing over a metered connection (NetworkManager on Linux, the connection
+ * cost on Windows, an expensive or Low Data Mode path on macOS).
  */
 pauseOnMetered: boolean, 
 /**

@@ -23,11 +23,15 @@ use bytes::Bytes;
 
 use super::{Pool, READ_CHUNK};
 
-/// Chunks the cache holds at most (32 MiB), read ahead of the slowest member.
-pub const SHARE_BUFFERS: usize = 64;
+/// Chunks the cache holds at most (96 MiB) before the member furthest ahead waits: a
+/// slowest member that sends in parallel ranges needs their whole span in the cache to
+/// keep them all going (S3's eight 8 MiB parts span 64 MiB), and the others 32 MiB of
+/// lead beyond it (measured: with 32 MiB in all, S3 ran fewer parts at once and the
+/// three destinations took longer than S3 alone).
+pub const SHARE_BUFFERS: usize = 192;
 /// Chunks beyond that for holes behind the furthest chunk read: parallel ranges read
-/// ahead in several places at once (S3's eight 8 MiB parts span 64 MiB).
-pub const HOLE_BUFFERS: usize = 128;
+/// ahead in several places at once.
+pub const HOLE_BUFFERS: usize = 64;
 /// How long a member waits for room in the cache while nobody makes progress before it
 /// reads on alone.
 pub const STALL: Duration = Duration::from_secs(2);
@@ -431,7 +435,8 @@ mod tests {
     fn file(dir: &std::path::Path, size: u64) -> (std::path::PathBuf, Vec<u8>, String) {
         let path = dir.join("video.mp4");
         let mut rng = fastrand::Rng::with_seed(13);
-        let bytes: Vec<u8> = (0..size).map(|_| rng.u8(..)).collect();
+        let mut bytes = vec![0u8; size as usize];
+        rng.fill(&mut bytes);
         std::fs::write(&path, &bytes).unwrap();
         let hash = blake3::hash(&bytes).to_hex().to_string();
         (path, bytes, hash)
@@ -471,7 +476,7 @@ mod tests {
     async fn three_destinations_at_their_own_pace_read_the_file_once_and_hash_it() {
         let dir = tempfile::tempdir().unwrap();
         // Larger than the cache, and not a whole number of chunks.
-        let size = 3 * (SHARE_BUFFERS as u64) * READ_CHUNK as u64 + 12_345;
+        let size = (SHARE_BUFFERS + HOLE_BUFFERS) as u64 * READ_CHUNK as u64 + 32 * MIB + 12_345;
         let (path, bytes, hash) = file(dir.path(), size);
         let share = SharedRead::new(size);
         let (fast, slow, parts) = (
@@ -506,7 +511,8 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_job_that_stops_reading_does_not_hold_the_others_and_gets_its_bytes_later() {
         let dir = tempfile::tempdir().unwrap();
-        let size = 2 * (SHARE_BUFFERS as u64) * READ_CHUNK as u64;
+        // More than the runner may read ahead of the stopped one.
+        let size = (SHARE_BUFFERS as u64 + 32) * READ_CHUNK as u64;
         let (path, bytes, hash) = file(dir.path(), size);
         let share = SharedRead::new(size);
         let (runner, stopped) = (source(&path, &share), source(&path, &share));
