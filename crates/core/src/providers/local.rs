@@ -182,6 +182,48 @@ impl Local {
     }
 }
 
+/// Bytes copied between two flushes started in the background.
+const FLUSH_EVERY: u64 = 64 * 1024 * 1024;
+
+/// Flushes of a copy's data to the disk while it is being written, one at a time on a
+/// blocking thread, so the final `sync_all` has little left to do. A copy paced by a
+/// slower destination (a fan-out's shared read) otherwise left gigabytes in the page
+/// cache for that one sync: seconds after the last byte arrived, measured.
+#[derive(Default)]
+struct Flush {
+    since: u64,
+    running: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Flush {
+    async fn wrote(
+        &mut self,
+        n: u64,
+        out: &mut tokio::fs::File,
+        tmp: &tempfile::NamedTempFile,
+    ) -> std::io::Result<()> {
+        self.since += n;
+        if self.since < FLUSH_EVERY || self.running.as_ref().is_some_and(|r| !r.is_finished()) {
+            return Ok(());
+        }
+        self.finish().await?;
+        // What was written is with the OS before the flush starts.
+        out.flush().await?;
+        let file = tmp.reopen()?;
+        self.running = Some(tokio::task::spawn_blocking(move || file.sync_data()));
+        self.since = 0;
+        Ok(())
+    }
+
+    /// Wait for the flush running, if any.
+    async fn finish(&mut self) -> std::io::Result<()> {
+        match self.running.take() {
+            Some(r) => r.await.map_err(std::io::Error::other)?,
+            None => Ok(()),
+        }
+    }
+}
+
 #[async_trait]
 impl Provider for Local {
     fn kind(&self) -> Kind {
@@ -231,23 +273,23 @@ impl Provider for Local {
             .map_err(|e| Error::io(e, tmp_dir.display()))?;
         ctx.progress.start(upload.size);
         let copy = async {
-            let mut out = tokio::fs::File::from_std(
-                tmp.reopen()
-                    .map_err(|e| Error::io(e, tmp.path().display()))?,
-            );
+            let io = |e| Error::io(e, tmp.path().display());
+            let mut out = tokio::fs::File::from_std(tmp.reopen().map_err(io)?);
             let mut stream = upload.source.open_range(0, upload.size).await?;
             let mut written = 0u64;
+            let mut flush = Flush::default();
             while let Some(chunk) = stream.next().await {
                 let chunk = chunk.map_err(|e| Error::new(Code::InputInvalid, e.to_string()))?;
                 written += chunk.len() as u64;
-                out.write_all(&chunk)
-                    .await
-                    .map_err(|e| Error::io(e, tmp.path().display()))?;
+                out.write_all(&chunk).await.map_err(io)?;
                 ctx.progress.add(chunk.len() as u64);
+                flush
+                    .wrote(chunk.len() as u64, &mut out, &tmp)
+                    .await
+                    .map_err(io)?;
             }
-            out.sync_all()
-                .await
-                .map_err(|e| Error::io(e, tmp.path().display()))?;
+            flush.finish().await.map_err(io)?;
+            out.sync_all().await.map_err(io)?;
             if written != upload.size {
                 return Err(Error::new(
                     Code::InputInvalid,

@@ -9,8 +9,9 @@
 //! are held, whatever the file's size. The member furthest ahead waits for the others
 //! when the cache is full, so a fast destination (the local library) runs at the pace
 //! of the slowest one that is moving. One that stops moving (a retry's back-off, an
-//! offline hold) does not hold the rest: after [`STALL`] without any progress the
-//! waiting member reads on by itself, and the stopped one finds its chunks kept.
+//! offline hold, a disk busy flushing) does not hold the rest: after [`STALL`] without
+//! any progress the waiting member reads on by itself, the stopped one finds its chunks
+//! kept, and once it moves again they share again.
 //!
 //! Reads happen on the blocking threads of `transfer::read_ahead`. Which jobs share a
 //! read is the queue's decision (`queue::shares`); nothing here knows jobs or providers.
@@ -60,8 +61,10 @@ struct State {
     reading: HashSet<u64>,
     /// Members' bits (slot `n` is bit `n`).
     members: u64,
-    /// Members that stopped waiting for room and read what is not cached by themselves.
+    /// Members that stopped waiting for room and read what is not cached by themselves,
+    /// until one of the members they waited for (`holding`) moves again.
     alone: u64,
+    holding: u64,
     /// Per member slot: the chunks it has had.
     had: Vec<Vec<u64>>,
     /// The furthest chunk read into the cache.
@@ -107,6 +110,7 @@ impl SharedRead {
                 reading: HashSet::new(),
                 members: 0,
                 alone: 0,
+                holding: 0,
                 had: Vec::new(),
                 front: None,
                 hash: Hash::Running(Box::default()),
@@ -129,6 +133,7 @@ impl SharedRead {
         let bit = 1u64 << slot;
         st.members |= bit;
         st.alone &= !bit;
+        st.holding &= !bit;
         st.joined += 1;
         let words = self.chunks.div_ceil(64) as usize;
         if st.had.len() <= slot as usize {
@@ -223,6 +228,10 @@ impl SharedRead {
         let mut st = self.lock();
         st.members &= !bit;
         st.alone &= !bit;
+        if st.holding & bit != 0 {
+            st.alone = 0;
+            st.holding = 0;
+        }
         for c in st.cached.values_mut() {
             c.waiting &= !bit;
         }
@@ -279,6 +288,12 @@ impl Member {
             }
             if let Some(c) = st.cached.get(&i) {
                 let bytes = c.bytes.clone();
+                if st.holding & (1 << self.slot) != 0 {
+                    // A member the others stopped waiting for moves again: they wait for
+                    // it again (it catches up from the cache), and share again.
+                    st.alone = 0;
+                    st.holding = 0;
+                }
                 st.mark(self.slot, i);
                 st.progress = Instant::now();
                 share.sweep(&mut st, false);
@@ -349,6 +364,7 @@ impl Member {
                     STALL.as_secs()
                 );
                 st.alone |= 1 << self.slot;
+                st.holding |= st.cached.values().fold(0, |m, c| m | c.waiting) & !st.alone;
                 continue;
             }
             st = share.wait(st);
