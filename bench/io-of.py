@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """bench/io-of.py CMD...: run CMD (its stdout and stderr are this one's) and print, on fd 3,
-`WALL_NS RCHAR READ_BYTES MAXRSS_KIB`: its wall time, the bytes it read through read
+`WALL_NS RCHAR READ_BYTES MAXRSS_KIB CPU_MS`: its wall time, the bytes it read through read
 syscalls (files whether cached or not, sockets), the bytes it had the kernel read from
 storage — its /proc/PID/io when it has exited and is not reaped yet (so nothing is
-missed) — and its peak RSS. Exits with CMD's status."""
+missed) — its peak RSS and its CPU time (user + system). Exits with CMD's status."""
 
 import os
 import subprocess
@@ -25,7 +25,8 @@ def main():
     _, status, usage = os.wait4(child.pid, 0)
     rc = os.waitstatus_to_exitcode(status)
     with os.fdopen(3, "w") as out:
-        out.write(f"{wall} {io['rchar']} {io['read_bytes']} {usage.ru_maxrss}\n")
+        cpu_ms = round((usage.ru_utime + usage.ru_stime) * 1000)
+        out.write(f"{wall} {io['rchar']} {io['read_bytes']} {usage.ru_maxrss} {cpu_ms}\n")
     sys.exit(rc if rc >= 0 else 128 - rc)
 
 
