@@ -529,3 +529,58 @@ async fn files_landing_in_a_watched_folder_and_uploaded_from_a_terminal_at_once_
     }
     assert!(terminate(&mut owner.0).success());
 }
+
+/// A stop that comes between claiming a job and the job's task starting (a busy machine
+/// starts the task late; `FERRY_TEST_HOLD_BEFORE_START_MS` makes that instant last) still
+/// sends the job back to the queue: it was left `preparing`, sending into a destination
+/// that never answers, until the process was killed.
+#[test]
+fn a_stop_just_after_a_job_is_claimed_sends_it_back_to_the_queue() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    // Accepts connections and never answers.
+    let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let out = ferry(&home)
+        .args(["account", "add", "sp", "synposter"])
+        .arg(format!("api_url=http://{}", hole.local_addr().unwrap()))
+        .args(["--secret-env", SECRET_VAR])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let file = tmp.path().join("late.png");
+    std::fs::write(&file, png(1)).unwrap();
+    let log = tmp.path().join("upload.log");
+    let mut up = Reap(
+        ferry(&home)
+            .args(["-v", "upload", "--to", "sp"])
+            .arg(&file)
+            .env(SECRET_VAR, "sk_test")
+            .env("FERRY_TEST_HOLD_BEFORE_START_MS", "1500")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let h = home.clone();
+    wait_for("the job to be claimed", 20, Some((&mut up.0, &log)), || {
+        common::jobs(&h)
+            .first()
+            .is_some_and(|j| j["status"] == "preparing")
+    });
+    terminate(&mut up.0);
+    let jobs = common::jobs(&home);
+    assert_eq!(
+        jobs[0]["status"],
+        "queued",
+        "interrupted, not left running: {jobs:?}\n{}",
+        log_of(&log)
+    );
+    assert_eq!(
+        jobs[0]["attempts"], 0,
+        "the attempt is given back: {jobs:?}"
+    );
+}

@@ -94,7 +94,14 @@ pub async fn run(queue: &Arc<Queue>, opts: RunOptions) -> Result<()> {
         // covers back in the queue (resume state kept, attempt given back).
         hold_for_bandwidth(queue);
         // Start what the limits allow.
-        let started = start_jobs(queue, &mut tasks, &mut per_account, global, scope);
+        let started = start_jobs(
+            queue,
+            &mut tasks,
+            &mut per_account,
+            global,
+            scope,
+            &opts.stop,
+        );
         let idle = match started.and_then(|()| {
             Ok(tasks.is_empty() && !opts.forever && !waiting_in_scope(queue, scope)?)
         }) {
@@ -304,6 +311,7 @@ fn start_jobs(
     per_account: &mut HashMap<String, usize>,
     global: usize,
     scope: Option<&[JobId]>,
+    stop: &Option<CancellationToken>,
 ) -> Result<()> {
     // Accounts that may not start a job now: paused (offline, metered, battery) or held
     // by a bandwidth limit of 0; the same for every start of this round.
@@ -313,7 +321,8 @@ fn start_jobs(
     // Read each round: a change of the setting (here or in another process) applies
     // from the next job that starts.
     let order = cfg.settings.queue_order;
-    while tasks.len() < global {
+    // A stop that came while this round waited (an offline probe) starts nothing more.
+    while tasks.len() < global && !stop.as_ref().is_some_and(|s| s.is_cancelled()) {
         let mut busy: Vec<String> = per_account
             .iter()
             .filter(|(a, n)| **n >= queue.aimd.limit(a))
@@ -330,10 +339,22 @@ fn start_jobs(
         job.status = JobStatus::Preparing;
         job.attempts += 1;
         *per_account.entry(job.account.clone()).or_default() += 1;
+        // Running from the claim on, before its task is first polled: a stop (quit)
+        // that comes in between must find it, or it is left `preparing` and sends on.
+        let control = Control::default();
+        queue.running.lock().expect("running lock").insert(
+            job.id,
+            Running {
+                cancel: control.cancel.clone(),
+                stop: control.stop.clone(),
+                account: job.account.clone(),
+            },
+        );
         let q = queue.clone();
         tasks.spawn(async move {
             let account = job.account.clone();
-            run_job(&q, job).await;
+            hold_before_start().await;
+            run_job(&q, job, control).await;
             account
         });
     }
@@ -531,19 +552,18 @@ fn progress_for(queue: &Arc<Queue>, id: JobId, account: String) -> Progress {
     })
 }
 
-async fn run_job(queue: &Arc<Queue>, job: super::Job) {
+/// What a claimed job is stopped through: the same pair its [`Running`] entry holds.
+#[derive(Default)]
+struct Control {
+    cancel: CancellationToken,
+    stop: Arc<Mutex<Option<String>>>,
+}
+
+/// Run a job [`start_jobs`] claimed and registered as running.
+async fn run_job(queue: &Arc<Queue>, job: super::Job, control: Control) {
     let id = job.id;
     queue.emit(Event::JobChanged { job: job.clone() });
-    let cancel = CancellationToken::new();
-    let stop = Arc::new(Mutex::new(None::<String>));
-    queue.running.lock().expect("running lock").insert(
-        id,
-        Running {
-            cancel: cancel.clone(),
-            stop: stop.clone(),
-            account: job.account.clone(),
-        },
-    );
+    let Control { cancel, stop } = control;
     // Another process asks through the row; poll it while the job runs.
     let watcher = {
         let queue = queue.clone();
@@ -633,6 +653,17 @@ async fn run_job(queue: &Arc<Queue>, job: super::Job) {
             }
             Err(e) => tracing::error!("job {id}: could not record its outcome: {}", e.message),
         }
+    }
+}
+
+/// Tests only: wait this long between claiming a job and starting its task, as a busy
+/// machine may (`FERRY_TEST_HOLD_BEFORE_START_MS`). Unset in normal use.
+async fn hold_before_start() {
+    if let Some(ms) = std::env::var("FERRY_TEST_HOLD_BEFORE_START_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
     }
 }
 
