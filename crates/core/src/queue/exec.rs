@@ -194,10 +194,15 @@ impl Queue {
         let known = hash.is_some();
         let hash = match hash.or_else(|| upload.source.tapped_hash()) {
             Some(h) => h,
-            None => match fan_out {
-                Some(g) => self.hashes.get_or_hash(&path, &fp, g, &ctx.cancel).await?,
-                None => transfer::hash_file(&path, &ctx.cancel).await?,
-            },
+            None => {
+                // The bytes sent did not cover the file (a resumed upload skipped what
+                // it had sent before): read it once more.
+                tracing::debug!("job {}: hashing the file after sending it", job.id);
+                match fan_out {
+                    Some(g) => self.hashes.get_or_hash(&path, &fp, g, &ctx.cancel).await?,
+                    None => transfer::hash_file(&path, &ctx.cancel).await?,
+                }
+            }
         };
         if let Some(g) = fan_out {
             self.hashes.remember(&path, &fp, g, &hash);

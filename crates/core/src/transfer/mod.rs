@@ -26,9 +26,11 @@ use crate::error::{Code, Error, Result};
 pub mod bwlimit;
 pub mod retry;
 pub mod shared;
+pub mod tap;
 pub mod throttle;
 
 pub use retry::RetryPolicy;
+pub use tap::HashTap;
 
 /// Read size for file bodies: big enough for throughput, small enough that a few of them
 /// per part in flight stay within [`READ_BUDGET`].
@@ -513,6 +515,8 @@ fn read_ahead(
     let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(READ_AHEAD);
     tokio::task::spawn_blocking(move || {
         use std::io::Read;
+        // This range's share of the file's hash, hashed here, off the lock.
+        let mut hasher = HashTap::range(&tap, offset, len);
         let mut at = offset;
         let mut left = len;
         let unwanted = || tx.is_closed();
@@ -562,7 +566,7 @@ fn read_ahead(
                     return;
                 }
                 let chunk = pool.chunk(buf, got);
-                tap.lock().expect("tap lock").feed(at, &chunk);
+                hasher.feed(at, &chunk);
                 chunk
             };
             let got = chunk.len();
@@ -575,39 +579,6 @@ fn read_ahead(
         }
     });
     Box::pin(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)))
-}
-
-/// Hashes a file's bytes as they are read for sending, when they are read in order.
-pub struct HashTap {
-    hasher: blake3::Hasher,
-    next: u64,
-    size: u64,
-}
-
-impl HashTap {
-    pub fn new(size: u64) -> Self {
-        HashTap {
-            hasher: blake3::Hasher::new(),
-            next: 0,
-            size,
-        }
-    }
-
-    fn feed(&mut self, at: u64, data: &[u8]) {
-        if at == 0 && self.next != 0 {
-            // A retry from the start: begin again.
-            self.hasher.reset();
-            self.next = 0;
-        }
-        if at == self.next {
-            self.hasher.update(data);
-            self.next += data.len() as u64;
-        }
-    }
-
-    fn finish(&self) -> Option<String> {
-        (self.next == self.size).then(|| self.hasher.finalize().to_hex().to_string())
-    }
 }
 
 /// BLAKE3 of a whole file, read once, off the async threads.
@@ -994,6 +965,40 @@ mod tests {
         assert_eq!(parse_content_range("bytes 5-9/100"), Some((5, 9)));
         assert_eq!(parse_content_range("bytes 0-0/*"), Some((0, 0)));
         assert_eq!(parse_content_range("items 1-2"), None);
+    }
+
+    /// S3's parallel parts read a file as ranges at once, in no order: the bytes they
+    /// read give the file's hash, so it needs no second pass after the upload.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_file_sent_as_parallel_ranges_is_hashed_from_those_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.bin");
+        let size = 40 * 1024 * 1024 + 12_345;
+        let bytes: Vec<u8> = (0..size).map(|i| (i * 7 % 251) as u8).collect();
+        std::fs::write(&path, &bytes).unwrap();
+        let source = Source::file(path.clone(), &std::fs::metadata(&path).unwrap());
+        let part = 8 * 1024 * 1024u64;
+        // The last part first, the rest at once.
+        let reads = (0..(size as u64).div_ceil(part)).rev().map(|i| {
+            let source = &source;
+            async move {
+                let len = part.min(size as u64 - i * part);
+                let got = collect(source.open_range(i * part, len).await.unwrap()).await;
+                assert_eq!(got.unwrap().len() as u64, len);
+            }
+        });
+        futures_util::future::join_all(reads).await;
+        assert_eq!(
+            source.tapped_hash(),
+            Some(blake3::hash(&bytes).to_hex().to_string())
+        );
+        // A part not sent (a resumed upload skips what was sent before): no hash, so the
+        // job hashes the file itself.
+        let partial = Source::file(path.clone(), &std::fs::metadata(&path).unwrap());
+        collect(partial.open_range(0, part).await.unwrap())
+            .await
+            .unwrap();
+        assert_eq!(partial.tapped_hash(), None);
     }
 
     /// Read eight ranges of a file at once, as S3's parallel parts do, each consumer

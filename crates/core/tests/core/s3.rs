@@ -221,6 +221,13 @@ async fn a_multipart_upload_holds_no_more_of_the_file_than_the_read_budget() {
         held.peak()
     );
     assert_eq!(held.now(), 0, "every buffer came back");
+    // The parts' reads hashed the file (no second pass over it after the upload).
+    let stop = tokio_util::sync::CancellationToken::new();
+    let path = upload.source.path().unwrap();
+    assert_eq!(
+        upload.source.tapped_hash(),
+        Some(ferry_core::transfer::hash_file(path, &stop).await.unwrap())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
