@@ -79,6 +79,7 @@ pub fn render_files() -> Result<BTreeMap<String, String>, String> {
             Hold,
             HoldReason,
             ferry_core::queue::bandwidth::BandwidthNow,
+            ferry_core::queue::bandwidth::AccountWaiting,
             QueueOrder,
             CopyFormat,
             Rule,

@@ -93,6 +93,15 @@ impl Command {
         }
     }
 
+    /// The accounts an upload or import names (`--to`; empty for the default account);
+    /// `None` for the commands that send to any.
+    fn destinations(&self) -> Option<&[String]> {
+        match self {
+            Command::Upload { send, .. } | Command::Import { send, .. } => Some(&send.to),
+            _ => None,
+        }
+    }
+
     /// The commands that send (and so wait while the bandwidth limit is 0).
     fn sends(&self) -> bool {
         matches!(
@@ -260,10 +269,26 @@ async fn run(cli: Cli) -> ExitCode {
         }
     }
     if cli.command.sends() {
-        if let Some(line) =
-            render::bandwidth(&engine.bandwidth()).filter(|_| engine.bandwidth().waiting)
-        {
+        let bandwidth = engine.bandwidth();
+        if let Some(line) = render::bandwidth(&bandwidth).filter(|_| bandwidth.waiting) {
             eprintln!("ferry: {line}");
+        }
+        // Only the destinations this command sends to (a queue or watch run: any).
+        let to = cli.command.destinations().map(|to| {
+            if to.is_empty() {
+                vec![engine.default_account()]
+            } else {
+                to.to_vec()
+            }
+        });
+        for (w, line) in bandwidth
+            .accounts_waiting
+            .iter()
+            .zip(render::accounts_waiting(&bandwidth))
+        {
+            if to.as_ref().is_none_or(|to| to.contains(&w.account)) {
+                eprintln!("ferry: {line}");
+            }
         }
     }
     match cli.command {

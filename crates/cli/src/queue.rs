@@ -107,7 +107,11 @@ pub async fn run(engine: Arc<Engine>, cmd: QueueCmd) -> ExitCode {
                         ),
                         None => {}
                     }
-                    if let Some(line) = render::bandwidth(&engine.bandwidth()) {
+                    let bandwidth = engine.bandwidth();
+                    if let Some(line) = render::bandwidth(&bandwidth) {
+                        println!("{line}");
+                    }
+                    for line in render::accounts_waiting(&bandwidth) {
                         println!("{line}");
                     }
                 }

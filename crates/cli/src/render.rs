@@ -145,6 +145,25 @@ pub fn bandwidth(b: &ferry_core::queue::bandwidth::BandwidthNow) -> Option<Strin
     })
 }
 
+/// A line for each destination whose own bandwidth limit holds its jobs now.
+pub fn accounts_waiting(b: &ferry_core::queue::bandwidth::BandwidthNow) -> Vec<String> {
+    b.accounts_waiting
+        .iter()
+        .map(|a| {
+            let when = a
+                .resumes_at
+                .as_deref()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| format!("they start at {}", t.format("%a %H:%M")))
+                .unwrap_or_else(|| "nothing goes there until its limit changes".to_string());
+            format!(
+                "bandwidth: jobs to {} wait — its limit \"{}\" is 0 now; {when}",
+                a.account, a.limit
+            )
+        })
+        .collect()
+}
+
 pub fn job_row(j: &Job) {
     let progress = match j.bytes_total {
         Some(t) if t > 0 => format!("{:>3}%", j.bytes_sent * 100 / t),

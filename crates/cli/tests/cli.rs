@@ -711,6 +711,60 @@ async fn bwlimit_holds_an_upload_to_its_rate_and_a_bad_one_is_refused_before_any
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_accounts_own_zero_is_named_by_queue_list_and_by_an_upload_to_it() {
+    let f = Fakes::start(Options::default()).await;
+    let h = Home::new();
+    add_synposter(&h, &f, "sp").await;
+    let mut c = h.cmd();
+    c.args(["account", "add", "night", "synposter", "bwlimit=0"])
+        .arg(format!("api_url={}", f.synposter.api_url()))
+        .args(["--secret-env", "FERRY_TEST_SYNPOSTER_KEY"]);
+    let added = run(c).await;
+    assert!(added.status.success(), "{}", stderr(&added));
+    let line = "bandwidth: jobs to night wait — its limit \"0\" is 0 now; nothing goes there until its limit changes";
+    let mut c = h.cmd();
+    c.args(["queue", "list"]);
+    let listed = String::from_utf8_lossy(&run(c).await.stdout).into_owned();
+    assert!(listed.contains(line), "{listed}");
+    assert!(
+        !listed.contains("bandwidth: waiting"),
+        "Ferry itself may send: {listed}"
+    );
+    // An upload elsewhere does not mention it; one to it says why it waits.
+    let p = h.file("a.png", &png(1000));
+    let mut c = h.cmd();
+    c.args(["upload", "--to", "sp"])
+        .arg(&p)
+        .env("FERRY_TEST_SYNPOSTER_KEY", ferry_fakes::SYNPOSTER_KEY);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("night"), "{}", stderr(&out));
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("ferry"));
+    c.arg("--home")
+        .arg(h.path())
+        .env_remove("FERRY_HOME")
+        .args(["upload", "--to", "night"])
+        .arg(&p)
+        .env("FERRY_TEST_SYNPOSTER_KEY", ferry_fakes::SYNPOSTER_KEY)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    // It waits for the limit to lift: read its first line, then end it.
+    let mut child = c.spawn().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let want = format!("ferry: {line}");
+    let n = want.len();
+    let read = tokio::task::spawn_blocking(move || {
+        let mut first = vec![0u8; n];
+        std::io::Read::read_exact(&mut err, &mut first).map(|()| first)
+    });
+    let first = tokio::time::timeout(std::time::Duration::from_secs(20), read).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let first = first.expect("a first line within 20 s").unwrap().unwrap();
+    assert_eq!(String::from_utf8_lossy(&first), want);
+}
+
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_batch_the_destinations_command_gets_the_links_and_qr_prints_a_code() {

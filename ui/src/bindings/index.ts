@@ -1,6 +1,7 @@
 // Generated from the Rust types by `cargo test -p ferry-app --test tests bindings` (ts-rs).
 // Do not edit: change the Rust type and run that command again.
 export type { AccountView } from "./AccountView";
+export type { AccountWaiting } from "./AccountWaiting";
 export type { AddUrlsResult } from "./AddUrlsResult";
 export type { Added } from "./Added";
 export type { After } from "./After";

@@ -557,6 +557,21 @@ describe("watch and settings", () => {
     await context.close();
   });
 
+  test("an account whose own limit is 0 is named in the queue header, with when its uploads start", async () => {
+    const { page, context } = await openApp(browser, server.url, { scenario: { bandwidthResumesAt: "2026-12-07T19:00:00+00:00" } });
+    await page.evaluate(() => window.__TAURI_INTERNALS__.invoke("account_add", {
+      name: "night", kind: "socialsyncer", options: { api_url: "https://example.invalid", bwlimit: "07:00,0 19:00,off" }, secret: "k",
+    }));
+    const banner = page.getByTestId("account-waiting");
+    await poll(async () => (await banner.count()) === 1, "the account's waiting line (polled with app_info)");
+    assert.equal(await banner.getAttribute("data-account"), "night");
+    assert.match(await banner.textContent(), /Uploads to night wait: its bandwidth limit \(07:00,0 19:00,off\) says not to send now\.\s+They start at /);
+    // Ferry's own line stays as it is: the other destinations go on.
+    await page.getByTestId("bandwidth").waitFor();
+    await screenshot(page, "queue-account-waiting");
+    await context.close();
+  });
+
   test("a file sent to several destinations is one library entry with a copy at each", async () => {
     const { page, context, errors } = await openApp(browser, server.url, { scenario: { fanout: true } });
     await page.getByTestId("nav-library").click();

@@ -205,6 +205,10 @@ function bandwidthNow(): BandwidthNow {
   return {
     limit, rate: bps == null ? "off" : String(bps), bytesPerSec: bps, slowed: Boolean(settings.slowDown),
     waiting: bps === 0, resumesAt: bps === 0 ? (scenario.bandwidthResumesAt ?? null) : null,
+    // An account's own "0", as the engine lists it (not while all of Ferry waits).
+    accountsWaiting: bps === 0 ? [] : accounts
+      .filter((a) => a.kind !== "local" && a.options.bwlimit != null && rateOf(a.options.bwlimit) === 0)
+      .map((a) => ({ account: a.name, limit: a.options.bwlimit, resumesAt: scenario.bandwidthResumesAt ?? null })),
   };
 }
 

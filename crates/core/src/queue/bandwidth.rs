@@ -45,6 +45,21 @@ pub struct BandwidthNow {
     /// When sending starts again (RFC 3339, local offset), if it is waiting and the
     /// timetable says when.
     pub resumes_at: Option<String>,
+    /// Destinations whose own limit (the account's `bwlimit`) is 0 now: their jobs wait
+    /// while the others go on. Empty while all of Ferry waits.
+    pub accounts_waiting: Vec<AccountWaiting>,
+}
+
+/// A destination whose own bandwidth limit says not to send now.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct AccountWaiting {
+    pub account: String,
+    /// Its limit's text (a timetable, or `0`).
+    pub limit: String,
+    /// When it may send again (RFC 3339, local offset), if its timetable says when.
+    pub resumes_at: Option<String>,
 }
 
 impl Default for Bandwidth {
@@ -144,7 +159,11 @@ impl Bandwidth {
     /// All of Ferry's limit now.
     pub fn now(&self, cfg: &Config) -> BandwidthNow {
         let schedule = self.global_schedule(cfg);
-        describe(&schedule, cfg.settings.slow_down && self.forced_none())
+        let mut now = describe(&schedule, cfg.settings.slow_down && self.forced_none());
+        if !now.waiting {
+            now.accounts_waiting = accounts_waiting(cfg);
+        }
+        now
     }
 
     fn forced_none(&self) -> bool {
@@ -172,5 +191,27 @@ pub fn describe(schedule: &Schedule, slowed: bool) -> BandwidthNow {
         resumes_at: schedule
             .resumes_at(&local)
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)),
+        accounts_waiting: Vec::new(),
     }
+}
+
+/// The network accounts whose own limit is 0 at this moment, by name.
+fn accounts_waiting(cfg: &Config) -> Vec<AccountWaiting> {
+    let mut out: Vec<AccountWaiting> = cfg
+        .accounts
+        .iter()
+        .filter(|(_, a)| a.kind != Kind::Local)
+        .filter_map(|(name, a)| {
+            let text = a.options.get(ACCOUNT_OPTION)?;
+            let schedule = Schedule::parse(ACCOUNT_OPTION, text).ok()?;
+            let d = describe(&schedule, false);
+            d.waiting.then(|| AccountWaiting {
+                account: name.clone(),
+                limit: d.limit,
+                resumes_at: d.resumes_at,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.account.cmp(&b.account));
+    out
 }

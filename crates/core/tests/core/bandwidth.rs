@@ -221,3 +221,59 @@ async fn a_bad_limit_is_refused_and_the_old_one_kept() {
         .unwrap_err();
     assert!(e.message.contains("not a rate"), "{}", e.message);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_accounts_own_zero_holds_only_its_jobs_and_is_shown_with_the_account() {
+    use ferry_core::queue::bandwidth::AccountWaiting;
+    let f = Fakes::start(Options::default()).await;
+    let t = socialsyncer(&f);
+    t.engine
+        .account_add(
+            "night",
+            Kind::Socialsyncer,
+            &[
+                ("api_url".into(), f.socialsyncer.api_url()),
+                ("bwlimit".into(), "0".into()),
+            ],
+            ferry_core::SecretInput::Value(ferry_core::secrets::Secret::new(
+                ferry_fakes::SOCIALSYNCER_KEY,
+            )),
+        )
+        .unwrap();
+    let now = t.engine.bandwidth();
+    assert!(!now.waiting, "all of Ferry may send: {now:?}");
+    assert_eq!(
+        now.accounts_waiting,
+        vec![AccountWaiting {
+            account: "night".into(),
+            limit: "0".into(),
+            resumes_at: None,
+        }]
+    );
+    let day = t.file("day.png", &png(3000));
+    let night = t.file("night.png", &png(4000));
+    let sent = t
+        .engine
+        .enqueue_paths(&[day], "dest", "test", false)
+        .unwrap()[0];
+    let held = t
+        .engine
+        .enqueue_paths(&[night], "night", "test", false)
+        .unwrap()[0];
+    let (stop, task) = crate::support::run_forever(&t.engine);
+    wait_for("the other account's upload", 10, || {
+        status(&t.engine, sent) == JobStatus::Succeeded
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(status(&t.engine, held), JobStatus::Queued);
+    stop.cancel();
+    task.await.unwrap().unwrap();
+    // While all of Ferry waits, that one line says it all.
+    t.engine
+        .update_settings(|s| s.bwlimit = "0".into())
+        .unwrap();
+    let now = t.engine.bandwidth();
+    assert!(now.waiting);
+    assert!(now.accounts_waiting.is_empty(), "{now:?}");
+}
