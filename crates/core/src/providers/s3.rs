@@ -521,10 +521,14 @@ impl S3 {
             })
             .collect();
         ctx.progress.phase(Phase::Processing);
+        let count = parts.len();
         let completed = aws_sdk_s3::types::CompletedMultipartUpload::builder()
             .set_parts(Some(parts))
             .build();
-        retry::run(ctx, retry::Idempotency::Safe, |attempt| {
+        // How long the server takes to assemble the parts: nothing is sent meanwhile
+        // (a store that copies them into one file takes seconds a GiB).
+        let asked = std::time::Instant::now();
+        let r = retry::run(ctx, retry::Idempotency::Safe, |attempt| {
             let completed = completed.clone();
             let st = &st;
             async move {
@@ -561,7 +565,12 @@ impl S3 {
                 }
             }
         })
-        .await?;
+        .await;
+        tracing::debug!(
+            "S3: the server assembled {count} parts in {:.1} s",
+            asked.elapsed().as_secs_f64()
+        );
+        r?;
         Ok(st.key)
     }
 
