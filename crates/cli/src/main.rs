@@ -281,13 +281,9 @@ async fn run(cli: Cli) -> ExitCode {
                 to.to_vec()
             }
         });
-        for (w, line) in bandwidth
-            .accounts_waiting
-            .iter()
-            .zip(render::accounts_waiting(&bandwidth))
-        {
-            if to.as_ref().is_none_or(|to| to.contains(&w.account)) {
-                eprintln!("ferry: {line}");
+        for a in &bandwidth.accounts_waiting {
+            if to.as_ref().is_none_or(|to| to.contains(&a.account)) {
+                eprintln!("ferry: {}", render::account_waiting(a));
             }
         }
     }

@@ -111,8 +111,8 @@ pub async fn run(engine: Arc<Engine>, cmd: QueueCmd) -> ExitCode {
                     if let Some(line) = render::bandwidth(&bandwidth) {
                         println!("{line}");
                     }
-                    for line in render::accounts_waiting(&bandwidth) {
-                        println!("{line}");
+                    for a in &bandwidth.accounts_waiting {
+                        println!("{}", render::account_waiting(a));
                     }
                 }
                 if json {

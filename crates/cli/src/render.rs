@@ -125,11 +125,8 @@ pub fn bandwidth(b: &ferry_core::queue::bandwidth::BandwidthNow) -> Option<Strin
     }
     let slowed = if b.slowed { " (slowed down)" } else { "" };
     Some(if b.waiting {
-        let when = b
-            .resumes_at
-            .as_deref()
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| format!("sending starts at {}", t.format("%a %H:%M")))
+        let when = starts_at(b.resumes_at.as_deref())
+            .map(|t| format!("sending starts at {t}"))
             .unwrap_or_else(|| "nothing is sent until the limit changes".to_string());
         format!(
             "bandwidth: waiting — the limit \"{}\" is 0 now{slowed}; {when}",
@@ -145,23 +142,21 @@ pub fn bandwidth(b: &ferry_core::queue::bandwidth::BandwidthNow) -> Option<Strin
     })
 }
 
-/// A line for each destination whose own bandwidth limit holds its jobs now.
-pub fn accounts_waiting(b: &ferry_core::queue::bandwidth::BandwidthNow) -> Vec<String> {
-    b.accounts_waiting
-        .iter()
-        .map(|a| {
-            let when = a
-                .resumes_at
-                .as_deref()
-                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                .map(|t| format!("they start at {}", t.format("%a %H:%M")))
-                .unwrap_or_else(|| "nothing goes there until its limit changes".to_string());
-            format!(
-                "bandwidth: jobs to {} wait — its limit \"{}\" is 0 now; {when}",
-                a.account, a.limit
-            )
-        })
-        .collect()
+/// The line for a destination whose own bandwidth limit holds its jobs now.
+pub fn account_waiting(a: &ferry_core::queue::bandwidth::AccountWaiting) -> String {
+    let when = starts_at(a.resumes_at.as_deref())
+        .map(|t| format!("they start at {t}"))
+        .unwrap_or_else(|| "nothing goes there until its limit changes".to_string());
+    format!(
+        "bandwidth: jobs to {} wait — its limit \"{}\" is 0 now; {when}",
+        a.account, a.limit
+    )
+}
+
+/// A limit's next start (RFC 3339) as the day and time.
+fn starts_at(rfc3339: Option<&str>) -> Option<String> {
+    let t = chrono::DateTime::parse_from_rfc3339(rfc3339?).ok()?;
+    Some(t.format("%a %H:%M").to_string())
 }
 
 pub fn job_row(j: &Job) {

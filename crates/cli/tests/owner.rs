@@ -16,19 +16,11 @@ use ferry_fakes::s3s::{S3Server, ACCESS_KEY, SECRET_KEY};
 
 const SECRET_VAR: &str = "FERRY_TEST_S3_SECRET";
 
-fn add_s3(home: &Path, endpoint: &str) {
+/// `ferry account add ARGS… --secret-env FERRY_TEST_S3_SECRET`, which must succeed.
+fn account_add(home: &Path, args: &[&str]) {
     let out = ferry(home)
-        .args([
-            "account",
-            "add",
-            "s3",
-            "s3",
-            "bucket=media",
-            "path_style=true",
-            "prefix=ferry/",
-        ])
-        .arg(format!("endpoint={endpoint}"))
-        .arg(format!("access_key_id={ACCESS_KEY}"))
+        .args(["account", "add"])
+        .args(args)
         .args(["--secret-env", SECRET_VAR])
         .output()
         .unwrap();
@@ -36,6 +28,21 @@ fn add_s3(home: &Path, endpoint: &str) {
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn add_s3(home: &Path, endpoint: &str) {
+    account_add(
+        home,
+        &[
+            "s3",
+            "s3",
+            "bucket=media",
+            "path_style=true",
+            "prefix=ferry/",
+            &format!("endpoint={endpoint}"),
+            &format!("access_key_id={ACCESS_KEY}"),
+        ],
     );
 }
 
@@ -540,17 +547,8 @@ fn a_stop_just_after_a_job_is_claimed_sends_it_back_to_the_queue() {
     let home = tmp.path().join("home");
     // Accepts connections and never answers.
     let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let out = ferry(&home)
-        .args(["account", "add", "sp", "synposter"])
-        .arg(format!("api_url=http://{}", hole.local_addr().unwrap()))
-        .args(["--secret-env", SECRET_VAR])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let api_url = format!("api_url=http://{}", hole.local_addr().unwrap());
+    account_add(&home, &["sp", "synposter", &api_url]);
     let file = tmp.path().join("late.png");
     std::fs::write(&file, png(1)).unwrap();
     let log = tmp.path().join("upload.log");

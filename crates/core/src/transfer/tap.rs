@@ -84,10 +84,14 @@ impl HashTap {
         if at != self.size {
             return None;
         }
-        join(&list, 0, self.size, true).map(|j| match j {
-            Joined::Root(h) => h.to_hex().to_string(),
-            Joined::Cv(_) => unreachable!("the root is finalized as the root"),
-        })
+        // The root is never one `Subtree` piece (a whole file in one is `Whole`).
+        let (left, mid, right) = children(&list, 0, self.size)?;
+        let root = merge_subtrees_root(
+            &subtree(left, 0, mid)?,
+            &subtree(right, mid, self.size)?,
+            Mode::Hash,
+        );
+        Some(root.to_hex().to_string())
     }
 
     fn add(&mut self, start: u64, piece: Piece) {
@@ -95,37 +99,32 @@ impl HashTap {
     }
 }
 
-enum Joined {
-    Root(blake3::Hash),
-    Cv(ChainingValue),
-}
+type Pieces<'a> = &'a [(u64, u64, ChainingValue)];
 
-/// The node of the file's tree spanning [a, b), from the pieces that tile it — `None` if
-/// a piece crosses a boundary of the tree (it was not one of its subtrees).
-fn join(pieces: &[(u64, u64, ChainingValue)], a: u64, b: u64, root: bool) -> Option<Joined> {
-    if let [(start, len, cv)] = pieces {
-        // One piece spanning the node is the node — unless the node is the root, which
-        // one piece is only as `Piece::Whole`.
-        return (*start == a && start + len == b && !root).then_some(Joined::Cv(*cv));
-    }
+/// The pieces of the node spanning [a, b), cut where the tree splits it into its two
+/// children (at `mid`) — `None` if a piece crosses that boundary (it was not one of the
+/// tree's subtrees) or one side is empty.
+fn children(pieces: Pieces<'_>, a: u64, b: u64) -> Option<(Pieces<'_>, u64, Pieces<'_>)> {
     if b - a <= CHUNK {
         return None;
     }
     let mid = a + left_subtree_len(b - a);
-    let split = pieces.partition_point(|(start, _, _)| *start < mid);
-    let (left, right) = pieces.split_at(split);
-    if left.is_empty() || right.is_empty() || left.iter().any(|(s, l, _)| s + l > mid) {
-        return None;
+    let (left, right) = pieces.split_at(pieces.partition_point(|(start, _, _)| *start < mid));
+    let crossed = left.iter().any(|(s, l, _)| s + l > mid);
+    (!left.is_empty() && !right.is_empty() && !crossed).then_some((left, mid, right))
+}
+
+/// The chaining value of the (non-root) node spanning [a, b), from the pieces that tile it.
+fn subtree(pieces: Pieces<'_>, a: u64, b: u64) -> Option<ChainingValue> {
+    if let [(start, len, cv)] = pieces {
+        return (*start == a && start + len == b).then_some(*cv);
     }
-    let (Joined::Cv(l), Joined::Cv(r)) = (join(left, a, mid, false)?, join(right, mid, b, false)?)
-    else {
-        return None;
-    };
-    Some(if root {
-        Joined::Root(merge_subtrees_root(&l, &r, Mode::Hash))
-    } else {
-        Joined::Cv(merge_subtrees_non_root(&l, &r, Mode::Hash))
-    })
+    let (left, mid, right) = children(pieces, a, b)?;
+    Some(merge_subtrees_non_root(
+        &subtree(left, a, mid)?,
+        &subtree(right, mid, b)?,
+        Mode::Hash,
+    ))
 }
 
 /// Hashes one range of the file as its reader reads it, in order, a piece at a time (the
